@@ -1,0 +1,322 @@
+"""regions.toml: the regional hotlines, validated once at start, and looked up per call.
+
+A broken file is refused with its file, line and reason; after loading, the rest of the
+service trusts the typed `RegionBook`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated, Any
+
+import holidays
+import phonenumbers
+import pytz
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from ivr.hours import (
+    WEEKDAYS,
+    Interval,
+    OpeningRules,
+    day_overlaps,
+    parse_interval,
+    weekly_overlaps,
+)
+from ivr.languages import LANGUAGES
+from ivr.tomlfile import ConfigError, ConfigProblem, TomlDocument, load_toml
+
+GLOBAL_REGION = "global"
+QUEUE_NAME_LIMIT = 64
+_PRIORITY_SUFFIX = "-priority"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+IntervalText = Annotated[str, Field(description="HH:MM-HH:MM, may cross midnight")]
+
+
+class WeeklyHours(_Strict):
+    mon: list[IntervalText] = []
+    tue: list[IntervalText] = []
+    wed: list[IntervalText] = []
+    thu: list[IntervalText] = []
+    fri: list[IntervalText] = []
+    sat: list[IntervalText] = []
+    sun: list[IntervalText] = []
+
+    @field_validator(*WEEKDAYS)
+    @classmethod
+    def _intervals(cls, value: list[str]) -> list[str]:
+        intervals = tuple(parse_interval(text) for text in value)
+        if problems := day_overlaps(intervals):
+            raise ValueError("; ".join(problems))
+        return value
+
+    @model_validator(mode="after")
+    def _no_overlap_across_days(self) -> WeeklyHours:
+        if problems := weekly_overlaps(self.intervals()):
+            raise ValueError("; ".join(problems))
+        return self
+
+    def intervals(self) -> tuple[tuple[Interval, ...], ...]:
+        days = (self.mon, self.tue, self.wed, self.thu, self.fri, self.sat, self.sun)
+        return tuple(tuple(parse_interval(text) for text in day) for day in days)
+
+
+class HolidaySettings(_Strict):
+    calendar: str | None = Field(None, description="country code for the `holidays` package")
+    subdivision: str | None = None
+    dates: list[date] = []
+    make_up_days_as: str | None = Field(
+        None, description="weekday whose hours apply on the calendar's make-up working days"
+    )
+
+    @model_validator(mode="after")
+    def _known_calendar(self) -> HolidaySettings:
+        if self.calendar is not None:
+            try:
+                holidays.country_holidays(self.calendar, subdiv=self.subdivision)
+            except NotImplementedError:
+                raise ValueError(
+                    f"the holidays package has no calendar {self.calendar!r}"
+                ) from None
+        if self.make_up_days_as is not None and self.make_up_days_as not in WEEKDAYS:
+            raise ValueError(f"make_up_days_as must be one of {', '.join(WEEKDAYS)}")
+        return self
+
+
+class QueueSettings(_Strict):
+    max_wait: int = Field(
+        900, ge=60, le=4 * 3600, description="seconds before a caller is offered a way out"
+    )
+    announce_every: int = Field(
+        60, ge=20, le=600, description="seconds between position announcements"
+    )
+    leave_offer_after: int = Field(
+        0, ge=0, description="seconds of waiting before leaving is offered"
+    )
+    max_size: int = Field(
+        100, ge=1, le=5000, description="provisioned at Twilio through its REST API"
+    )
+
+
+class RegionSpec(_Strict):
+    name: str = Field(min_length=1)
+    hotlines: list[str] = Field(min_length=0)
+    example: bool = False
+    countries: list[str] = []
+    timezone: str
+    languages: list[str] = Field(min_length=1)
+    hours: WeeklyHours = WeeklyHours()
+    holidays: HolidaySettings = HolidaySettings()
+    special_days: dict[date, list[IntervalText]] = {}
+    queue: QueueSettings = QueueSettings()
+    email: str = Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    email_reply_hours: int = Field(24, ge=1, le=168)
+    chat_url: str = Field(pattern=r"^https://")
+
+    @field_validator("hotlines")
+    @classmethod
+    def _e164(cls, numbers: list[str]) -> list[str]:
+        for number in numbers:
+            _check_e164(number)
+        return numbers
+
+    @field_validator("countries")
+    @classmethod
+    def _iso_countries(cls, countries: list[str]) -> list[str]:
+        supported = phonenumbers.SUPPORTED_REGIONS
+        for code in countries:
+            if code not in supported:
+                raise ValueError(f"{code!r} is not an ISO 3166 alpha-2 country with phone numbers")
+        return countries
+
+    @field_validator("timezone")
+    @classmethod
+    def _iana_zone(cls, zone: str) -> str:
+        if zone not in pytz.all_timezones_set:
+            raise ValueError(f"unknown timezone {zone!r}; use an IANA name such as 'Asia/Tokyo'")
+        return zone
+
+    @field_validator("languages")
+    @classmethod
+    def _known_languages(cls, ids: list[str]) -> list[str]:
+        for language_id in ids:
+            if language_id not in LANGUAGES:
+                known = ", ".join(LANGUAGES)
+                raise ValueError(f"unknown language {language_id!r}; known: {known}")
+        if len(set(ids)) != len(ids):
+            raise ValueError("a language is listed twice")
+        if len(ids) > 9:
+            raise ValueError("at most 9 languages: the language menu uses keys 1-9")
+        return ids
+
+    @field_validator("special_days")
+    @classmethod
+    def _special_intervals(cls, days: dict[date, list[str]]) -> dict[date, list[str]]:
+        for day, texts in days.items():
+            if problems := day_overlaps(tuple(parse_interval(text) for text in texts)):
+                raise ValueError(f"{day}: " + "; ".join(problems))
+        return days
+
+
+def _check_e164(number: str) -> None:
+    if not re.fullmatch(r"\+[1-9]\d{6,14}", number):
+        raise ValueError(f"{number!r} is not E.164 (a '+' and up to 15 digits)")
+    if not phonenumbers.is_valid_number(phonenumbers.parse(number)):
+        raise ValueError(f"{number!r} is not a valid phone number for its country")
+
+
+class RegionsFile(_Strict):
+    regions: dict[Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{0,23}$")], RegionSpec]
+
+
+@dataclass(frozen=True)
+class Region:
+    """One regional hotline as the rest of the service sees it."""
+
+    id: str
+    name: str
+    hotlines: tuple[str, ...]
+    countries: tuple[str, ...]
+    timezone: str
+    languages: tuple[str, ...]
+    opening: OpeningRules
+    queue: QueueSettings
+    email: str
+    email_reply_hours: int
+    chat_url: str
+
+    @property
+    def default_language(self) -> str:
+        return self.languages[0]
+
+    def queue_name(self, language_id: str, *, priority: bool = False) -> str:
+        """Twilio queue for callers of this region speaking `language_id`."""
+        return f"{self.id}-{language_id}" + (_PRIORITY_SUFFIX if priority else "")
+
+
+@dataclass(frozen=True)
+class RegionBook:
+    """All regions, indexed by the countries they serve and the hotlines that ring into them."""
+
+    regions: dict[str, Region]
+
+    @cached_property
+    def by_country(self) -> dict[str, Region]:
+        return {country: r for r in self.regions.values() for country in r.countries}
+
+    @cached_property
+    def by_hotline(self) -> dict[str, Region]:
+        return {number: r for r in self.regions.values() for number in r.hotlines}
+
+    @property
+    def fallback(self) -> Region:
+        return self.regions[GLOBAL_REGION]
+
+    def for_country(self, country: str | None) -> Region | None:
+        return self.by_country.get(country) if country else None
+
+    def for_hotline(self, number: str | None) -> Region | None:
+        return self.by_hotline.get(number) if number else None
+
+
+def load_regions(file: Path, prompt_languages: Iterable[str] | None = None) -> RegionBook:
+    """Load and check regions.toml; raises ConfigError naming file, line and reason.
+
+    `prompt_languages`: languages that have prompts; a region offering any other is refused.
+    """
+    document = load_toml(file)
+    try:
+        parsed = RegionsFile.model_validate(document.data)
+    except ValidationError as exc:
+        raise ConfigError([_problem(document, error) for error in exc.errors()]) from None
+    problems = _cross_region_problems(document, parsed, prompt_languages)
+    if problems:
+        raise ConfigError(problems)
+    return RegionBook({rid: _region(rid, spec) for rid, spec in parsed.regions.items()})
+
+
+def _problem(document: TomlDocument, error: Any) -> ConfigProblem:
+    location = tuple(part for part in error["loc"] if not str(part).startswith("function-"))
+    reason = str(error["msg"]).removeprefix("Value error, ")
+    if error["type"] == "extra_forbidden":
+        reason = f"unknown setting {location[-1]!r}"
+    return document.problem(location, reason)
+
+
+def _cross_region_problems(
+    document: TomlDocument, parsed: RegionsFile, prompt_languages: Iterable[str] | None
+) -> list[ConfigProblem]:
+    problems: list[ConfigProblem] = []
+    if GLOBAL_REGION not in parsed.regions:
+        problems.append(document.problem(("regions",), "a 'global' fallback region is required"))
+    seen_countries: dict[str, str] = {}
+    seen_hotlines: dict[str, str] = {}
+    available = set(prompt_languages) if prompt_languages is not None else None
+    for rid, spec in parsed.regions.items():
+        for index, country in enumerate(spec.countries):
+            if country in seen_countries:
+                where = ("regions", rid, "countries", index)
+                other = seen_countries[country]
+                problems.append(
+                    document.problem(where, f"{country} is already served by {other!r}")
+                )
+            seen_countries[country] = rid
+        for index, number in enumerate(spec.hotlines):
+            if number in seen_hotlines:
+                where = ("regions", rid, "hotlines", index)
+                other = seen_hotlines[number]
+                problems.append(document.problem(where, f"{number} already rings into {other!r}"))
+            seen_hotlines[number] = rid
+        for index, language_id in enumerate(spec.languages):
+            if available is not None and language_id not in available:
+                where = ("regions", rid, "languages", index)
+                problems.append(document.problem(where, f"no prompts for {language_id}"))
+        if (
+            len(rid) + len(max(spec.languages, key=len)) + len(_PRIORITY_SUFFIX) + 1
+            > QUEUE_NAME_LIMIT
+        ):
+            problems.append(
+                document.problem(("regions", rid), "queue names would exceed 64 characters")
+            )
+    return problems
+
+
+def _region(rid: str, spec: RegionSpec) -> Region:
+    calendar = None
+    if spec.holidays.calendar is not None:
+        calendar = holidays.country_holidays(
+            spec.holidays.calendar, subdiv=spec.holidays.subdivision
+        )
+    make_up = spec.holidays.make_up_days_as
+    opening = OpeningRules(
+        timezone=spec.timezone,
+        weekly=spec.hours.intervals(),
+        special_days={
+            d: tuple(parse_interval(t) for t in texts) for d, texts in spec.special_days.items()
+        },
+        holiday_dates=frozenset(spec.holidays.dates),
+        calendar=calendar,
+        make_up_weekday=WEEKDAYS.index(make_up) if make_up else None,
+    )
+    return Region(
+        id=rid,
+        name=spec.name,
+        hotlines=tuple(spec.hotlines),
+        countries=tuple(spec.countries),
+        timezone=spec.timezone,
+        languages=tuple(spec.languages),
+        opening=opening,
+        queue=spec.queue,
+        email=spec.email,
+        email_reply_hours=spec.email_reply_hours,
+        chat_url=spec.chat_url,
+    )

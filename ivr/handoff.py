@@ -1,0 +1,158 @@
+"""The way to a human: opening hours, what to prepare, the transaction reference, the queue.
+
+Pure like the menu: the caller's reference and reason leave here as a QueueEntry effect,
+and the HTTP edge stores it for the agent.
+"""
+
+from __future__ import annotations
+
+from ivr.caller import CallContext
+from ivr.hours import is_open
+from ivr.phrases import Speaker
+from ivr.state import CallPlace, MenuState, Node
+from ivr.steps import (
+    MENU,
+    QUEUE_RESULT,
+    QUEUE_WAIT,
+    Ask,
+    Enqueue,
+    Hangup,
+    Prompt,
+    QueueEntry,
+    Redirect,
+    Say,
+    Step,
+    step,
+)
+
+# Callers with these reasons are asked for the transaction's reference before queueing.
+REFERENCE_REASONS = frozenset(
+    {
+        Node.TRANSACTION.value,
+        Node.TX_SLOW.value,
+        Node.TX_FAILED.value,
+        Node.TX_OTHER.value,
+        Node.PENDING.value,
+    }
+)
+# Pending transactions may still be cancellable for minutes only: agents take them first.
+PRIORITY_REASONS = frozenset({Node.PENDING.value})
+YES, RETRY = "1", "2"
+
+
+def agents_open(ctx: CallContext) -> bool:
+    return is_open(ctx.region.opening, ctx.now)
+
+
+def closed_notice(ctx: CallContext, language: str) -> Step:
+    """When agents are back (in the caller's time) and the channels that work now."""
+    speaker = Speaker(ctx, language)
+    when = speaker.next_opening()
+    notice = speaker.say("agent.closed", when=when) if when else speaker.say("agent.closed_long")
+    return step(notice, channel_lines(ctx, language), speaker.say("agent.menu_again"))
+
+
+def channel_lines(ctx: CallContext, language: str) -> list[Say]:
+    speaker = Speaker(ctx, language)
+    email = speaker.say(
+        "channels.email", email=ctx.region.email, hours=ctx.region.email_reply_hours
+    )
+    return [speaker.say("channels.title"), speaker.say("channels.chat"), email]
+
+
+def goodbye(ctx: CallContext, language: str) -> Step:
+    return step(Speaker(ctx, language).say("common.goodbye"), Hangup())
+
+
+def to_agent(ctx: CallContext, language: str, reason: str) -> Step:
+    """Agents are open: say what to prepare, ask for a reference when it helps, then queue."""
+    speaker = Speaker(ctx, language)
+    prepare = step(speaker.say("agent.prepare"))
+    if reason in REFERENCE_REASONS:
+        state = MenuState(Node.REFERENCE, ctx.region.id, language, reason=reason)
+        return prepare.then(reference_prompt(ctx, state))
+    return prepare.then(enqueue(ctx, language, reason))
+
+
+def way_out(ctx: CallContext, state: MenuState) -> Step:
+    """After three misses: an agent when open, else the other channels and a polite goodbye."""
+    speaker = Speaker(ctx, state.language)
+    intro = step(speaker.say("agent.way_out"))
+    if agents_open(ctx):
+        return intro.then(to_agent(ctx, state.language, reason="menu"))
+    return intro.then(step(channel_lines(ctx, state.language))).then(goodbye(ctx, state.language))
+
+
+def enqueue(ctx: CallContext, language: str, reason: str, reference: str | None = None) -> Step:
+    region = ctx.region
+    queue = region.queue_name(language, priority=reason in PRIORITY_REASONS)
+    place = CallPlace(region.id, language, reason)
+    effect = QueueEntry(queue, region.id, language, reason, reference)
+    join = Enqueue(queue, wait=place.link(QUEUE_WAIT), then=place.link(QUEUE_RESULT))
+    return step(Speaker(ctx, language).say("agent.connecting"), join, effects=(effect,))
+
+
+# -- the transaction reference ------------------------------------------------------------
+def reference_prompt(ctx: CallContext, state: MenuState) -> Step:
+    """Ask for the reference digits, or read them back for confirmation."""
+    speaker = Speaker(ctx, state.language)
+    if state.node is Node.CONFIRM and state.digits:
+        prompts: tuple[Prompt, ...] = (
+            speaker.say("agent.reference_readback", digits=speaker.digits(state.digits)),
+            speaker.say("agent.reference_confirm", yes_key=YES, retry_key=RETRY),
+        )
+        ask = Ask(prompts, state.link(MENU), input="dtmf")
+    else:
+        keys = {"finish_key": speaker.key_name("#"), "skip_key": speaker.key_name("*")}
+        prompt = speaker.say("agent.reference_ask", **keys)
+        # '#' ends the entry and never reaches us; '*' is collected, so it can mean "skip".
+        ask = Ask(
+            (prompt,), state.link(MENU), input="dtmf", num_digits=None, finish_on_key="#", timeout=8
+        )
+    return step(ask, Redirect(state.link(MENU)))
+
+
+def answer_reference(ctx: CallContext, state: MenuState, digits: str) -> Step:
+    speaker = Speaker(ctx, state.language)
+    reason = state.reason or "menu"
+    if state.node is Node.CONFIRM:
+        if digits == YES and state.digits:
+            thanks = step(speaker.say("agent.reference_thanks"))
+            return thanks.then(enqueue(ctx, state.language, reason, state.digits))
+        if digits == RETRY:
+            return _reference_again(ctx, state, None)
+        return _reference_again(
+            ctx, state, "common.sorry_silence" if not digits else "common.sorry_invalid"
+        )
+    if "*" in digits:
+        return _skip_reference(ctx, state)
+    shortest, longest = ctx.reference_lengths
+    if not digits:
+        return _reference_again(ctx, state, "common.sorry_silence")
+    if digits.isdigit() and shortest <= len(digits) <= longest:
+        return reference_prompt(ctx, state.at(Node.CONFIRM, reason=reason, digits=digits))
+    return _reference_again(ctx, state, "agent.reference_length")
+
+
+def _reference_again(ctx: CallContext, state: MenuState, apology: str | None) -> Step:
+    if state.out_of_tries:
+        return _skip_reference(ctx, state)
+    speaker = Speaker(ctx, state.language)
+    shortest, longest = ctx.reference_lengths
+    lines = [speaker.say(apology, min=shortest, max=longest)] if apology else []
+    # Entering again counts as a try too, so a caller cannot loop here for ever.
+    again = MenuState(Node.REFERENCE, state.region, state.language, state.tries + 1, state.reason)
+    if state.node is Node.CONFIRM and apology and apology.startswith("common."):
+        again = state.retry()  # a missed confirmation asks the confirmation again
+    return step(lines).then(reference_prompt(ctx, again))
+
+
+def _skip_reference(ctx: CallContext, state: MenuState) -> Step:
+    skipped = step(Speaker(ctx, state.language).say("agent.reference_skipped"))
+    return skipped.then(enqueue(ctx, state.language, state.reason or "menu"))
+
+
+def apology(ctx: CallContext, language: str) -> Step:
+    """What a caller hears when something broke on our side: sorry, other channels, goodbye."""
+    lines = step(Speaker(ctx, language).say("common.error"), channel_lines(ctx, language))
+    return lines.then(goodbye(ctx, language))

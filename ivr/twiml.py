@@ -1,0 +1,74 @@
+"""Rendering Steps to TwiML with Twilio's own builder (twilio.twiml.voice_response).
+
+The only module that knows XML. Links become root-relative URLs under the public URL's path
+prefix, so Twilio resolves them against the host it called and signs them as requested.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from twilio.twiml.voice_response import Gather, VoiceResponse
+
+from ivr.languages import LANGUAGES
+from ivr.steps import Ask, Enqueue, Hangup, Leave, Link, Pause, Play, Prompt, Redirect, Say, Step
+
+CONTENT_TYPE = "text/xml; charset=utf-8"
+
+
+def url_for(link: Link, prefix: str = "") -> str:
+    query = urlencode(link.params)
+    return f"{prefix}{link.path}" + (f"?{query}" if query else "")
+
+
+def render(step: Step, prefix: str = "") -> str:
+    """The TwiML document for `step`; `prefix` is the path of the public URL ("" or "/ivr")."""
+    response = VoiceResponse()
+    for action in step.actions:
+        if isinstance(action, Say | Pause | Play):
+            _prompt(response, action)
+        elif isinstance(action, Ask):
+            response.append(_gather(action, prefix))
+        elif isinstance(action, Redirect):
+            response.redirect(url_for(action.to, prefix), method="POST")
+        elif isinstance(action, Enqueue):
+            response.enqueue(
+                action.queue,
+                action=url_for(action.then, prefix),
+                method="POST",
+                wait_url=url_for(action.wait, prefix),
+                wait_url_method="POST",
+            )
+        elif isinstance(action, Leave):
+            response.leave()
+        elif isinstance(action, Hangup):
+            response.hangup()
+    return str(response)
+
+
+def _prompt(parent: VoiceResponse | Gather, prompt: Prompt) -> None:
+    if isinstance(prompt, Say):
+        language = LANGUAGES[prompt.language]
+        parent.say(prompt.text, voice=language.voice, language=language.say_language)
+    elif isinstance(prompt, Pause):
+        parent.pause(length=prompt.seconds)
+    else:
+        parent.play(prompt.url, loop=prompt.loop)
+
+
+def _gather(ask: Ask, prefix: str) -> Gather:
+    speech = "speech" in ask.input
+    gather = Gather(
+        input=ask.input,
+        action=url_for(ask.then, prefix),
+        method="POST",
+        num_digits=ask.num_digits,
+        finish_on_key=ask.finish_on_key,
+        timeout=ask.timeout,
+        language=ask.speech_language if speech else None,
+        hints=", ".join(ask.hints) if speech and ask.hints else None,
+        speech_timeout="auto" if speech else None,
+    )
+    for prompt in ask.prompts:
+        _prompt(gather, prompt)
+    return gather

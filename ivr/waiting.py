@@ -1,0 +1,80 @@
+"""While a caller waits in a Twilio queue: position, reminders, a way out, and how it ended.
+
+Twilio fetches the wait URL again each time its document runs out, so one document lasts
+about one announcement interval. Only Play, Say, Pause, Gather, Redirect, Leave and Hangup
+may appear in it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ivr.caller import CallContext
+from ivr.handoff import channel_lines, goodbye
+from ivr.phrases import Speaker
+from ivr.state import CallPlace
+from ivr.steps import QUEUE_KEY, Ask, Hangup, Leave, Pause, Play, Prompt, Step, step
+
+LEAVE_KEY = "1"
+# A safety reminder on every third announcement: often enough to be heard, not to annoy.
+REMINDER_EVERY = 3
+BRIDGED = frozenset({"bridged", "bridging-in-process", "redirected-from-bridged"})
+
+
+@dataclass(frozen=True)
+class QueueStatus:
+    """Twilio's wait-URL parameters: QueuePosition, QueueTime (seconds), CurrentQueueSize."""
+
+    position: int
+    waited: int
+    size: int = 0
+
+
+def queue_wait(ctx: CallContext, place: CallPlace, status: QueueStatus) -> Step:
+    speaker = Speaker(ctx, place.language)
+    settings = ctx.region.queue
+    if status.waited >= settings.max_wait:
+        return step(speaker.say("queue.max_wait"), Leave())
+    announcement = status.waited // settings.announce_every
+    lines: list[Prompt] = []
+    if announcement > 0:
+        lines.append(speaker.say("queue.busy"))
+    if status.position <= 1:
+        lines.append(speaker.say("queue.next"))
+    else:
+        lines.append(speaker.say("queue.position", position=status.position))
+    if announcement % REMINDER_EVERY == 1:
+        lines.append(speaker.say("queue.reminder"))
+    hold: Prompt = Play(ctx.hold_music) if ctx.hold_music else Pause(settings.announce_every)
+    if status.waited < settings.leave_offer_after:
+        return step(lines, hold)
+    lines.append(speaker.option("queue.leave_offer", LEAVE_KEY))
+    # Keys work during the hold too; with none, the document ends and Twilio polls again.
+    ask = Ask((*lines, hold), place.link(QUEUE_KEY), input="dtmf", timeout=1)
+    return step(ask)
+
+
+def queue_key(ctx: CallContext, place: CallPlace, digits: str) -> Step:
+    """A key pressed while waiting: leave for the other channels, or keep waiting."""
+    if digits == LEAVE_KEY:
+        return step(Speaker(ctx, place.language).say("queue.leaving"), Leave())
+    return step()  # an empty document sends Twilio back to the wait URL
+
+
+def queue_result(ctx: CallContext, place: CallPlace, result: str) -> Step:
+    """The Enqueue action: how the caller's time in the queue ended."""
+    speaker = Speaker(ctx, place.language)
+    if result in BRIDGED:
+        return step(speaker.say("queue.thanks"), Hangup())
+    if result == "hangup":
+        return step(Hangup())
+    if result == "redirected":
+        return step()  # moved elsewhere through the REST API: that TwiML is already playing
+    apology = {"leave": None, "queue-full": "queue.full"}.get(result, "queue.trouble")
+    lines = [speaker.say(apology)] if apology else []
+    return step(lines, channel_lines(ctx, place.language)).then(goodbye(ctx, place.language))
+
+
+def connect_notice(ctx: CallContext, language: str) -> Step:
+    """Played on the caller's leg just before an agent is bridged in."""
+    return step(Speaker(ctx, language).say("queue.connecting"))

@@ -1,0 +1,326 @@
+"""The FastAPI application: Twilio's voice webhooks in, TwiML out. The only HTTP module.
+
+Each handler reads and checks the webhook (security, params), builds the call context
+(caller), asks the pure menu engine what comes next, keeps its records (store) and renders
+TwiML (twiml). One error boundary turns any unexpected failure into a spoken apology.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Annotated, Any, TypeVar
+
+import phonenumbers
+from fastapi import Depends, FastAPI, HTTPException, Request, Response
+from fastapi.responses import PlainTextResponse
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
+from twilio.twiml.voice_response import VoiceResponse
+
+from ivr import handoff, menu, waiting
+from ivr.caller import CallContext, CallerPlace, place_caller
+from ivr.clock import Clock, SystemClock
+from ivr.menu import Heard
+from ivr.params import (
+    BadRequest,
+    CallParams,
+    GatherParams,
+    QueueResultParams,
+    QueueWaitParams,
+    StatusParams,
+    parse,
+)
+from ivr.prompts import Catalogue, check_prompts, load_prompts
+from ivr.regions import RegionBook, load_regions
+from ivr.security import FORM, read_form
+from ivr.settings import Settings
+from ivr.state import CallPlace, parse_place, parse_state
+from ivr.steps import QueueEntry, Step
+from ivr.store import Store
+from ivr.store.migrate import upgrade
+from ivr.twiml import CONTENT_TYPE, render
+
+log = logging.getLogger("ivr")
+P = TypeVar("P", bound=CallParams)
+
+
+@dataclass(frozen=True)
+class Config:
+    regions: RegionBook
+    prompts: Catalogue
+
+
+def load_config(settings: Settings) -> Config:
+    """Prompts and regions, checked together; raises ConfigError with file, line and reason."""
+    prompts = load_prompts(settings.prompts)
+    regions = load_regions(settings.regions, prompt_languages=prompts.languages)
+    for problem in check_prompts(prompts):
+        log.warning("prompt fallback in use: %s", problem)
+    return Config(regions, prompts)
+
+
+@dataclass
+class Services:
+    """What the webhooks need, created once per process and shared by every request."""
+
+    settings: Settings
+    config: Config
+    clock: Clock
+    store: Store
+
+    def context(self, params: CallParams, region_id: str | None = None) -> CallContext:
+        place = place_caller(self.config.regions, params.from_, params.to, params.from_country)
+        region = self.config.regions.regions.get(region_id or "", place.region)
+        return CallContext(
+            place=place,
+            region=region,
+            now=self.clock.now(),
+            prompts=self.config.prompts,
+            company=self.settings.company_name,
+            reference_lengths=(
+                self.settings.reference_min_digits,
+                self.settings.reference_max_digits,
+            ),
+            hold_music=self.settings.hold_music_url,
+        )
+
+    def twiml(self, step: Step) -> Response:
+        return Response(render(step, self.settings.path_prefix), media_type=CONTENT_TYPE)
+
+    async def keep(self, params: CallParams, step: Step, place: CallerPlace) -> None:
+        """Store what the step asks to keep; a storage failure must not cost the caller the call."""
+        caller = place.origin.number or place.origin.kind.value
+        for effect in step.effects:
+            if isinstance(effect, QueueEntry):
+                now = self.clock.now()
+                try:
+                    await run_in_threadpool(
+                        self.store.remember_queue_entry, params.call_sid, caller, effect, now
+                    )
+                except Exception:
+                    log.exception("could not store the queue entry of CallSid %s", params.call_sid)
+
+
+def get_services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+async def answer_webhook(
+    request: Request,
+    services: Services,
+    model: type[P],
+    decide: Callable[[P, CallContext], Step],
+    region_id: str | None = None,
+    form: FormData | None = None,
+) -> Response:
+    """Read, check, decide, keep, render: the shape of every TwiML webhook.
+
+    Bad requests get a 4xx. Anything else that fails is logged with an error id and the
+    CallSid, and the caller hears an apology and the other channels: Twilio never plays its
+    generic "application error".
+    """
+    if form is None:
+        form = await read_form(request, services.settings)
+    try:
+        params = parse(model, form)
+    except BadRequest as exc:
+        raise HTTPException(400, str(exc)) from None
+    try:
+        ctx = services.context(params, region_id)
+        step = decide(params, ctx)
+        await services.keep(params, step, ctx.place)
+        return services.twiml(step)
+    except Exception:
+        error_id = uuid.uuid4().hex[:12]
+        log.exception("webhook failed (error id %s, CallSid %s)", error_id, params.call_sid)
+        return _apology(services, params, request)
+
+
+def _apology(services: Services, params: CallParams, request: Request) -> Response:
+    try:
+        place = parse_place(request.query_params)
+        ctx = services.context(params, place.region if place else None)
+        language = place.language if place and place.language in ctx.region.languages else None
+        return services.twiml(handoff.apology(ctx, language or ctx.region.default_language))
+    except Exception:
+        log.exception("the apology failed too; answering with the last-resort message")
+        response = VoiceResponse()
+        response.say("We're sorry, something went wrong. Please call again later. Goodbye.")
+        response.hangup()
+        return Response(str(response), media_type=CONTENT_TYPE)
+
+
+def create_app(
+    settings: Settings | None = None, *, clock: Clock | None = None, store: Store | None = None
+) -> FastAPI:
+    """Build the service; refuses to start on a broken configuration (ConfigError)."""
+    settings = settings or Settings()
+    config = load_config(settings)
+    if store is None:
+        store = Store.connect(settings.database_url)
+        upgrade(store.engine)
+    # The first phonenumbers parse in a process loads its metadata (~20 ms): pay it now.
+    phonenumbers.parse("+442079460000")
+    if settings.auth_token is None:
+        log.warning(
+            "TWILIO_AUTH_TOKEN is not set: webhook signatures are NOT checked (local mode). "
+            "Never expose this service to the internet like this."
+        )
+    services = Services(settings, config, clock or SystemClock(), store)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        services.store.close()
+
+    app = FastAPI(
+        title="ivr", summary="Regional wallet support hotlines over Twilio", lifespan=lifespan
+    )
+    app.state.services = services
+    _routes(app)
+    return app
+
+
+Handler = TypeVar("Handler", bound=Callable[..., Any])
+
+
+def _webhook(app: FastAPI, path: str, model: type[CallParams]) -> Callable[[Handler], Handler]:
+    """Register a Twilio webhook; OpenAPI documents its form body and its TwiML answer."""
+    schema = model.model_json_schema(by_alias=True)
+    body = {"required": True, "content": {FORM: {"schema": schema}}}
+    return app.post(
+        path,
+        response_class=Response,
+        responses={200: {"content": {"text/xml": {}}}, 400: {}, 403: {}, 413: {}, 415: {}},
+        openapi_extra={"requestBody": body},
+    )
+
+
+def _routes(app: FastAPI) -> None:
+    @_webhook(app, "/voice/incoming", CallParams)
+    async def incoming(request: Request, services: ServicesDep) -> Response:
+        """A call rings in (the number's voice URL): language menu or welcome and main menu."""
+        return await answer_webhook(request, services, CallParams, lambda _, ctx: menu.start(ctx))
+
+    @_webhook(app, "/voice/menu", GatherParams)
+    async def menu_answer(request: Request, services: ServicesDep) -> Response:
+        """The caller's keys, words or silence at a menu; the menu state is in the query."""
+        state = parse_state(request.query_params)
+
+        def decide(params: GatherParams, ctx: CallContext) -> Step:
+            if (
+                state is None
+                or state.region != ctx.region.id
+                or state.language not in ctx.region.languages
+            ):
+                return menu.restart(ctx)
+            return menu.answer(ctx, state, Heard(params.digits, params.speech))
+
+        region = state.region if state else None
+        return await answer_webhook(request, services, GatherParams, decide, region)
+
+    @_webhook(app, "/voice/queue/wait", QueueWaitParams)
+    async def queue_wait(request: Request, services: ServicesDep) -> Response:
+        """Enqueue waitUrl: position, reminders, the way out; polled again when it ends."""
+        place = parse_place(request.query_params)
+
+        def decide(params: QueueWaitParams, ctx: CallContext) -> Step:
+            status = waiting.QueueStatus(params.position, params.waited, params.size)
+            return waiting.queue_wait(ctx, _place(place, ctx), status)
+
+        return await answer_webhook(request, services, QueueWaitParams, decide, _region(place))
+
+    @_webhook(app, "/voice/queue/key", GatherParams)
+    async def queue_key(request: Request, services: ServicesDep) -> Response:
+        """A key pressed while waiting in the queue."""
+        place = parse_place(request.query_params)
+
+        def decide(params: GatherParams, ctx: CallContext) -> Step:
+            return waiting.queue_key(ctx, _place(place, ctx), params.digits)
+
+        return await answer_webhook(request, services, GatherParams, decide, _region(place))
+
+    @_webhook(app, "/voice/queue/result", QueueResultParams)
+    async def queue_result(request: Request, services: ServicesDep) -> Response:
+        """Enqueue action: the caller left the queue (bridged, hung up, left, full, error...)."""
+        place = parse_place(request.query_params)
+
+        def decide(params: QueueResultParams, ctx: CallContext) -> Step:
+            return waiting.queue_result(ctx, _place(place, ctx), params.result)
+
+        return await answer_webhook(request, services, QueueResultParams, decide, _region(place))
+
+    @_webhook(app, "/voice/queue/connect", CallParams)
+    async def queue_connect(request: Request, services: ServicesDep) -> Response:
+        """<Dial><Queue url>: runs on the queued caller's leg just before an agent is bridged."""
+        form = await read_form(request, services.settings)
+        call_sid = form.get("CallSid")
+        record = (
+            await run_in_threadpool(services.store.call, call_sid)
+            if isinstance(call_sid, str)
+            else None
+        )
+        region = record.region if record else None
+        language = record.language if record else None
+
+        def decide(_: CallParams, ctx: CallContext) -> Step:
+            chosen = language if language in ctx.region.languages else ctx.region.default_language
+            return waiting.connect_notice(ctx, chosen)
+
+        return await answer_webhook(request, services, CallParams, decide, region, form)
+
+    @_webhook(app, "/voice/status", StatusParams)
+    async def status(request: Request, services: ServicesDep) -> Response:
+        """Status callback at the end of a call: stored (an upsert, so retries are harmless)."""
+        form = await read_form(request, services.settings)
+        try:
+            params = parse(StatusParams, form)
+        except BadRequest as exc:
+            raise HTTPException(400, str(exc)) from None
+        await run_in_threadpool(
+            services.store.record_status,
+            params.call_sid,
+            params.from_,
+            params.call_status,
+            params.duration,
+            services.clock.now(),
+        )
+        return Response(status_code=204)
+
+    @app.get("/healthz", response_class=PlainTextResponse)
+    async def healthz() -> str:
+        """Alive."""
+        return "ok"
+
+
+def _region(place: CallPlace | None) -> str | None:
+    return place.region if place else None
+
+
+def _place(place: CallPlace | None, ctx: CallContext) -> CallPlace:
+    """The queue state from the URL, or the caller's region and its default language."""
+    if (
+        place is not None
+        and place.region == ctx.region.id
+        and place.language in ctx.region.languages
+    ):
+        return place
+    return CallPlace(ctx.region.id, ctx.region.default_language)
+
+
+def __getattr__(name: str) -> Any:
+    # `uvicorn ivr.app:app` builds the service on first access, not at import, so tests and
+    # tools can import this module without reading configuration or opening a database.
+    if name == "app":
+        application = create_app()
+        globals()["app"] = application
+        return application
+    raise AttributeError(name)

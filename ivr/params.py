@@ -1,0 +1,61 @@
+"""Twilio's webhook parameters, validated: a malformed request is refused before any menu runs."""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from starlette.datastructures import FormData
+
+_SID = r"^CA[0-9a-fA-F]{32}$"
+
+
+class CallParams(BaseModel):
+    """Sent with every voice webhook."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
+
+    call_sid: str = Field(alias="CallSid", pattern=_SID)
+    from_: str = Field("", alias="From", max_length=256)
+    to: str = Field("", alias="To", max_length=256)
+    from_country: str = Field("", alias="FromCountry", max_length=8)
+    call_status: str = Field("", alias="CallStatus", max_length=32)
+
+
+class GatherParams(CallParams):
+    digits: str = Field("", alias="Digits", pattern=r"^[0-9*#]{0,64}$")
+    speech: str = Field("", alias="SpeechResult", max_length=2000)
+
+
+class QueueWaitParams(CallParams):
+    position: int = Field(alias="QueuePosition", ge=0, le=100_000)
+    waited: int = Field(0, alias="QueueTime", ge=0, le=10**7)
+    size: int = Field(0, alias="CurrentQueueSize", ge=0, le=100_000)
+
+
+class QueueResultParams(CallParams):
+    result: str = Field(alias="QueueResult", pattern=r"^[a-z-]{1,40}$")
+    waited: int = Field(0, alias="QueueTime", ge=0, le=10**7)
+
+
+class StatusParams(CallParams):
+    call_status: str = Field(
+        alias="CallStatus",
+        pattern=r"^(queued|initiated|ringing|in-progress|completed|busy|failed|no-answer|canceled)$",
+    )
+    duration: int | None = Field(None, alias="CallDuration", ge=0, le=10**7)
+
+
+P = TypeVar("P", bound=CallParams)
+
+
+class BadRequest(ValueError):
+    """A webhook whose parameters are missing or malformed; becomes a 400."""
+
+
+def parse(model: type[P], form: FormData) -> P:
+    try:
+        return model.model_validate(dict(form))
+    except ValidationError as exc:
+        fields = sorted({str(error["loc"][0]) for error in exc.errors() if error["loc"]})
+        raise BadRequest("missing or invalid " + ", ".join(fields)) from None

@@ -1,0 +1,64 @@
+"""Twilio webhook checks: body size and shape, and X-Twilio-Signature over the public URL.
+
+A request that fails here gets a short 4xx and no TwiML; the menu never sees it.
+"""
+
+from __future__ import annotations
+
+import logging
+from urllib.parse import parse_qsl, urlsplit
+
+from fastapi import HTTPException, Request
+from starlette.datastructures import FormData, UploadFile
+from twilio.request_validator import RequestValidator
+
+from ivr.settings import Settings
+
+log = logging.getLogger(__name__)
+FORM = "application/x-www-form-urlencoded"
+
+
+def signed_url(request: Request, settings: Settings) -> str:
+    """The exact URL Twilio requested: the public base + our path + the raw query string.
+
+    Behind a proxy the service sees an internal host and a path without the public prefix;
+    Twilio signed the public one, so it is rebuilt from IVR_PUBLIC_URL, query byte for byte.
+    """
+    path = request.url.path
+    query = request.scope.get("query_string", b"").decode("latin-1")
+    suffix = path + (f"?{query}" if query else "")
+    if not settings.public_url:
+        return str(request.base_url).rstrip("/") + suffix
+    base = urlsplit(settings.public_url)
+    prefix = settings.path_prefix
+    if prefix and not path.startswith(prefix + "/"):
+        suffix = prefix + suffix
+    return f"{base.scheme}://{base.netloc}{suffix}"
+
+
+async def read_form(request: Request, settings: Settings) -> FormData:
+    """The webhook's form parameters, checked for type, size, encoding and signature."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != FORM:
+        raise HTTPException(415, f"expected {FORM}")
+    declared = request.headers.get("content-length", "0")
+    if not declared.isdigit() or int(declared) > settings.max_body_bytes:
+        raise HTTPException(413, "request body too large")
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > settings.max_body_bytes:
+            raise HTTPException(413, "request body too large")
+    try:
+        pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, strict_parsing=bool(body))
+    except (UnicodeDecodeError, ValueError):
+        raise HTTPException(400, "malformed form body") from None
+    form = FormData(list[tuple[str, str | UploadFile]](pairs))
+    token = settings.auth_token
+    if token is not None:
+        signature = request.headers.get("x-twilio-signature", "")
+        url = signed_url(request, settings)
+        if not signature or not RequestValidator(token).validate(url, form, signature):
+            log.warning("rejected webhook with a bad signature", extra={"url": url})
+            raise HTTPException(403, "invalid Twilio signature")
+    return form

@@ -1,0 +1,73 @@
+"""Every setting of the service, read once from the environment (all optional locally)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="IVR_", extra="ignore", frozen=True)
+
+    twilio_auth_token: SecretStr | None = Field(
+        None,
+        validation_alias=AliasChoices("TWILIO_AUTH_TOKEN"),
+        description="Signs Twilio's webhooks; unset = local mode, nothing checked.",
+    )
+    public_url: str | None = Field(
+        None,
+        description="External base URL Twilio calls (scheme, host, optional path prefix), "
+        "used to rebuild the exact signed URL behind a proxy.",
+    )
+    company_name: str = Field(
+        "", max_length=60, description="Spoken in the greeting; empty = generic."
+    )
+    regions: Path = Path("regions.toml")
+    prompts: Path = Path("prompts")
+    database_url: str = "sqlite:///ivr.sqlite3"
+    reference_min_digits: int = Field(6, ge=1, le=32)
+    reference_max_digits: int = Field(20, ge=1, le=32)
+    hold_music_url: str | None = Field(None, description="Played between queue announcements.")
+    max_body_bytes: int = Field(64 * 1024, ge=1024, description="Larger webhook bodies get 413.")
+
+    @field_validator("public_url")
+    @classmethod
+    def _absolute_url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        parts = urlsplit(value)
+        if (
+            parts.scheme not in ("http", "https")
+            or not parts.netloc
+            or parts.query
+            or parts.fragment
+        ):
+            raise ValueError(
+                "IVR_PUBLIC_URL must be like https://ivr.example.com or https://host/prefix"
+            )
+        return value.rstrip("/")
+
+    @field_validator("hold_music_url")
+    @classmethod
+    def _https_audio(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("https://", "http://")):
+            raise ValueError("IVR_HOLD_MUSIC_URL must be an absolute http(s) URL")
+        return value or None
+
+    @model_validator(mode="after")
+    def _digit_range(self) -> Settings:
+        if self.reference_min_digits > self.reference_max_digits:
+            raise ValueError("IVR_REFERENCE_MIN_DIGITS is larger than IVR_REFERENCE_MAX_DIGITS")
+        return self
+
+    @property
+    def path_prefix(self) -> str:
+        """The path part of the public URL ("" or "/ivr"), put in front of every link we send."""
+        return urlsplit(self.public_url).path.rstrip("/") if self.public_url else ""
+
+    @property
+    def auth_token(self) -> str | None:
+        return self.twilio_auth_token.get_secret_value() if self.twilio_auth_token else None

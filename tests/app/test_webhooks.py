@@ -1,0 +1,215 @@
+"""The HTTP edge: signatures, malformed requests (4xx, never 5xx), stale state, the error boundary."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+from xml.etree import ElementTree
+
+import pytest
+from fastapi.testclient import TestClient
+from twilio.request_validator import RequestValidator
+
+from ivr.app import create_app
+from ivr.clock import FixedClock
+from ivr.settings import Settings
+from tests.conftest import instant
+
+SID = "CA" + "a" * 32
+CHINA_CALL = {"CallSid": SID, "From": "+8613812345678", "To": "+864001234567"}
+TOKEN = "test-auth-token"
+PUBLIC = "https://ivr.example.com/hotline"
+
+
+def client_for(settings: Settings, at: str = "2026-03-02T10:00+08:00", **changes: Any) -> TestClient:
+    app = create_app(settings.model_copy(update=changes), clock=FixedClock(instant(at)))
+    return TestClient(app, raise_server_exceptions=False)
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[TestClient]:
+    with client_for(settings) as client:
+        yield client
+
+
+def says(xml: str) -> list[str]:
+    return [element.text or "" for element in ElementTree.fromstring(xml).iter("Say")]
+
+
+def sign(url: str, params: dict[str, str]) -> str:
+    return str(RequestValidator(TOKEN).compute_signature(url, params))
+
+
+# -- signatures --------------------------------------------------------------------------
+@pytest.fixture
+def signed_client(settings: Settings) -> Iterator[TestClient]:
+    with client_for(settings, twilio_auth_token=TOKEN, public_url=PUBLIC) as client:
+        yield client
+
+
+def test_signed_request_over_the_public_url_is_answered(signed_client: TestClient) -> None:
+    # Behind the proxy the service sees /voice/incoming; Twilio signed the public URL.
+    signature = sign(f"{PUBLIC}/voice/incoming", CHINA_CALL)
+    response = signed_client.post("/voice/incoming", data=CHINA_CALL, headers={"X-Twilio-Signature": signature})
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/xml")
+
+
+def test_query_string_is_signed_byte_for_byte(signed_client: TestClient) -> None:
+    path = "/voice/menu?n=main&r=cn&l=zh-CN"
+    params = {**CHINA_CALL, "Digits": "1"}
+    good = signed_client.post(path, data=params, headers={"X-Twilio-Signature": sign(PUBLIC + path, params)})
+    assert good.status_code == 200
+    reordered = "/voice/menu?r=cn&n=main&l=zh-CN"
+    bad = signed_client.post(reordered, data=params, headers={"X-Twilio-Signature": sign(PUBLIC + path, params)})
+    assert bad.status_code == 403
+
+
+@pytest.mark.parametrize(
+    "case",
+    ["missing", "forged", "changed-parameter", "wrong-url", "other-token"],
+)
+def test_bad_signatures_get_403_and_no_twiml(signed_client: TestClient, case: str) -> None:
+    url = f"{PUBLIC}/voice/incoming"
+    params = dict(CHINA_CALL)
+    headers = {"X-Twilio-Signature": sign(url, params)}
+    if case == "missing":
+        headers = {}
+    elif case == "forged":
+        headers = {"X-Twilio-Signature": "bm90IGEgc2lnbmF0dXJl"}
+    elif case == "changed-parameter":
+        params["From"] = "+12025550142"
+    elif case == "wrong-url":
+        headers = {"X-Twilio-Signature": sign("https://evil.example.com/voice/incoming", params)}
+    else:
+        headers = {"X-Twilio-Signature": str(RequestValidator("other").compute_signature(url, params))}
+    response = signed_client.post("/voice/incoming", data=params, headers=headers)
+    assert response.status_code == 403
+    assert "<Response" not in response.text
+
+
+# -- malformed requests --------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("path", "data", "status"),
+    [
+        ("/voice/incoming", {"From": "+8613812345678"}, 400),  # no CallSid
+        ("/voice/incoming", {**CHINA_CALL, "CallSid": "CA123"}, 400),
+        ("/voice/menu?n=main&r=cn&l=zh-CN", {**CHINA_CALL, "Digits": "<Say>"}, 400),
+        ("/voice/queue/wait?r=cn&l=zh-CN", {**CHINA_CALL, "QueuePosition": "first"}, 400),
+        ("/voice/queue/result?r=cn&l=zh-CN", CHINA_CALL, 400),  # no QueueResult
+        ("/voice/status", {**CHINA_CALL, "CallStatus": "exploded"}, 400),
+    ],
+)
+def test_malformed_parameters_get_400(client: TestClient, path: str, data: dict[str, str], status: int) -> None:
+    response = client.post(path, data=data)
+    assert response.status_code == status
+    assert "Traceback" not in response.text
+
+
+def test_wrong_content_type_gets_415(client: TestClient) -> None:
+    response = client.post("/voice/incoming", json=CHINA_CALL)
+    assert response.status_code == 415
+
+
+def test_oversized_body_gets_413(client: TestClient) -> None:
+    response = client.post("/voice/incoming", data={**CHINA_CALL, "Junk": "x" * 70_000})
+    assert response.status_code == 413
+
+
+def test_body_that_is_not_utf8_gets_400(client: TestClient) -> None:
+    headers = {"content-type": "application/x-www-form-urlencoded"}
+    response = client.post("/voice/incoming", content=b"CallSid=\xff\xfe", headers=headers)
+    assert response.status_code == 400
+
+
+@pytest.mark.parametrize("from_", ["", "☎️", "+" + "9" * 40, "client:агент", "sip:x@y", "+266696687"])
+def test_odd_from_values_still_get_a_menu(client: TestClient, from_: str) -> None:
+    response = client.post("/voice/incoming", data={**CHINA_CALL, "From": from_})
+    assert response.status_code == 200
+    assert ElementTree.fromstring(response.text).find("Gather") is not None
+
+
+def test_speech_cannot_inject_twiml(client: TestClient) -> None:
+    speech = '</Say><Dial>+19005550100</Dial><Say>'
+    data = {**CHINA_CALL, "SpeechResult": speech}
+    response = client.post("/voice/menu?n=main&r=cn&l=zh-CN", data=data)
+    assert response.status_code == 200
+    root = ElementTree.fromstring(response.text)
+    assert root.find(".//Dial") is None
+    assert all("Dial" not in text for text in says(response.text))
+
+
+# -- state and errors -----------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "query",
+    ["", "?n=nowhere&r=cn&l=zh-CN", "?n=main&r=atlantis&l=zh-CN", "?n=main&r=cn&l=ja-JP", "?n=main&r=cn&l=zh-CN&t=9"],
+)
+def test_stale_or_unknown_state_starts_the_caller_over_politely(client: TestClient, query: str) -> None:
+    response = client.post(f"/voice/menu{query}", data={**CHINA_CALL, "Digits": "1"})
+    assert response.status_code == 200
+    spoken = says(response.text)
+    assert spoken[0] == "抱歉，刚才的操作中断了，我们从头开始。"
+    assert ElementTree.fromstring(response.text).find("Gather") is not None
+
+
+class BrokenClock:
+    def __init__(self, failures: int) -> None:
+        self.failures = failures
+
+    def now(self) -> datetime:
+        if self.failures:
+            self.failures -= 1
+            raise RuntimeError("clock exploded")
+        return instant("2026-03-02T10:00+08:00")
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+def test_unexpected_failure_is_an_apology_not_an_application_error(settings: Settings) -> None:
+    with TestClient(create_app(settings, clock=BrokenClock(failures=1))) as client:
+        response = client.post("/voice/incoming", data=CHINA_CALL)
+    assert response.status_code == 200
+    spoken = says(response.text)
+    assert spoken[0] == "非常抱歉，我们的系统出了点问题。"
+    assert "support-cn@example.com" in " ".join(spoken)
+    assert ElementTree.fromstring(response.text)[-1].tag == "Hangup"
+
+
+def test_when_even_the_apology_fails_a_last_resort_message_is_spoken(settings: Settings) -> None:
+    with TestClient(create_app(settings, clock=BrokenClock(failures=99))) as client:
+        response = client.post("/voice/incoming", data=CHINA_CALL)
+    assert response.status_code == 200
+    assert says(response.text) == ["We're sorry, something went wrong. Please call again later. Goodbye."]
+
+
+# -- records --------------------------------------------------------------------------------
+def test_status_callback_is_stored_once_however_often_it_arrives(client: TestClient) -> None:
+    data = {**CHINA_CALL, "CallStatus": "completed", "CallDuration": "73"}
+    assert client.post("/voice/status", data=data).status_code == 204
+    assert client.post("/voice/status", data=data).status_code == 204
+    store = client.app.state.services.store  # type: ignore[attr-defined]
+    record = store.call(SID)
+    assert record is not None and (record.status, record.duration) == ("completed", 73)
+
+
+def test_connect_notice_speaks_the_queued_callers_language(client: TestClient) -> None:
+    data = {**CHINA_CALL, "Digits": "1"}
+    client.post("/voice/menu?n=confirm&r=cn&l=en-US&w=tx&d=12345678", data=data)
+    response = client.post("/voice/queue/connect", data={**CHINA_CALL, "QueueSid": "QU" + "0" * 32})
+    assert says(response.text) == ["Connecting you to an agent now."]
+
+
+def test_openapi_documents_every_voice_route(client: TestClient) -> None:
+    paths = client.get("/openapi.json").json()["paths"]
+    voice = {path for path in paths if path.startswith("/voice/")}
+    assert voice == {
+        "/voice/incoming",
+        "/voice/menu",
+        "/voice/status",
+        "/voice/queue/wait",
+        "/voice/queue/key",
+        "/voice/queue/result",
+        "/voice/queue/connect",
+    }
+    body = paths["/voice/incoming"]["post"]["requestBody"]["content"]
+    assert "CallSid" in body["application/x-www-form-urlencoded"]["schema"]["properties"]

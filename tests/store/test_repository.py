@@ -1,0 +1,59 @@
+"""Call records on SQLite and PostgreSQL: upserts, so Twilio's retries leave one row."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from ivr.steps import QueueEntry
+from ivr.store import Store
+from ivr.store.models import Call
+from tests.conftest import instant
+
+SID = "CA" + "1" * 32
+
+
+def rows(store: Store) -> int:
+    with store.engine.connect() as connection:
+        return int(connection.execute(select(func.count()).select_from(Call)).scalar_one())
+
+
+def test_queue_entry_keeps_reason_and_reference_for_the_agent(store: Store) -> None:
+    entry = QueueEntry("cn-zh-CN-priority", "cn", "zh-CN", "pending", "12345678")
+    store.remember_queue_entry(SID, "+8613812345678", entry, instant("2026-03-02T10:00+08:00"))
+    record = store.call(SID)
+    assert record is not None
+    assert (record.queue, record.reason, record.transaction_ref) == (
+        "cn-zh-CN-priority",
+        "pending",
+        "12345678",
+    )
+    assert record.language == "zh-CN"
+    assert record.queued_at is not None and record.queued_at.isoformat().startswith(
+        "2026-03-02T02:00"
+    )
+
+
+def test_the_same_webhook_twice_leaves_one_row(store: Store) -> None:
+    entry = QueueEntry("us-en-US", "us", "en-US", "main")
+    at = instant("2026-03-02T10:00-05:00")
+    store.remember_queue_entry(SID, "+12025550142", entry, at)
+    store.remember_queue_entry(SID, "+12025550142", entry, at)
+    store.record_status(SID, "+12025550142", "completed", 95, at)
+    store.record_status(SID, "+12025550142", "completed", 95, at)
+    assert rows(store) == 1
+    record = store.call(SID)
+    assert record is not None and (record.status, record.duration, record.queue) == (
+        "completed",
+        95,
+        "us-en-US",
+    )
+
+
+def test_status_callback_before_anything_else_creates_the_row(store: Store) -> None:
+    store.record_status(SID, "anonymous", "no-answer", None, instant("2026-03-02T10:00+00:00"))
+    record = store.call(SID)
+    assert record is not None and record.status == "no-answer" and record.queue is None
+
+
+def test_unknown_call_is_none(store: Store) -> None:
+    assert store.call("CA" + "f" * 32) is None

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
@@ -92,3 +95,23 @@ def settings(tmp_path: Path) -> Settings:
         database_url=f"sqlite:///{tmp_path / 'ivr.sqlite3'}",
         _env_file=None,
     )
+
+
+class AppClient:
+    """Synchronous requests into the ASGI app through httpx's ASGI transport: no server, no thread."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self._runner = asyncio.Runner()
+        transport = httpx.ASGITransport(app=app)
+        self._client = httpx.AsyncClient(transport=transport, base_url="http://ivr.test")
+
+    def post(self, path: str, **kwargs: Any) -> httpx.Response:
+        return self._runner.run(self._client.post(path, **kwargs))
+
+    def get(self, path: str, **kwargs: Any) -> httpx.Response:
+        return self._runner.run(self._client.get(path, **kwargs))
+
+    def close(self) -> None:
+        self._runner.run(self._client.aclose())
+        self._runner.close()

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 from xml.etree import ElementTree
 
 import pytest
-from fastapi.testclient import TestClient
+from pydantic import SecretStr
 from twilio.request_validator import RequestValidator
 
 from ivr.app import create_app
 from ivr.clock import FixedClock
 from ivr.settings import Settings
-from tests.conftest import instant
+from tests.conftest import AppClient, instant
 
 SID = "CA" + "a" * 32
 CHINA_CALL = {"CallSid": SID, "From": "+8613812345678", "To": "+864001234567"}
@@ -22,13 +23,18 @@ TOKEN = "test-auth-token"
 PUBLIC = "https://ivr.example.com/hotline"
 
 
-def client_for(settings: Settings, at: str = "2026-03-02T10:00+08:00", **changes: Any) -> TestClient:
-    app = create_app(settings.model_copy(update=changes), clock=FixedClock(instant(at)))
-    return TestClient(app, raise_server_exceptions=False)
+@contextmanager
+def client_for(settings: Settings, clock: Any = None, **changes: Any) -> Iterator[AppClient]:
+    clock = clock or FixedClock(instant("2026-03-02T10:00+08:00"))
+    client = AppClient(create_app(settings.model_copy(update=changes), clock=clock))
+    try:
+        yield client
+    finally:
+        client.close()
 
 
 @pytest.fixture
-def client(settings: Settings) -> Iterator[TestClient]:
+def client(settings: Settings) -> Iterator[AppClient]:
     with client_for(settings) as client:
         yield client
 
@@ -43,26 +49,32 @@ def sign(url: str, params: dict[str, str]) -> str:
 
 # -- signatures --------------------------------------------------------------------------
 @pytest.fixture
-def signed_client(settings: Settings) -> Iterator[TestClient]:
-    with client_for(settings, twilio_auth_token=TOKEN, public_url=PUBLIC) as client:
+def signed_client(settings: Settings) -> Iterator[AppClient]:
+    with client_for(settings, twilio_auth_token=SecretStr(TOKEN), public_url=PUBLIC) as client:
         yield client
 
 
-def test_signed_request_over_the_public_url_is_answered(signed_client: TestClient) -> None:
+def test_signed_request_over_the_public_url_is_answered(signed_client: AppClient) -> None:
     # Behind the proxy the service sees /voice/incoming; Twilio signed the public URL.
     signature = sign(f"{PUBLIC}/voice/incoming", CHINA_CALL)
-    response = signed_client.post("/voice/incoming", data=CHINA_CALL, headers={"X-Twilio-Signature": signature})
+    response = signed_client.post(
+        "/voice/incoming", data=CHINA_CALL, headers={"X-Twilio-Signature": signature}
+    )
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/xml")
 
 
-def test_query_string_is_signed_byte_for_byte(signed_client: TestClient) -> None:
+def test_query_string_is_signed_byte_for_byte(signed_client: AppClient) -> None:
     path = "/voice/menu?n=main&r=cn&l=zh-CN"
     params = {**CHINA_CALL, "Digits": "1"}
-    good = signed_client.post(path, data=params, headers={"X-Twilio-Signature": sign(PUBLIC + path, params)})
+    good = signed_client.post(
+        path, data=params, headers={"X-Twilio-Signature": sign(PUBLIC + path, params)}
+    )
     assert good.status_code == 200
     reordered = "/voice/menu?r=cn&n=main&l=zh-CN"
-    bad = signed_client.post(reordered, data=params, headers={"X-Twilio-Signature": sign(PUBLIC + path, params)})
+    bad = signed_client.post(
+        reordered, data=params, headers={"X-Twilio-Signature": sign(PUBLIC + path, params)}
+    )
     assert bad.status_code == 403
 
 
@@ -70,7 +82,7 @@ def test_query_string_is_signed_byte_for_byte(signed_client: TestClient) -> None
     "case",
     ["missing", "forged", "changed-parameter", "wrong-url", "other-token"],
 )
-def test_bad_signatures_get_403_and_no_twiml(signed_client: TestClient, case: str) -> None:
+def test_bad_signatures_get_403_and_no_twiml(signed_client: AppClient, case: str) -> None:
     url = f"{PUBLIC}/voice/incoming"
     params = dict(CHINA_CALL)
     headers = {"X-Twilio-Signature": sign(url, params)}
@@ -83,7 +95,9 @@ def test_bad_signatures_get_403_and_no_twiml(signed_client: TestClient, case: st
     elif case == "wrong-url":
         headers = {"X-Twilio-Signature": sign("https://evil.example.com/voice/incoming", params)}
     else:
-        headers = {"X-Twilio-Signature": str(RequestValidator("other").compute_signature(url, params))}
+        headers = {
+            "X-Twilio-Signature": str(RequestValidator("other").compute_signature(url, params))
+        }
     response = signed_client.post("/voice/incoming", data=params, headers=headers)
     assert response.status_code == 403
     assert "<Response" not in response.text
@@ -101,37 +115,41 @@ def test_bad_signatures_get_403_and_no_twiml(signed_client: TestClient, case: st
         ("/voice/status", {**CHINA_CALL, "CallStatus": "exploded"}, 400),
     ],
 )
-def test_malformed_parameters_get_400(client: TestClient, path: str, data: dict[str, str], status: int) -> None:
+def test_malformed_parameters_get_400(
+    client: AppClient, path: str, data: dict[str, str], status: int
+) -> None:
     response = client.post(path, data=data)
     assert response.status_code == status
     assert "Traceback" not in response.text
 
 
-def test_wrong_content_type_gets_415(client: TestClient) -> None:
+def test_wrong_content_type_gets_415(client: AppClient) -> None:
     response = client.post("/voice/incoming", json=CHINA_CALL)
     assert response.status_code == 415
 
 
-def test_oversized_body_gets_413(client: TestClient) -> None:
+def test_oversized_body_gets_413(client: AppClient) -> None:
     response = client.post("/voice/incoming", data={**CHINA_CALL, "Junk": "x" * 70_000})
     assert response.status_code == 413
 
 
-def test_body_that_is_not_utf8_gets_400(client: TestClient) -> None:
+def test_body_that_is_not_utf8_gets_400(client: AppClient) -> None:
     headers = {"content-type": "application/x-www-form-urlencoded"}
     response = client.post("/voice/incoming", content=b"CallSid=\xff\xfe", headers=headers)
     assert response.status_code == 400
 
 
-@pytest.mark.parametrize("from_", ["", "☎️", "+" + "9" * 40, "client:агент", "sip:x@y", "+266696687"])
-def test_odd_from_values_still_get_a_menu(client: TestClient, from_: str) -> None:
+@pytest.mark.parametrize(
+    "from_", ["", "☎️", "+" + "9" * 40, "client:агент", "sip:x@y", "+266696687"]
+)
+def test_odd_from_values_still_get_a_menu(client: AppClient, from_: str) -> None:
     response = client.post("/voice/incoming", data={**CHINA_CALL, "From": from_})
     assert response.status_code == 200
     assert ElementTree.fromstring(response.text).find("Gather") is not None
 
 
-def test_speech_cannot_inject_twiml(client: TestClient) -> None:
-    speech = '</Say><Dial>+19005550100</Dial><Say>'
+def test_speech_cannot_inject_twiml(client: AppClient) -> None:
+    speech = "</Say><Dial>+19005550100</Dial><Say>"
     data = {**CHINA_CALL, "SpeechResult": speech}
     response = client.post("/voice/menu?n=main&r=cn&l=zh-CN", data=data)
     assert response.status_code == 200
@@ -143,9 +161,17 @@ def test_speech_cannot_inject_twiml(client: TestClient) -> None:
 # -- state and errors -----------------------------------------------------------------------
 @pytest.mark.parametrize(
     "query",
-    ["", "?n=nowhere&r=cn&l=zh-CN", "?n=main&r=atlantis&l=zh-CN", "?n=main&r=cn&l=ja-JP", "?n=main&r=cn&l=zh-CN&t=9"],
+    [
+        "",
+        "?n=nowhere&r=cn&l=zh-CN",
+        "?n=main&r=atlantis&l=zh-CN",
+        "?n=main&r=cn&l=ja-JP",
+        "?n=main&r=cn&l=zh-CN&t=9",
+    ],
 )
-def test_stale_or_unknown_state_starts_the_caller_over_politely(client: TestClient, query: str) -> None:
+def test_stale_or_unknown_state_starts_the_caller_over_politely(
+    client: AppClient, query: str
+) -> None:
     response = client.post(f"/voice/menu{query}", data={**CHINA_CALL, "Digits": "1"})
     assert response.status_code == 200
     spoken = says(response.text)
@@ -164,9 +190,8 @@ class BrokenClock:
         return instant("2026-03-02T10:00+08:00")
 
 
-@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 def test_unexpected_failure_is_an_apology_not_an_application_error(settings: Settings) -> None:
-    with TestClient(create_app(settings, clock=BrokenClock(failures=1))) as client:
+    with client_for(settings, clock=BrokenClock(failures=1)) as client:
         response = client.post("/voice/incoming", data=CHINA_CALL)
     assert response.status_code == 200
     spoken = says(response.text)
@@ -176,30 +201,32 @@ def test_unexpected_failure_is_an_apology_not_an_application_error(settings: Set
 
 
 def test_when_even_the_apology_fails_a_last_resort_message_is_spoken(settings: Settings) -> None:
-    with TestClient(create_app(settings, clock=BrokenClock(failures=99))) as client:
+    with client_for(settings, clock=BrokenClock(failures=99)) as client:
         response = client.post("/voice/incoming", data=CHINA_CALL)
     assert response.status_code == 200
-    assert says(response.text) == ["We're sorry, something went wrong. Please call again later. Goodbye."]
+    assert says(response.text) == [
+        "We're sorry, something went wrong. Please call again later. Goodbye."
+    ]
 
 
 # -- records --------------------------------------------------------------------------------
-def test_status_callback_is_stored_once_however_often_it_arrives(client: TestClient) -> None:
+def test_status_callback_is_stored_once_however_often_it_arrives(client: AppClient) -> None:
     data = {**CHINA_CALL, "CallStatus": "completed", "CallDuration": "73"}
     assert client.post("/voice/status", data=data).status_code == 204
     assert client.post("/voice/status", data=data).status_code == 204
-    store = client.app.state.services.store  # type: ignore[attr-defined]
+    store = client.app.state.services.store
     record = store.call(SID)
     assert record is not None and (record.status, record.duration) == ("completed", 73)
 
 
-def test_connect_notice_speaks_the_queued_callers_language(client: TestClient) -> None:
+def test_connect_notice_speaks_the_queued_callers_language(client: AppClient) -> None:
     data = {**CHINA_CALL, "Digits": "1"}
     client.post("/voice/menu?n=confirm&r=cn&l=en-US&w=tx&d=12345678", data=data)
     response = client.post("/voice/queue/connect", data={**CHINA_CALL, "QueueSid": "QU" + "0" * 32})
     assert says(response.text) == ["Connecting you to an agent now."]
 
 
-def test_openapi_documents_every_voice_route(client: TestClient) -> None:
+def test_openapi_documents_every_voice_route(client: AppClient) -> None:
     paths = client.get("/openapi.json").json()["paths"]
     voice = {path for path in paths if path.startswith("/voice/")}
     assert voice == {

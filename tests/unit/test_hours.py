@@ -53,8 +53,12 @@ def test_sunday_night_shift_reaches_into_monday() -> None:
 def test_national_holiday_closes_the_line(book: RegionBook) -> None:
     china = book.regions["cn"].opening
     assert not is_open(china, instant("2026-10-01T10:00+08:00"))  # National Day
+    assert not is_open(china, instant("2026-10-03T10:00+08:00"))  # a holiday on a Saturday
+    # Sunday 4 October is no official holiday date, so the line keeps its Sunday hours.
     opening = next_opening(china, instant("2026-10-01T10:00+08:00"))
-    assert opening is not None and opening.date() == date(2026, 10, 8)
+    assert opening is not None and opening.isoformat() == "2026-10-04T10:00:00+08:00"
+    after_the_week = next_opening(china, instant("2026-10-05T10:00+08:00"))
+    assert after_the_week is not None and after_the_week.date() == date(2026, 10, 8)
 
 
 def test_make_up_working_saturday_opens_with_weekday_hours(book: RegionBook) -> None:

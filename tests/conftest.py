@@ -98,7 +98,7 @@ def settings(tmp_path: Path) -> Settings:
 
 
 class AppClient:
-    """Synchronous requests into the ASGI app through httpx's ASGI transport: no server, no thread."""
+    """Synchronous requests into the ASGI app through httpx's ASGI transport (no server)."""
 
     def __init__(self, app: Any) -> None:
         self.app = app

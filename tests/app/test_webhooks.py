@@ -1,4 +1,4 @@
-"""The HTTP edge: signatures, malformed requests (4xx, never 5xx), stale state, the error boundary."""
+"""The HTTP edge: signatures, malformed requests (4xx, never 5xx), stale state, errors."""
 
 from __future__ import annotations
 

@@ -1,0 +1,60 @@
+"""The local Twilio voice emulator: call the IVR exactly as Twilio would, offline.
+
+    from ivr.emulator import Switch, VirtualClock
+
+    clock = VirtualClock(start="2026-03-01T03:00+00:00")
+    with Switch(app, clock=clock, auth_token="secret") as switch:
+        call = switch.dial("+8613812345678", to="+864001234567")
+        assert call.hears("...")
+        call.press("1")
+
+Modules: `switch` (the facade), `call` (a call and its controls), `events` (what happened, with
+its JSON shape), `errors` (every Twilio code the emulator raises), `voices` (Twilio TTS voices),
+`documents`/`readers`/`flow_readers`/`attributes` (TwiML in), `runner`/`gathering`/`queueing`/
+`dialing` (TwiML run), `scheduler`/`clock` (virtual time), `transport`/`signing`/`params` (HTTP
+as Twilio does it), `console` (transcripts, JSON, audio, terminal answers).
+"""
+
+from ivr.emulator.answers import parse_answer
+from ivr.emulator.call import Call, CallNotWaiting
+from ivr.emulator.clock import VirtualClock
+from ivr.emulator.console import (
+    AudioToolMissing,
+    events_to_json,
+    render_audio,
+    render_transcript,
+    terminal_ask,
+)
+from ivr.emulator.errors import TABLE, ErrorRow, Outcome, Problem
+from ivr.emulator.events import Event, GatherEvent, Prompt, RecordingEvent
+from ivr.emulator.exchange import Limits, Recording
+from ivr.emulator.queues import Queue, QueueMember, QueueResult
+from ivr.emulator.signing import sign_request
+from ivr.emulator.switch import Switch
+
+__all__ = [
+    "TABLE",
+    "AudioToolMissing",
+    "Call",
+    "CallNotWaiting",
+    "ErrorRow",
+    "Event",
+    "GatherEvent",
+    "Limits",
+    "Outcome",
+    "Problem",
+    "Prompt",
+    "Queue",
+    "QueueMember",
+    "QueueResult",
+    "Recording",
+    "RecordingEvent",
+    "Switch",
+    "VirtualClock",
+    "events_to_json",
+    "parse_answer",
+    "render_audio",
+    "render_transcript",
+    "sign_request",
+    "terminal_ask",
+]

@@ -1,0 +1,99 @@
+"""The switch's shared state and services: calls, queues, endpoints, recordings, ids, limits.
+
+Plain objects on purpose: the REST layer (Calls, Queues, Members, Recordings) will read and
+change the same ones.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from ivr.emulator.call import Call
+from ivr.emulator.clock import VirtualClock
+from ivr.emulator.events import Event, Prompt
+from ivr.emulator.queues import Queues
+from ivr.emulator.scheduler import Scheduler
+from ivr.emulator.transport import Transport
+
+RECORDINGS_HOST = "https://api.twilio.local"
+Endpoint = float | str
+"""What a dialled number or client does: talk for that many seconds, or "busy"."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Safety limits so a broken TwiML app cannot hang a test, and simulation constants."""
+
+    max_call_seconds: float = 4 * 3600  # Twilio's own default maximum call length
+    max_documents: int = 500
+    play_seconds: float = 10.0  # assumed length of any <Play> audio file
+    ring_seconds: float = 5.0  # an answering endpoint picks up after this much ringing
+
+
+@dataclass(frozen=True)
+class Recording:
+    sid: str
+    call_sid: str
+    account_sid: str
+    duration: int
+    created_at: datetime
+
+    @property
+    def url(self) -> str:
+        path = f"/2010-04-01/Accounts/{self.account_sid}/Recordings/{self.sid}"
+        return RECORDINGS_HOST + path
+
+
+@dataclass(eq=False)
+class Exchange:
+    """Everything calls share; one per Switch."""
+
+    clock: VirtualClock
+    transport: Transport
+    public_url: str
+    status_url: str | None
+    account_sid: str
+    rng: random.Random
+    limits: Limits = field(default_factory=Limits)
+    ask: Callable[[Prompt], str] | None = None
+    on_event: Callable[[Event], None] | None = None
+    calls: dict[str, Call] = field(default_factory=dict)
+    endpoints: dict[str, Endpoint] = field(default_factory=dict)
+    recordings: list[Recording] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.scheduler = Scheduler(self.clock)
+        self.queues = Queues(self.new_sid, self.clock.now)
+
+    def new_sid(self, prefix: str) -> str:
+        """A Twilio-style id: two letters and 32 lowercase hex digits, from the seeded RNG."""
+        return f"{prefix}{self.rng.getrandbits(128):032x}"
+
+    def new_call(self, from_: str, to: str, talk: float | None = None) -> Call:
+        """A new call leg on the switch, starting now."""
+        call = Call(
+            sid=self.new_sid("CA"), from_=from_, to=to, started_at=self.clock.now(), talk=talk
+        )
+        call._listener = self.on_event
+        self.calls[call.sid] = call
+        return call
+
+    def new_recording(self, call: Call, duration: int) -> Recording:
+        """Keep a recording of `call` (the emulator stores its length, not audio)."""
+        recording = Recording(
+            self.new_sid("RE"), call.sid, self.account_sid, duration, self.clock.now()
+        )
+        self.recordings.append(recording)
+        return recording
+
+    def resting(self, call: Call) -> bool:
+        """True when `call` cannot move on by itself right now: it ended, waits for the
+        driver's answer or for another call, or finished a round of its queue's wait music."""
+        return call.ended or self.scheduler.is_settled(call)
+
+    def settled(self, call: Call) -> bool:
+        """Resting, or waiting in a queue: a queued caller only leaves when someone acts."""
+        return call.queue is not None or self.resting(call)

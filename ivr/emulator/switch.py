@@ -1,0 +1,262 @@
+"""The switch: places calls into the IVR exactly as Twilio would, offline, and lets a driver
+(a test, the `ivr call` CLI, an operator) answer for the caller.
+
+Synchronous on the outside: the calls run on an event loop the Switch owns, so plain pytest
+functions can use it. `dial()`, `press()`, `say()`, `silence()` and `hangup()` run the whole
+simulation until the call they concern *rests*: it ended, waits at a <Gather>/<Record> for an
+answer nobody queued, waits for another call (an agent for a caller, a caller for an agent to
+hang up), or -- waiting in a queue -- has heard one full round of its wait document.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Callable, Coroutine, Iterable
+from datetime import UTC, datetime, timedelta
+from types import TracebackType
+from typing import Any, Self, TypeVar
+
+import httpx
+from starlette.types import ASGIApp
+
+from ivr.emulator.answers import parse_answer
+from ivr.emulator.call import Call, CallNotWaiting
+from ivr.emulator.clock import VirtualClock, as_utc
+from ivr.emulator.events import Event, Prompt
+from ivr.emulator.exchange import Endpoint, Exchange, Limits, Recording
+from ivr.emulator.flow import CallerHungUp, Goto
+from ivr.emulator.queues import Queue, Queues
+from ivr.emulator.runner import CallRunner
+from ivr.emulator.transport import TWILIO_TIME_LIMIT_SECONDS, Transport
+
+DEFAULT_START = datetime(2026, 1, 1, tzinfo=UTC)
+DEFAULT_TO = "+15005550006"
+T = TypeVar("T")
+
+
+class Switch:
+    """A local Twilio voice switch in front of one IVR app (ASGI app or base URL)."""
+
+    def __init__(
+        self,
+        app_or_base_url: ASGIApp | str,
+        *,
+        clock: VirtualClock | None = None,
+        auth_token: str | None = None,
+        public_url: str = "http://ivr.test",
+        voice_path: str = "/voice/incoming",
+        voice_method: str = "POST",
+        status_path: str | None = "/voice/status",
+        seed: int = 0,
+        account_sid: str | None = None,
+        request_timeout: float = TWILIO_TIME_LIMIT_SECONDS,
+        limits: Limits | None = None,
+        ask: Callable[[Prompt], str] | None = None,
+        on_event: Callable[[Event], None] | None = None,
+    ) -> None:
+        self._loop = asyncio.Runner()
+        self._closed = False
+        self.clock = clock or VirtualClock(DEFAULT_START)
+        self.public_url = public_url.rstrip("/")
+        self.voice_url = self.public_url + voice_path
+        self.voice_method = voice_method
+        rng = random.Random(seed)
+        self._client, target = _client(app_or_base_url)
+        transport = Transport(
+            self._client,
+            public_url=self.public_url,
+            target_url=target,
+            auth_token=auth_token,
+            time_limit=request_timeout,
+        )
+        self._exchange = Exchange(
+            clock=self.clock,
+            transport=transport,
+            public_url=self.public_url,
+            status_url=None if status_path is None else self.public_url + status_path,
+            account_sid=account_sid or f"AC{rng.getrandbits(128):032x}",
+            rng=rng,
+            limits=limits or Limits(),
+            ask=ask,
+            on_event=on_event,
+        )
+
+    # --- state -------------------------------------------------------------------------------
+    @property
+    def calls(self) -> dict[str, Call]:
+        """Every call placed on the switch, by CallSid, in the order they started."""
+        return self._exchange.calls
+
+    @property
+    def queues(self) -> Queues:
+        """Every queue by name: members in order, with their enqueue time."""
+        return self._exchange.queues
+
+    @property
+    def endpoints(self) -> dict[str, Endpoint]:
+        """Numbers/clients that answer a <Dial>: seconds they talk, or "busy"."""
+        return self._exchange.endpoints
+
+    @property
+    def recordings(self) -> list[Recording]:
+        return self._exchange.recordings
+
+    @property
+    def account_sid(self) -> str:
+        return self._exchange.account_sid
+
+    def set_queue_max_size(self, name: str, max_size: int) -> Queue:
+        """Create queue `name` if needed and limit it to `max_size` calls (Twilio: 1-5000)."""
+        return self._exchange.queues.set_max_size(name, max_size)
+
+    # --- placing calls -----------------------------------------------------------------------
+    def dial(
+        self,
+        from_: str,
+        to: str,
+        *,
+        at: datetime | str | None = None,
+        answers: Iterable[str] = (),
+        run_to_end: bool = False,
+        talk: float | None = None,
+    ) -> Call:
+        """Call the IVR's voice URL from `from_` to `to`, at `at` (ISO 8601 with offset).
+
+        Runs until the call rests (see the module docstring): typically it waits at a Gather
+        for an answer `answers` cannot give, or ends. With `run_to_end`, missing answers are
+        silence and it runs until the call ends. `talk`: seconds the caller talks once bridged
+        before hanging up (None: until the other side hangs up).
+        """
+        first = Goto(self.voice_url, self.voice_method, "voice")
+        return self._sync(self._place(first, from_, to, at, answers, run_to_end, talk))
+
+    def dial_twiml(
+        self,
+        twiml: str,
+        *,
+        from_: str,
+        to: str = DEFAULT_TO,
+        at: datetime | str | None = None,
+        answers: Iterable[str] = (),
+        run_to_end: bool = False,
+        talk: float | None = None,
+    ) -> Call:
+        """A call whose first document is inline TwiML (like a TwiML Bin), e.g. an agent
+        taking a caller: relative URLs resolve against the public URL. `talk`: seconds this
+        party talks once bridged before hanging up (None: until the other side hangs up)."""
+        return self._sync(self._place(twiml, from_, to, at, answers, run_to_end, talk))
+
+    async def _place(
+        self,
+        first: Goto | str,
+        from_: str,
+        to: str,
+        at: datetime | str | None,
+        answers: Iterable[str],
+        run_to_end: bool,
+        talk: float | None,
+    ) -> Call:
+        await self._move_clock(at)
+        call = self._exchange.new_call(from_, to, talk)
+        call._driver = self
+        call.queue_answers(answers)
+        call.silence_when_out_of_answers = run_to_end
+        self._exchange.scheduler.spawn(CallRunner(self._exchange, call, first).run())
+        if run_to_end:
+            await self._exchange.scheduler.run(lambda: call.ended)
+        else:
+            await self._exchange.scheduler.run(lambda: self._exchange.resting(call))
+        return call
+
+    async def _move_clock(self, at: datetime | str | None) -> None:
+        if at is None:
+            return
+        target = as_utc(at)
+        if all(call.ended for call in self.calls.values()):
+            self.clock.set(target)  # no call in progress: the switch may jump anywhere
+            return
+        if target < self.clock.now():
+            raise ValueError(
+                f"cannot go back to {target}: calls are in progress at {self.clock.now()}"
+            )
+        await self._exchange.scheduler.run(lambda: False, until=target)
+
+    # --- driving -----------------------------------------------------------------------------
+    def run(self, seconds: float | None = None) -> None:
+        """Advance every call by `seconds` of virtual time, or (None) until each call has
+        ended, waits for the driver or for another call, or waits in a queue."""
+        self._sync(self._run(seconds))
+
+    async def _run(self, seconds: float | None) -> None:
+        if seconds is not None and seconds < 0:
+            raise ValueError(f"cannot run for a negative time ({seconds} s)")
+        scheduler = self._exchange.scheduler
+        for call in self.calls.values():  # answers queued while the call was waiting
+            if call.prompt is not None and call.answers and scheduler.is_blocked(call):
+                scheduler.signal(call, parse_answer(call.answers.popleft()))
+        if seconds is None:
+            await scheduler.run(lambda: all(map(self._exchange.settled, self.calls.values())))
+            return
+        await scheduler.run(lambda: False, until=self.clock.now() + timedelta(seconds=seconds))
+
+    def answer(self, call: Call, answer: str) -> None:
+        """Answer the Gather/Record `call` waits at (see `Call.press`), then run on."""
+        parsed = parse_answer(answer)
+        scheduler = self._exchange.scheduler
+        if call.ended:
+            raise CallNotWaiting(f"{call.sid} has ended ({call.status}); it takes no answer")
+        if call.prompt is None or not scheduler.is_blocked(call):
+            where = f"in queue {call.queue!r}" if call.queue else "not at a <Gather> or <Record>"
+            raise CallNotWaiting(f"{call.sid} is {where}; there is nothing to answer")
+        scheduler.signal(call, parsed)
+        self._sync(scheduler.run(lambda: self._exchange.resting(call)))
+
+    def hang_up(self, call: Call) -> None:
+        """The caller of `call` hangs up now (see `Call.hangup`)."""
+        if call.ended:
+            raise CallNotWaiting(f"{call.sid} has already ended ({call.status})")
+        scheduler = self._exchange.scheduler
+        scheduler.interrupt(call, CallerHungUp())
+        self._sync(scheduler.run(lambda: self._exchange.resting(call)))
+
+    # --- the event loop ------------------------------------------------------------------------
+    def _sync(self, work: Coroutine[Any, Any, T]) -> T:
+        if self._closed:
+            work.close()
+            raise RuntimeError("this switch is closed")
+        result = self._loop.run(work)
+        crash, self._exchange.scheduler.crash = self._exchange.scheduler.crash, None
+        if crash is not None:
+            raise crash
+        return result
+
+    def close(self) -> None:
+        """Close the HTTP client and stop the calls still running."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self._loop.run(self._client.aclose())
+        finally:
+            self._loop.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def _client(app_or_base_url: ASGIApp | str) -> tuple[httpx.AsyncClient, str | None]:
+    """An HTTP client for the app: in-process over ASGI, or over the network to a base URL."""
+    if isinstance(app_or_base_url, str):
+        return httpx.AsyncClient(follow_redirects=True, timeout=None), app_or_base_url
+    # An exception inside the app becomes a 500, as a real server would answer.
+    transport = httpx.ASGITransport(app=app_or_base_url, raise_app_exceptions=False)
+    return httpx.AsyncClient(transport=transport, follow_redirects=True, timeout=None), None

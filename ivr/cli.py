@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import logging
-from typing import Annotated
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from pydantic import ValidationError
 
 from ivr.settings import Settings
 from ivr.tomlfile import ConfigError
+
+if TYPE_CHECKING:
+    from ivr.emulator import Event
 
 cli = typer.Typer(help="Regional wallet support hotlines over Twilio.", no_args_is_help=True)
 
@@ -71,6 +76,81 @@ def check() -> None:
     regions = config.regions.regions
     languages = sorted(config.prompts.languages)
     typer.echo(f"ok: {len(regions)} regions, {len(languages)} languages ({', '.join(languages)})")
+
+
+@cli.command()
+def call(
+    caller: Annotated[
+        str, typer.Argument(metavar="FROM", help="The caller's number, e.g. +81312345678.")
+    ],
+    to: Annotated[
+        str | None, typer.Option(help="The hotline dialed; default: the caller's own.")
+    ] = None,
+    at: Annotated[
+        str | None,
+        typer.Option(help="When, ISO 8601 with offset: 2026-03-01T03:00+08:00 (in-process)."),
+    ] = None,
+    press: Annotated[
+        str | None,
+        typer.Option(
+            help='One answer per question: keys, "_" for silence, "say:TEXT". E.g. "1 _ 12345#".'
+        ),
+    ] = None,
+    url: Annotated[
+        str | None, typer.Option(help="Call a running service over HTTP at this base URL.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the events as JSON.")] = False,
+    audio: Annotated[
+        Path | None, typer.Option(help="Also render the call to this WAV file (espeak-ng).")
+    ] = None,
+    agent_after: Annotated[
+        float | None,
+        typer.Option(help="An agent takes the caller from the queue after this many seconds."),
+    ] = None,
+) -> None:
+    """Place an emulated call and print what the caller hears (exit 1 on a TwiML error)."""
+    from ivr.app import load_config
+    from ivr.calling import CallProblem, CallRequest, place_call
+    from ivr.emulator import (
+        AudioToolMissing,
+        events_to_json,
+        render_audio,
+        render_transcript,
+        terminal_ask,
+    )
+    from ivr.emulator.console import render_event
+
+    settings = _settings()
+    interactive = press is None and sys.stdin.isatty() and not as_json
+    request = CallRequest(caller, to, at, tuple((press or "").split()), url, agent_after)
+
+    def live(event: Event) -> None:
+        text = render_event(event)
+        if text is not None:
+            typer.echo(f"{int(event.t) // 60:02d}:{int(event.t) % 60:02d}  {text}")
+
+    try:
+        placed = place_call(
+            request,
+            settings,
+            lambda: load_config(settings).regions,
+            ask=terminal_ask if interactive else None,
+            on_event=live if interactive else None,
+        )
+    except (CallProblem, ConfigError) as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
+    events = placed.events
+    if not interactive:
+        typer.echo(events_to_json(events) if as_json else render_transcript(events))
+    if audio is not None:
+        try:
+            typer.echo(f"audio: {render_audio(events, audio)}", err=True)
+        except AudioToolMissing as exc:
+            typer.echo(str(exc), err=True)
+            raise typer.Exit(2) from None
+    if placed.error is not None:
+        raise typer.Exit(1)
 
 
 def main() -> None:

@@ -147,6 +147,47 @@ class Switch:
         party talks once bridged before hanging up (None: until the other side hangs up)."""
         return self._sync(self._place(twiml, from_, to, at, answers, run_to_end, talk))
 
+    def dial_twiml_later(
+        self,
+        after: float,
+        twiml: str | Callable[[], str | None],
+        *,
+        from_: str,
+        to: str = DEFAULT_TO,
+        talk: float | None = None,
+    ) -> None:
+        """Place an inline-TwiML call `after` virtual seconds from now, while other calls run.
+
+        `twiml` may be a function called at that moment (e.g. an agent dialing the queue a
+        caller is waiting in); when it returns None, no call is placed. Missing answers of
+        that call are silence. Nothing runs until the simulation is driven on.
+        """
+        if after < 0:
+            raise ValueError(f"cannot place a call in the past ({after} s)")
+        self._sync(self._schedule(self._later(after, twiml, from_, to, talk)))
+
+    async def _schedule(self, body: Coroutine[Any, Any, None]) -> None:
+        self._exchange.scheduler.spawn(body)  # tasks belong to the switch's own event loop
+
+    async def _later(
+        self,
+        after: float,
+        twiml: str | Callable[[], str | None],
+        from_: str,
+        to: str,
+        talk: float | None,
+    ) -> None:
+        timer = object()
+        when = self.clock.now() + timedelta(seconds=after)
+        await self._exchange.scheduler.wait(timer, after, deadline=when)
+        document = twiml() if callable(twiml) else twiml
+        if document is None:
+            return
+        call = self._exchange.new_call(from_, to, talk)
+        call._driver = self
+        call.silence_when_out_of_answers = True
+        self._exchange.scheduler.spawn(CallRunner(self._exchange, call, document).run())
+
     async def _place(
         self,
         first: Goto | str,

@@ -23,6 +23,7 @@ from ivr.regions import RegionBook
 from ivr.state import GUIDANCE, MAX_TRIES, MenuState, Node, parse_state
 from ivr.steps import Ask, Enqueue, Hangup, Redirect, Step
 from tests.conftest import instant
+from tests.unit.twiml_check import problems_in
 
 KEYS = tuple("0123456789*#")
 # From any state, a goal (guidance, a queue, goodbye) is at most this many answers away.
@@ -156,6 +157,16 @@ def test_silence_or_wrong_answers_end_within_three_tries(
                 if here is None:
                     break
             assert here is None, f"still asking at {here} after {bound} misses from {state}"
+
+
+def test_every_response_is_twiml_that_twilio_accepts(graphs: list[Graph]) -> None:
+    # Many answers lead to the same response (every wrong key, say): check each one once.
+    responses = {
+        result.step for graph in graphs for results in graph.edges.values() for _, result in results
+    }
+    for step in responses:
+        assert problems_in(step) == [], step
+    assert len(responses) > 1000
 
 
 def test_both_hours_are_covered(book: RegionBook) -> None:

@@ -1,0 +1,134 @@
+"""`ivr call`: one emulated call into the IVR, in-process (virtual clock) or over HTTP.
+
+In-process calls get a throwaway SQLite file and a fresh auth token, so they exercise the
+signature check and never mix with a real line's records. Over HTTP the server keeps its own
+clock: `--at` is refused there.
+"""
+
+from __future__ import annotations
+
+import secrets
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from pydantic import SecretStr
+from twilio.twiml.voice_response import VoiceResponse
+
+from ivr.caller import place_caller
+from ivr.clock import SystemClock
+from ivr.emulator import Call, Event, Prompt, Switch, VirtualClock
+from ivr.regions import RegionBook
+from ivr.settings import Settings
+from ivr.steps import QUEUE_CONNECT
+
+AGENT = "client:agent"
+IN_PROCESS_URL = "http://ivr.test"
+
+
+class CallProblem(ValueError):
+    """Options that cannot work together; the message says what to do instead."""
+
+
+@dataclass(frozen=True)
+class CallRequest:
+    caller: str
+    to: str | None = None
+    at: str | None = None
+    answers: tuple[str, ...] = ()
+    url: str | None = None
+    agent_after: float | None = None
+    agent_talks: float = 60.0
+
+
+def place_call(
+    request: CallRequest,
+    settings: Settings,
+    regions: Callable[[], RegionBook],
+    ask: Callable[[Prompt], str] | None = None,
+    on_event: Callable[[Event], None] | None = None,
+) -> Call:
+    """Run the call to its end and return it (its events, status and any TwiML error)."""
+    if request.url and request.at:
+        raise CallProblem("--at works in-process only: a server over HTTP keeps its own clock")
+    to = request.to or _home_line(regions(), request.caller)
+    with _switch(request, settings, ask, on_event) as switch:
+        if request.agent_after is not None:
+            switch.dial_twiml_later(
+                request.agent_after,
+                _agent_takes_the_caller(switch, _connect_url(switch.public_url)),
+                from_=AGENT,
+                talk=request.agent_talks,
+            )
+        return switch.dial(
+            request.caller, to, at=request.at, answers=request.answers, run_to_end=True
+        )
+
+
+def _home_line(book: RegionBook, caller: str) -> str:
+    region = place_caller(book, caller, "").region
+    if not region.hotlines:
+        raise CallProblem(f"region {region.id!r} has no hotline; give the number to call with --to")
+    return region.hotlines[0]
+
+
+@contextmanager
+def _switch(
+    request: CallRequest,
+    settings: Settings,
+    ask: Callable[[Prompt], str] | None,
+    on_event: Callable[[Event], None] | None,
+) -> Iterator[Switch]:
+    if request.url:
+        with Switch(
+            request.url,
+            auth_token=settings.auth_token,
+            public_url=request.url,
+            ask=ask,
+            on_event=on_event,
+        ) as switch:
+            yield switch
+        return
+    from ivr.app import create_app  # the service itself, only for in-process calls
+
+    start = datetime.fromisoformat(request.at) if request.at else SystemClock().now()
+    if start.tzinfo is None:
+        raise CallProblem("--at needs a UTC offset, e.g. 2026-03-01T03:00+08:00")
+    clock = VirtualClock(start)
+    token = secrets.token_hex(16)
+    public_url = settings.public_url or IN_PROCESS_URL
+    with tempfile.TemporaryDirectory(prefix="ivr-call-") as scratch:
+        local = settings.model_copy(
+            update={
+                "twilio_auth_token": SecretStr(token),
+                "public_url": public_url,
+                "database_url": f"sqlite:///{Path(scratch) / 'calls.sqlite3'}",
+            }
+        )
+        app = create_app(local, clock=clock)
+        with Switch(
+            app, clock=clock, auth_token=token, public_url=public_url, ask=ask, on_event=on_event
+        ) as switch:
+            yield switch
+
+
+def _connect_url(public_url: str) -> str:
+    return urlsplit(public_url).path.rstrip("/") + QUEUE_CONNECT
+
+
+def _agent_takes_the_caller(switch: Switch, connect_url: str) -> Callable[[], str | None]:
+    """An agent's call that dials the queue the caller waits in, if any, when it is placed."""
+
+    def twiml() -> str | None:
+        queue = next((call.queue for call in switch.calls.values() if call.queue), None)
+        if queue is None:
+            return None
+        response = VoiceResponse()
+        response.dial(timeout=20).queue(queue, url=connect_url, method="POST")
+        return str(response)
+
+    return twiml

@@ -1,0 +1,129 @@
+"""Callers' journeys end to end, in Mandarin and English (and a few more), through the emulator."""
+
+from __future__ import annotations
+
+from ivr.emulator import Switch
+from tests.e2e.conftest import CALLERS, LINES, store_of
+
+
+def test_mandarin_caller_resets_a_forgotten_password(phone: Switch) -> None:
+    call = phone.dial(CALLERS["cn"], LINES["cn"])
+    assert call.hears("普通话服务，请按1。") and call.hears("For English, press 2.")
+    call.press("1")
+    assert call.hears("您好，欢迎致电钱包客服。")
+    assert call.hears("我们绝不会向您索要密码、助记词、私钥或任何验证码")
+    assert call.hears("忘记密码，请按1")
+    call.press("1")
+    assert call.hears("在登录页面，点击“忘记密码”。")
+    assert call.hears("人工客服可以核实您的身份")
+    call.press("*")  # once more, please
+    assert call.hears("输入您注册时使用的邮箱或手机号码。")
+    call.press("#")
+    assert call.hears("主菜单。")
+    call.hangup()
+    assert call.status == "completed" and call.error is None and call.warnings == []
+
+
+def test_english_speaker_on_the_china_line_uses_speech(phone: Switch) -> None:
+    call = phone.dial(CALLERS["cn"], LINES["cn"])
+    call.press("2")
+    assert call.hears("Thank you for calling wallet support.")
+    call.say("I need help with my account security")
+    assert call.hears(
+        "Turn on two-step verification, by text message or with an authenticator app."
+    )
+    assert call.hears("confirm our official address through our official social media accounts")
+    call.say("main menu")
+    assert call.hears("Main menu.")
+
+
+def test_mandarin_speech_picks_the_password_guidance(phone: Switch) -> None:
+    call = phone.dial(CALLERS["cn"], LINES["cn"])
+    call.say("中文")
+    call.say("我忘记密码了")
+    assert call.hears("忘记密码，可以这样重置。")
+
+
+def test_the_safety_notice_is_said_once_per_call(phone: Switch) -> None:
+    call = phone.dial(CALLERS["gb"], LINES["gb"])  # one language: straight to the welcome
+    safety = "we will never ask for your password, your recovery phrase"
+    assert call.hears(safety)
+    call.press("2")
+    call.press("#")
+    call.press("*")
+    assert sum(safety in line for line in call.heard) == 1
+
+
+def test_caller_on_another_regions_line_hears_their_own_number_and_may_stay(phone: Switch) -> None:
+    call = phone.dial(CALLERS["cn"], LINES["us"], at="2026-03-02T10:00+08:00")
+    call.press("1")
+    assert call.hears(
+        "您拨打的是其他地区的客服热线。您所在的地区有专属热线，号码是：加 8 6, 4 0 0, 1 2 3, 4 5 6 7。"
+    )
+    assert call.hears("可能会产生国际漫游费用。您也可以不挂机")
+    assert call.hears("主菜单。")  # staying is the default: the menu follows
+    call.press("3")
+    assert call.hears("交易没到账，或者到账很慢，请按1。")
+
+
+def test_withheld_caller_gets_the_dialed_lines_region(phone: Switch) -> None:
+    call = phone.dial("+266696687", LINES["jp"])  # ANONYMOUS spelled on a keypad
+    assert call.hears("日本語をご希望の方は、1を押してください。")
+    call.press("2")
+    assert not call.hears("another region")
+
+
+def test_tokyo_caller_sunday_2359_hears_agents_open_tomorrow_at_9(phone: Switch) -> None:
+    call = phone.dial(CALLERS["jp"], LINES["jp"], at="2026-03-01T23:59+09:00")
+    call.press("2")
+    call.press("0")
+    assert call.hears("Our agents aren't available right now. They'll be back tomorrow at 9 AM.")
+    assert call.hears("For online chat, open the app, go to Help, and tap Chat.")
+    assert call.hears("Or email us at support-jp@example.com. We reply within 24 hours.")
+    assert call.hears("Back to the main menu.") and call.hears("Main menu.")
+
+
+def test_los_angeles_caller_hears_the_opening_in_their_own_time(phone: Switch) -> None:
+    # Sunday evening in California; the US line opens Monday 08:00 in New York.
+    call = phone.dial(CALLERS["la"], LINES["us"], at="2026-03-01T18:00-08:00")
+    call.press("1")  # English
+    call.press("0")
+    assert call.hears("They'll be back tomorrow at 5 AM, your local time.")
+
+
+def test_holiday_moves_the_opening_to_the_next_working_day(phone: Switch) -> None:
+    call = phone.dial(CALLERS["cn"], LINES["cn"], at="2026-10-01T10:00+08:00")  # National Day
+    call.press("1")
+    call.press("0")
+    assert call.hears("人工客服将在星期日上午10点恢复服务。")
+
+
+def test_three_silences_when_closed_end_with_channels_and_goodbye(phone: Switch) -> None:
+    call = phone.dial(CALLERS["gb"], LINES["gb"], at="2026-03-01T22:00+00:00")  # Sunday night
+    call.silence()
+    call.silence()
+    assert call.hears("Sorry, I didn't hear a choice.")
+    call.silence()
+    assert call.hears("It seems the menu isn't helping, so let's get you some help.")
+    assert call.hears("Or email us at support-uk@example.com. We reply within 24 hours.")
+    assert call.ended and call.status == "completed"
+    assert call.heard[-1] == "Thank you for calling. Goodbye."
+
+
+def test_three_wrong_keys_when_open_lead_to_an_agent(phone: Switch) -> None:
+    call = phone.dial(CALLERS["gb"], LINES["gb"], at="2026-03-02T10:00+00:00")
+    call.press("7")
+    call.press("7")
+    call.press("7")
+    assert call.hears("It seems the menu isn't helping, so let's get you some help.")
+    assert call.hears("Before we put you through, please have these ready")
+    assert call.queue == "gb-en-GB"
+    record = store_of(phone).call(call.sid)
+    assert record is not None and record.reason == "menu"
+
+
+def test_invalid_key_is_apologised_for_and_the_menu_repeats(phone: Switch) -> None:
+    call = phone.dial(CALLERS["gb"], LINES["gb"])
+    call.press("8")
+    assert call.hears("Sorry, that isn't one of the options.")
+    assert call.hears("If you've forgotten your password, press 1, or say: password.")  # en-GB

@@ -1,0 +1,148 @@
+"""To an agent: what to prepare, the transaction reference, the queues, and how waiting ends."""
+
+from __future__ import annotations
+
+from ivr.emulator import Call, Switch
+from tests.e2e.conftest import CALLERS, LINES, agent_twiml, store_of
+
+
+def test_pending_transaction_caller_keys_a_reference_and_joins_the_priority_queue(
+    phone: Switch,
+) -> None:
+    call = phone.dial(CALLERS["cn"], LINES["cn"])
+    call.press("1")
+    call.press("4")
+    assert call.hears("交易一旦确认，通常就无法撤销或修改了。")
+    assert call.hears("请尽快处理。")
+    call.press("0")
+    assert call.hears("为您转接前，请准备好：您的账户名、相关的交易记录，以及问题的简单描述。")
+    assert call.hears(
+        "如果您手边有交易记录里的交易编号，请现在输入，以井号键结束。如果不需要，请按星号键跳过。"
+    )
+    call.press("202603021234#")
+    assert call.hears("您输入的是：2 0 2 6, 0 3 0 2, 1 2 3 4。")
+    call.press("1")
+    assert call.hears("谢谢，客服人员会看到这个编号。")
+    assert call.queue == "cn-zh-CN-priority"
+    assert call.hears("下一位就是您。")
+    record = store_of(phone).call(call.sid)
+    assert record is not None
+    assert (record.reason, record.transaction_ref, record.language) == (
+        "pending",
+        "202603021234",
+        "zh-CN",
+    )
+
+
+def test_reference_too_short_is_asked_again_then_can_be_skipped(phone: Switch) -> None:
+    call = phone.dial(CALLERS["cn"], LINES["cn"])
+    call.press("2")
+    call.press("3")
+    call.press("2")  # rejected or failed
+    assert call.hears("If it still shows as rejected or failed, our agents can find out why.")
+    call.press("0")
+    call.press("123#")
+    assert call.hears("That number should have between 6 and 20 digits.")
+    call.press("*")  # skip; Twilio submits it after the timeout
+    assert call.hears("That's fine. Your agent can ask you for it.")
+    assert call.queue == "cn-en-US"
+    record = store_of(phone).call(call.sid)
+    assert record is not None and (record.reason, record.transaction_ref) == ("tx_failed", None)
+
+
+def test_reference_read_back_wrong_can_be_entered_again(phone: Switch) -> None:
+    call = phone.dial(CALLERS["cn"], LINES["cn"])
+    call.press("2")
+    call.press("3")
+    call.press("1")
+    call.press("0")
+    call.press("11112222#")
+    call.press("2")  # not right
+    assert call.hears(
+        "If you have the transaction's reference number from your history, enter it now"
+    )
+    call.press("33334444#")
+    assert call.hears("You entered: 3 3 3 3, 4 4 4 4.")
+    call.press("1")
+    record = store_of(phone).call(call.sid)
+    assert record is not None and record.transaction_ref == "33334444"
+
+
+US_OPEN = "2026-03-02T10:00-05:00"  # Monday morning in New York
+
+
+def us_caller_asks_for_an_agent(
+    phone: Switch, number: str = CALLERS["us"], at: str | None = US_OPEN
+) -> Call:
+    call = phone.dial(number, LINES["us"], at=at)
+    call.press("1")  # English
+    call.press("0")
+    return call
+
+
+def test_an_agent_takes_the_first_caller_and_the_second_moves_up(phone: Switch) -> None:
+    first = us_caller_asks_for_an_agent(phone)
+    assert first.queue == "us-en-US"
+    second = us_caller_asks_for_an_agent(phone, "+12025550177", at=None)
+    assert second.hears("You are number 2 in line.")
+    agent = phone.dial_twiml(agent_twiml("us-en-US"), from_="client:agent-1", talk=120)
+    assert first.hears("Connecting you to an agent now.")
+    assert first.queue is None
+    phone.run(130)
+    assert first.ended and first.heard[-1] == "Thank you for calling. Goodbye."
+    assert agent.ended
+    assert second.queue == "us-en-US"
+    assert second.hears("You're next in line.")
+
+
+def test_caller_presses_1_to_leave_the_queue_for_other_channels(phone: Switch) -> None:
+    call = us_caller_asks_for_an_agent(phone)
+    call.wait(130)  # leaving is offered after two minutes on the US line
+    assert "To stop waiting and hear other ways to reach us, press 1." in call.heard
+    call.answers.append("1")  # pressed during the next announcement
+    call.wait(120)
+    assert "OK. You've left the line." in call.heard
+    assert "Or email us at support-us@example.com. We reply within 24 hours." in call.heard
+    assert call.ended and call.heard[-1] == "Thank you for calling. Goodbye."
+
+
+def test_the_longest_wait_ends_politely_with_other_channels(phone: Switch) -> None:
+    call = us_caller_asks_for_an_agent(phone)
+    call.wait(1300)  # the US line's max wait is 1200 s
+    assert call.ended
+    assert "We're sorry. Our agents are much busier than usual" in " ".join(call.heard)
+    assert call.heard[-1] == "Thank you for calling. Goodbye."
+
+
+def test_a_full_queue_refuses_politely(phone: Switch) -> None:
+    phone.set_queue_max_size("us-en-US", 1)
+    us_caller_asks_for_an_agent(phone)
+    second = us_caller_asks_for_an_agent(phone, "+12025550177", at=None)
+    assert second.hears(
+        "We're sorry. All our agents are busy, and our waiting line is full right now."
+    )
+    assert second.ended and second.status == "completed"
+
+
+def test_caller_who_hangs_up_in_the_queue_is_recorded(phone: Switch) -> None:
+    call = phone.dial(CALLERS["gb"], LINES["gb"], at="2026-03-02T10:00+00:00")
+    call.press("0")
+    call.hangup()
+    record = store_of(phone).call(call.sid)
+    assert record is not None and record.status == "completed" and record.queue == "gb-en-GB"
+
+
+def test_requests_signed_with_the_wrong_token_fail_the_call(
+    phone: Switch, signed_settings: object
+) -> None:
+    from ivr.app import create_app
+    from ivr.emulator import VirtualClock
+
+    clock = VirtualClock("2026-03-02T10:00+00:00")
+    app = create_app(signed_settings, clock=clock)  # type: ignore[arg-type]
+    with Switch(
+        app, clock=clock, auth_token="not-the-token", public_url="https://ivr.example.com"
+    ) as bad:
+        call = bad.dial(CALLERS["gb"], LINES["gb"])
+    assert call.status == "failed"
+    assert call.error is not None and call.error.code == 11200

@@ -1,20 +1,52 @@
-"""Bringing a database to the current schema with alembic, from code (no alembic.ini needed)."""
+"""Bringing a database to the current schema with alembic, from code (no alembic.ini needed).
+
+Replicas and uvicorn workers start together, so the upgrade holds a lock: a PostgreSQL
+advisory lock, or a lock file beside a SQLite database. The second one in finds the schema
+current and does nothing.
+"""
 
 from __future__ import annotations
 
+import fcntl
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine, text
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+# Any constant shared by every replica: "ivr" in ASCII.
+_ADVISORY_LOCK = 0x697672
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Apply every migration up to `revision` on `engine`'s database."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as connection:
+    with _exclusive(engine), engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            _lock_postgresql(connection)
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
+
+
+def _lock_postgresql(connection: Connection) -> None:
+    # Released with the transaction that runs the migrations.
+    connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ADVISORY_LOCK})
+
+
+@contextmanager
+def _exclusive(engine: Engine) -> Iterator[None]:
+    database = engine.url.database if engine.dialect.name == "sqlite" else None
+    if not database or database == ":memory:":
+        yield
+        return
+    lock = Path(database).with_name(Path(database).name + ".migrate-lock")
+    with lock.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, func, select, text
 
 from ivr.steps import QueueEntry
 from ivr.store import Store
 from ivr.store.models import Call
-from tests.conftest import instant
+from tests.conftest import POSTGRES_URL, instant
 
 SID = "CA" + "1" * 32
 
@@ -57,3 +63,39 @@ def test_status_callback_before_anything_else_creates_the_row(store: Store) -> N
 
 def test_unknown_call_is_none(store: Store) -> None:
     assert store.call("CA" + "f" * 32) is None
+
+
+def start_replicas(url: str, count: int = 8) -> list[str]:
+    """`count` processes upgrade the database at `url` at the same moment; their outputs."""
+    script = (
+        "from ivr.store import Store; from ivr.store.migrate import upgrade; "
+        f"s = Store.connect({url!r}); upgrade(s.engine); print('ok')"
+    )
+    workers = [
+        subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+        for _ in range(count)
+    ]
+    return [worker.communicate(timeout=60)[0].strip() for worker in workers]
+
+
+def test_replicas_starting_together_migrate_once_on_sqlite(tmp_path: Path) -> None:
+    assert start_replicas(f"sqlite:///{tmp_path / 'shared.sqlite3'}") == ["ok"] * 8
+
+
+@pytest.mark.postgres
+def test_replicas_starting_together_migrate_once_on_postgresql() -> None:
+    schema = f"test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(POSTGRES_URL)
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        assert start_replicas(f"{POSTGRES_URL}?options=-csearch_path%3D{schema}") == ["ok"] * 8
+        with admin.connect() as connection:
+            tables = connection.execute(
+                text(f"SELECT count(*) FROM pg_tables WHERE schemaname = '{schema}'")
+            )
+            assert tables.scalar_one() == 2  # calls and alembic_version
+    finally:
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()

@@ -109,7 +109,7 @@ class QueueSettings(_Strict):
 
 class RegionSpec(_Strict):
     name: str = Field(min_length=1)
-    hotlines: list[str] = Field(min_length=0)
+    hotlines: list[str] = []
     example: bool = False
     countries: list[str] = []
     timezone: str

@@ -1,8 +1,9 @@
 """The FastAPI application: Twilio's voice webhooks in, TwiML out. The only HTTP module.
 
 Each handler reads and checks the webhook (security, params), builds the call context
-(caller), asks the pure menu engine what comes next, keeps its records (store) and renders
-TwiML (twiml). One error boundary turns any unexpected failure into a spoken apology.
+(caller), asks the pure engine what comes next (menu, waiting), keeps its records (store)
+and renders TwiML (twiml). One error boundary turns any unexpected failure into a spoken
+apology.
 """
 
 from __future__ import annotations
@@ -15,11 +16,10 @@ from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
 import phonenumbers
-from fastapi import Depends, FastAPI, HTTPException, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, Response
 from fastapi.responses import PlainTextResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
-from twilio.twiml.voice_response import VoiceResponse
 
 from ivr import handoff, menu, waiting
 from ivr.caller import CallContext, CallerPlace, place_caller
@@ -38,14 +38,15 @@ from ivr.prompts import Catalogue, check_prompts, load_prompts
 from ivr.regions import RegionBook, load_regions
 from ivr.security import FORM, read_form
 from ivr.settings import Settings
-from ivr.state import CallPlace, parse_place, parse_state
+from ivr.state import parse_place, parse_state
 from ivr.steps import QueueEntry, Step
 from ivr.store import Store
 from ivr.store.migrate import upgrade
-from ivr.twiml import CONTENT_TYPE, render
+from ivr.twiml import CONTENT_TYPE, last_resort, render
 
 log = logging.getLogger("ivr")
 P = TypeVar("P", bound=CallParams)
+Handler = TypeVar("Handler", bound=Callable[..., Any])
 
 
 @dataclass(frozen=True)
@@ -93,16 +94,24 @@ class Services:
 
     async def keep(self, params: CallParams, step: Step, place: CallerPlace) -> None:
         """Store what the step asks to keep; a storage failure must not cost the caller the call."""
-        caller = place.origin.number or place.origin.kind.value
         for effect in step.effects:
             if isinstance(effect, QueueEntry):
                 now = self.clock.now()
                 try:
                     await run_in_threadpool(
-                        self.store.remember_queue_entry, params.call_sid, caller, effect, now
+                        self.store.remember_queue_entry,
+                        params.call_sid,
+                        caller_id(place),
+                        effect,
+                        now,
                     )
                 except Exception:
                     log.exception("could not store the queue entry of CallSid %s", params.call_sid)
+
+
+def caller_id(place: CallerPlace) -> str:
+    """What we keep of the caller: the E.164 number, or how they called ("withheld", "sip"...)."""
+    return place.origin.number or place.origin.kind.value
 
 
 def get_services(request: Request) -> Services:
@@ -113,26 +122,35 @@ def get_services(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(get_services)]
 
 
+async def checked_form(request: Request, services: ServicesDep) -> FormData:
+    """The webhook's form, after content type, size and signature checks (4xx otherwise)."""
+    return await read_form(request, services.settings)
+
+
+CheckedForm = Annotated[FormData, Depends(checked_form)]
+
+
+def parameters(model: type[P], form: FormData) -> P:
+    try:
+        return parse(model, form)
+    except BadRequest as exc:
+        raise HTTPException(400, str(exc)) from None
+
+
 async def answer_webhook(
-    request: Request,
     services: Services,
+    form: FormData,
     model: type[P],
     decide: Callable[[P, CallContext], Step],
     region_id: str | None = None,
-    form: FormData | None = None,
 ) -> Response:
-    """Read, check, decide, keep, render: the shape of every TwiML webhook.
+    """Parse, decide, keep, render: the shape of every TwiML webhook.
 
-    Bad requests get a 4xx. Anything else that fails is logged with an error id and the
+    Bad parameters get a 400. Anything else that fails is logged with an error id and the
     CallSid, and the caller hears an apology and the other channels: Twilio never plays its
     generic "application error".
     """
-    if form is None:
-        form = await read_form(request, services.settings)
-    try:
-        params = parse(model, form)
-    except BadRequest as exc:
-        raise HTTPException(400, str(exc)) from None
+    params = parameters(model, form)
     try:
         ctx = services.context(params, region_id)
         step = decide(params, ctx)
@@ -141,21 +159,140 @@ async def answer_webhook(
     except Exception:
         error_id = uuid.uuid4().hex[:12]
         log.exception("webhook failed (error id %s, CallSid %s)", error_id, params.call_sid)
-        return _apology(services, params, request)
+        return _apology(services, params, region_id)
 
 
-def _apology(services: Services, params: CallParams, request: Request) -> Response:
+def _apology(services: Services, params: CallParams, region_id: str | None) -> Response:
     try:
-        place = parse_place(request.query_params)
-        ctx = services.context(params, place.region if place else None)
-        language = place.language if place and place.language in ctx.region.languages else None
-        return services.twiml(handoff.apology(ctx, language or ctx.region.default_language))
+        ctx = services.context(params, region_id)
+        return services.twiml(handoff.apology(ctx, ctx.region.default_language))
     except Exception:
         log.exception("the apology failed too; answering with the last-resort message")
-        response = VoiceResponse()
-        response.say("We're sorry, something went wrong. Please call again later. Goodbye.")
-        response.hangup()
-        return Response(str(response), media_type=CONTENT_TYPE)
+        return Response(last_resort(), media_type=CONTENT_TYPE)
+
+
+router = APIRouter()
+
+
+def webhook(path: str, model: type[CallParams]) -> Callable[[Handler], Handler]:
+    """Register a Twilio webhook; OpenAPI documents its form body and its TwiML answer."""
+    body = {"required": True, "content": {FORM: {"schema": model.model_json_schema(by_alias=True)}}}
+    return router.post(
+        path,
+        response_class=Response,
+        responses={200: {"content": {"text/xml": {}}}, 400: {}, 403: {}, 413: {}, 415: {}},
+        openapi_extra={"requestBody": body},
+    )
+
+
+@webhook("/voice/incoming", CallParams)
+async def incoming(services: ServicesDep, form: CheckedForm) -> Response:
+    """A call rings in (the number's voice URL): language menu, or welcome and main menu."""
+    return await answer_webhook(services, form, CallParams, lambda _, ctx: menu.start(ctx))
+
+
+@webhook("/voice/menu", GatherParams)
+async def menu_answer(request: Request, services: ServicesDep, form: CheckedForm) -> Response:
+    """The caller's keys, words or silence at a menu; the menu state is in the query."""
+    state = parse_state(request.query_params)
+
+    def decide(params: GatherParams, ctx: CallContext) -> Step:
+        return menu.respond(ctx, state, Heard(params.digits, params.speech))
+
+    return await answer_webhook(
+        services, form, GatherParams, decide, state.region if state else None
+    )
+
+
+@webhook("/voice/queue/wait", QueueWaitParams)
+async def queue_wait(request: Request, services: ServicesDep, form: CheckedForm) -> Response:
+    """Enqueue waitUrl: position, reminders, the way out; Twilio polls it again when it ends."""
+    place = parse_place(request.query_params)
+
+    def decide(params: QueueWaitParams, ctx: CallContext) -> Step:
+        status = waiting.QueueStatus(params.position, params.waited, params.size)
+        return waiting.queue_wait(ctx, place, status)
+
+    return await answer_webhook(
+        services, form, QueueWaitParams, decide, place.region if place else None
+    )
+
+
+@webhook("/voice/queue/key", GatherParams)
+async def queue_key(request: Request, services: ServicesDep, form: CheckedForm) -> Response:
+    """A key pressed while waiting in the queue."""
+    place = parse_place(request.query_params)
+
+    def decide(params: GatherParams, ctx: CallContext) -> Step:
+        return waiting.queue_key(ctx, place, params.digits)
+
+    return await answer_webhook(
+        services, form, GatherParams, decide, place.region if place else None
+    )
+
+
+@webhook("/voice/queue/result", QueueResultParams)
+async def queue_result(request: Request, services: ServicesDep, form: CheckedForm) -> Response:
+    """Enqueue action: the caller left the queue (bridged, hung up, left, full, error...)."""
+    place = parse_place(request.query_params)
+
+    def decide(params: QueueResultParams, ctx: CallContext) -> Step:
+        return waiting.queue_result(ctx, place, params.result)
+
+    return await answer_webhook(
+        services, form, QueueResultParams, decide, place.region if place else None
+    )
+
+
+@webhook("/voice/queue/connect", CallParams)
+async def queue_connect(services: ServicesDep, form: CheckedForm) -> Response:
+    """<Dial><Queue url>: runs on the queued caller's leg just before an agent is bridged."""
+    params = parameters(CallParams, form)
+    try:
+        record = await run_in_threadpool(services.store.call, params.call_sid)
+    except Exception:
+        log.exception("could not read the queue entry of CallSid %s", params.call_sid)
+        record = None
+    language = record.language if record else None
+
+    def decide(_: CallParams, ctx: CallContext) -> Step:
+        return waiting.connect_notice(ctx, language)
+
+    return await answer_webhook(
+        services, form, CallParams, decide, record.region if record else None
+    )
+
+
+@webhook("/voice/status", StatusParams)
+async def status(services: ServicesDep, form: CheckedForm) -> Response:
+    """Status callback at the end of a call: stored (an upsert, so retries are harmless)."""
+    params = parameters(StatusParams, form)
+    caller = caller_id(
+        place_caller(services.config.regions, params.from_, params.to, params.from_country)
+    )
+    try:
+        await run_in_threadpool(
+            services.store.record_status,
+            params.call_sid,
+            caller,
+            params.call_status,
+            params.duration,
+            services.clock.now(),
+        )
+    except Exception:
+        # Twilio does not retry status callbacks; the error id lets an operator find it.
+        log.exception(
+            "could not store the status of CallSid %s (error id %s)",
+            params.call_sid,
+            uuid.uuid4().hex[:12],
+        )
+    return Response(status_code=204)
+
+
+@router.get("/healthz", response_class=PlainTextResponse)
+async def healthz() -> str:
+    """Alive."""
+    return "ok"
 
 
 def create_app(
@@ -185,135 +322,8 @@ def create_app(
         title="ivr", summary="Regional wallet support hotlines over Twilio", lifespan=lifespan
     )
     app.state.services = services
-    _routes(app)
+    app.include_router(router)
     return app
-
-
-Handler = TypeVar("Handler", bound=Callable[..., Any])
-
-
-def _webhook(app: FastAPI, path: str, model: type[CallParams]) -> Callable[[Handler], Handler]:
-    """Register a Twilio webhook; OpenAPI documents its form body and its TwiML answer."""
-    schema = model.model_json_schema(by_alias=True)
-    body = {"required": True, "content": {FORM: {"schema": schema}}}
-    return app.post(
-        path,
-        response_class=Response,
-        responses={200: {"content": {"text/xml": {}}}, 400: {}, 403: {}, 413: {}, 415: {}},
-        openapi_extra={"requestBody": body},
-    )
-
-
-def _routes(app: FastAPI) -> None:
-    @_webhook(app, "/voice/incoming", CallParams)
-    async def incoming(request: Request, services: ServicesDep) -> Response:
-        """A call rings in (the number's voice URL): language menu or welcome and main menu."""
-        return await answer_webhook(request, services, CallParams, lambda _, ctx: menu.start(ctx))
-
-    @_webhook(app, "/voice/menu", GatherParams)
-    async def menu_answer(request: Request, services: ServicesDep) -> Response:
-        """The caller's keys, words or silence at a menu; the menu state is in the query."""
-        state = parse_state(request.query_params)
-
-        def decide(params: GatherParams, ctx: CallContext) -> Step:
-            if (
-                state is None
-                or state.region != ctx.region.id
-                or state.language not in ctx.region.languages
-            ):
-                return menu.restart(ctx)
-            return menu.answer(ctx, state, Heard(params.digits, params.speech))
-
-        region = state.region if state else None
-        return await answer_webhook(request, services, GatherParams, decide, region)
-
-    @_webhook(app, "/voice/queue/wait", QueueWaitParams)
-    async def queue_wait(request: Request, services: ServicesDep) -> Response:
-        """Enqueue waitUrl: position, reminders, the way out; polled again when it ends."""
-        place = parse_place(request.query_params)
-
-        def decide(params: QueueWaitParams, ctx: CallContext) -> Step:
-            status = waiting.QueueStatus(params.position, params.waited, params.size)
-            return waiting.queue_wait(ctx, _place(place, ctx), status)
-
-        return await answer_webhook(request, services, QueueWaitParams, decide, _region(place))
-
-    @_webhook(app, "/voice/queue/key", GatherParams)
-    async def queue_key(request: Request, services: ServicesDep) -> Response:
-        """A key pressed while waiting in the queue."""
-        place = parse_place(request.query_params)
-
-        def decide(params: GatherParams, ctx: CallContext) -> Step:
-            return waiting.queue_key(ctx, _place(place, ctx), params.digits)
-
-        return await answer_webhook(request, services, GatherParams, decide, _region(place))
-
-    @_webhook(app, "/voice/queue/result", QueueResultParams)
-    async def queue_result(request: Request, services: ServicesDep) -> Response:
-        """Enqueue action: the caller left the queue (bridged, hung up, left, full, error...)."""
-        place = parse_place(request.query_params)
-
-        def decide(params: QueueResultParams, ctx: CallContext) -> Step:
-            return waiting.queue_result(ctx, _place(place, ctx), params.result)
-
-        return await answer_webhook(request, services, QueueResultParams, decide, _region(place))
-
-    @_webhook(app, "/voice/queue/connect", CallParams)
-    async def queue_connect(request: Request, services: ServicesDep) -> Response:
-        """<Dial><Queue url>: runs on the queued caller's leg just before an agent is bridged."""
-        form = await read_form(request, services.settings)
-        call_sid = form.get("CallSid")
-        record = (
-            await run_in_threadpool(services.store.call, call_sid)
-            if isinstance(call_sid, str)
-            else None
-        )
-        region = record.region if record else None
-        language = record.language if record else None
-
-        def decide(_: CallParams, ctx: CallContext) -> Step:
-            chosen = language if language in ctx.region.languages else ctx.region.default_language
-            return waiting.connect_notice(ctx, chosen)
-
-        return await answer_webhook(request, services, CallParams, decide, region, form)
-
-    @_webhook(app, "/voice/status", StatusParams)
-    async def status(request: Request, services: ServicesDep) -> Response:
-        """Status callback at the end of a call: stored (an upsert, so retries are harmless)."""
-        form = await read_form(request, services.settings)
-        try:
-            params = parse(StatusParams, form)
-        except BadRequest as exc:
-            raise HTTPException(400, str(exc)) from None
-        await run_in_threadpool(
-            services.store.record_status,
-            params.call_sid,
-            params.from_,
-            params.call_status,
-            params.duration,
-            services.clock.now(),
-        )
-        return Response(status_code=204)
-
-    @app.get("/healthz", response_class=PlainTextResponse)
-    async def healthz() -> str:
-        """Alive."""
-        return "ok"
-
-
-def _region(place: CallPlace | None) -> str | None:
-    return place.region if place else None
-
-
-def _place(place: CallPlace | None, ctx: CallContext) -> CallPlace:
-    """The queue state from the URL, or the caller's region and its default language."""
-    if (
-        place is not None
-        and place.region == ctx.region.id
-        and place.language in ctx.region.languages
-    ):
-        return place
-    return CallPlace(ctx.region.id, ctx.region.default_language)
 
 
 def __getattr__(name: str) -> Any:

@@ -17,14 +17,14 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from pydantic import SecretStr
-from twilio.twiml.voice_response import VoiceResponse
 
 from ivr.caller import place_caller
 from ivr.clock import SystemClock
-from ivr.emulator import Call, Event, Prompt, Switch, VirtualClock
+from ivr.emulator import Call, Event, Prompt, Switch, VirtualClock, parse_answer
 from ivr.regions import RegionBook
 from ivr.settings import Settings
 from ivr.steps import QUEUE_CONNECT
+from ivr.twiml import agent_takes_queue
 
 AGENT = "client:agent"
 IN_PROCESS_URL = "http://ivr.test"
@@ -55,6 +55,11 @@ def place_call(
     """Run the call to its end and return it (its events, status and any TwiML error)."""
     if request.url and request.at:
         raise CallProblem("--at works in-process only: a server over HTTP keeps its own clock")
+    for answer in request.answers:
+        try:
+            parse_answer(answer)
+        except ValueError as exc:
+            raise CallProblem(f"--press: {exc}") from None
     to = request.to or _home_line(regions(), request.caller)
     with _switch(request, settings, ask, on_event) as switch:
         if request.agent_after is not None:
@@ -95,9 +100,7 @@ def _switch(
         return
     from ivr.app import create_app  # the service itself, only for in-process calls
 
-    start = datetime.fromisoformat(request.at) if request.at else SystemClock().now()
-    if start.tzinfo is None:
-        raise CallProblem("--at needs a UTC offset, e.g. 2026-03-01T03:00+08:00")
+    start = _instant(request.at) if request.at else SystemClock().now()
     clock = VirtualClock(start)
     token = secrets.token_hex(16)
     public_url = settings.public_url or IN_PROCESS_URL
@@ -116,6 +119,18 @@ def _switch(
             yield switch
 
 
+def _instant(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        raise CallProblem(
+            f"--at {text!r}: give ISO 8601 with a UTC offset, e.g. 2026-03-01T03:00+08:00"
+        )
+    return moment
+
+
 def _connect_url(public_url: str) -> str:
     return urlsplit(public_url).path.rstrip("/") + QUEUE_CONNECT
 
@@ -125,10 +140,6 @@ def _agent_takes_the_caller(switch: Switch, connect_url: str) -> Callable[[], st
 
     def twiml() -> str | None:
         queue = next((call.queue for call in switch.calls.values() if call.queue), None)
-        if queue is None:
-            return None
-        response = VoiceResponse()
-        response.dial(timeout=20).queue(queue, url=connect_url, method="POST")
-        return str(response)
+        return None if queue is None else agent_takes_queue(queue, connect_url)
 
     return twiml

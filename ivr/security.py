@@ -29,11 +29,9 @@ def signed_url(request: Request, settings: Settings) -> str:
     suffix = path + (f"?{query}" if query else "")
     if not settings.public_url:
         return str(request.base_url).rstrip("/") + suffix
+    # The proxy strips the public path prefix before the request reaches us; put it back.
     base = urlsplit(settings.public_url)
-    prefix = settings.path_prefix
-    if prefix and not path.startswith(prefix + "/"):
-        suffix = prefix + suffix
-    return f"{base.scheme}://{base.netloc}{suffix}"
+    return f"{base.scheme}://{base.netloc}{settings.path_prefix}{suffix}"
 
 
 async def read_form(request: Request, settings: Settings) -> FormData:

@@ -45,7 +45,8 @@ GUIDANCE = frozenset(
 )
 # Reasons a caller asks for an agent; the guidance node they came from, or these.
 REASONS = frozenset({node.value for node in GUIDANCE} | {"main", "tx", "menu"})
-_DIGITS = re.compile(r"\d{1,32}")
+_DIGITS = re.compile(r"[0-9]{1,32}")
+_TRIES = re.compile(r"[0-9]")
 _ID = re.compile(r"[A-Za-z0-9-]{1,40}")
 
 
@@ -105,7 +106,8 @@ def parse_state(query: Mapping[str, str]) -> MenuState | None:
     place = parse_place(query)
     tries = query.get("t", "0")
     digits = query.get("d")
-    if place is None or not tries.isdigit() or int(tries) >= MAX_TRIES:
+    # ASCII only: str.isdigit() also accepts "²", which int() refuses.
+    if place is None or not _TRIES.fullmatch(tries) or int(tries) >= MAX_TRIES:
         return None
     if digits is not None and not _DIGITS.fullmatch(digits):
         return None

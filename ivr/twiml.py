@@ -14,6 +14,8 @@ from ivr.languages import LANGUAGES
 from ivr.steps import Ask, Enqueue, Hangup, Leave, Link, Pause, Play, Prompt, Redirect, Say, Step
 
 CONTENT_TYPE = "text/xml; charset=utf-8"
+# Spoken only when even the apology could not be built (no region, no prompts): plain English.
+LAST_RESORT = "We're sorry, something went wrong. Please call again later. Goodbye."
 
 
 def url_for(link: Link, prefix: str = "") -> str:
@@ -68,7 +70,23 @@ def _gather(ask: Ask, prefix: str) -> Gather:
         language=ask.speech_language if speech else None,
         hints=", ".join(ask.hints) if speech and ask.hints else None,
         speech_timeout="auto" if speech else None,
+        action_on_empty_result=True if ask.action_on_empty_result else None,
     )
     for prompt in ask.prompts:
         _prompt(gather, prompt)
     return gather
+
+
+def last_resort() -> str:
+    """A document that cannot fail: an apology in the default voice, then hang up."""
+    response = VoiceResponse()
+    response.say(LAST_RESORT)
+    response.hangup()
+    return str(response)
+
+
+def agent_takes_queue(queue: str, connect_url: str, timeout: int = 20) -> str:
+    """An agent's phone taking the first caller of `queue` (the caller's leg runs `connect_url`)."""
+    response = VoiceResponse()
+    response.dial(timeout=timeout).queue(queue, url=connect_url, method="POST")
+    return str(response)

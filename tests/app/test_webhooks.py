@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
 
@@ -15,6 +16,7 @@ from twilio.request_validator import RequestValidator
 from ivr.app import create_app
 from ivr.clock import FixedClock
 from ivr.settings import Settings
+from ivr.store import Store
 from tests.conftest import AppClient, instant
 
 SID = "CA" + "a" * 32
@@ -148,14 +150,38 @@ def test_odd_from_values_still_get_a_menu(client: AppClient, from_: str) -> None
     assert ElementTree.fromstring(response.text).find("Gather") is not None
 
 
-def test_speech_cannot_inject_twiml(client: AppClient) -> None:
+def test_caller_speech_never_reaches_the_twiml(client: AppClient) -> None:
     speech = "</Say><Dial>+19005550100</Dial><Say>"
     data = {**CHINA_CALL, "SpeechResult": speech}
     response = client.post("/voice/menu?n=main&r=cn&l=zh-CN", data=data)
     assert response.status_code == 200
-    root = ElementTree.fromstring(response.text)
-    assert root.find(".//Dial") is None
-    assert all("Dial" not in text for text in says(response.text))
+    assert ElementTree.fromstring(response.text).find(".//Dial") is None
+    assert "19005550100" not in response.text  # what callers say is matched, never echoed
+
+
+def test_state_is_read_only_after_the_signature_check(signed_client: AppClient) -> None:
+    # "²" passes str.isdigit() but not int(): an unsigned request must get 403, not 500.
+    response = signed_client.post("/voice/menu?n=main&r=cn&l=zh-CN&t=%C2%B2", data=CHINA_CALL)
+    assert response.status_code == 403
+
+
+def test_non_ascii_digits_in_the_state_start_over(client: AppClient) -> None:
+    for query in ("t=%C2%B2", "d=%D9%A1%D9%A2%D9%A3%D9%A4%D9%A5%D9%A6"):
+        response = client.post(f"/voice/menu?n=confirm&r=cn&l=zh-CN&w=tx&{query}", data=CHINA_CALL)
+        assert response.status_code == 200
+        assert says(response.text)[0] == "抱歉，刚才的操作中断了，我们从头开始。"
+
+
+def test_public_url_whose_prefix_looks_like_our_paths(settings: Settings) -> None:
+    public = "https://ivr.example.com/voice"
+    with client_for(settings, twilio_auth_token=SecretStr(TOKEN), public_url=public) as client:
+        signature = sign(f"{public}/voice/incoming", CHINA_CALL)
+        response = client.post(
+            "/voice/incoming", data=CHINA_CALL, headers={"X-Twilio-Signature": signature}
+        )
+    assert response.status_code == 200
+    gather = ElementTree.fromstring(response.text).find("Gather")
+    assert gather is not None and gather.get("action", "").startswith("/voice/voice/menu?")
 
 
 # -- state and errors -----------------------------------------------------------------------
@@ -240,3 +266,33 @@ def test_openapi_documents_every_voice_route(client: AppClient) -> None:
     }
     body = paths["/voice/incoming"]["post"]["requestBody"]["content"]
     assert "CallSid" in body["application/x-www-form-urlencoded"]["schema"]["properties"]
+
+
+def test_records_keep_the_normalised_caller_whatever_from_says(
+    store: Store, settings: Settings
+) -> None:
+    app = create_app(settings, clock=FixedClock(instant("2026-03-02T10:00+08:00")), store=store)
+    client = AppClient(app)
+    try:
+        long_sip = "sip:" + "caller" * 35 + "@pbx.example.com"  # 230 characters
+        data = {**CHINA_CALL, "From": long_sip, "CallStatus": "completed"}
+        assert client.post("/voice/status", data=data).status_code == 204
+    finally:
+        client.close()
+    record = store.call(SID)
+    assert record is not None and record.caller == "sip"
+
+
+def test_a_broken_database_costs_no_call(settings: Settings, tmp_path: Path) -> None:
+    store = Store.connect(f"sqlite:///{tmp_path / 'broken.sqlite3'}")  # never migrated: no tables
+    app = create_app(settings, clock=FixedClock(instant("2026-03-02T10:00+08:00")), store=store)
+    client = AppClient(app)
+    try:
+        status = client.post("/voice/status", data={**CHINA_CALL, "CallStatus": "completed"})
+        connect = client.post("/voice/queue/connect", data=CHINA_CALL)
+        queued = client.post("/voice/menu?n=main&r=cn&l=zh-CN", data={**CHINA_CALL, "Digits": "0"})
+    finally:
+        client.close()
+    assert status.status_code == 204
+    assert says(connect.text) == ["正在为您接通人工客服。"]
+    assert ElementTree.fromstring(queued.text).find("Enqueue") is not None  # queued all the same

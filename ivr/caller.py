@@ -75,9 +75,8 @@ def identify_caller(from_: str, from_country: str = "") -> CallerOrigin:
         return CallerOrigin(CallerKind.CLIENT)
     if lowered.startswith("sip:") or lowered.startswith("sips:"):
         return CallerOrigin(CallerKind.SIP)
-    try:
-        parsed = phonenumbers.parse(raw if raw.startswith("+") else "+" + raw)
-    except phonenumbers.NumberParseException:
+    parsed = _parse(raw, from_country.strip().upper())
+    if parsed is None:
         return CallerOrigin(CallerKind.UNPARSABLE)
     if phonenumbers.is_valid_number(parsed):
         country = phonenumbers.region_code_for_number(parsed)
@@ -89,6 +88,22 @@ def identify_caller(from_: str, from_country: str = "") -> CallerOrigin:
         return CallerOrigin(CallerKind.UNPARSABLE)
     number = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
     return CallerOrigin(CallerKind.NUMBER, number, country, _single_timezone(parsed))
+
+
+def _parse(raw: str, from_country: str) -> phonenumbers.PhoneNumber | None:
+    """E.164 as Twilio sends it; a number without '+' is tried as national in FromCountry first
+    (some carriers drop the '+'), then as international digits."""
+    attempts = (
+        [(raw, None)] if raw.startswith("+") else [(raw, from_country or None), ("+" + raw, None)]
+    )
+    for text, region in attempts:
+        try:
+            parsed = phonenumbers.parse(text, region)
+        except phonenumbers.NumberParseException:
+            continue
+        if region is None or phonenumbers.is_valid_number(parsed):
+            return parsed
+    return None
 
 
 def _country_for_possible(parsed: phonenumbers.PhoneNumber, hint: str) -> str | None:

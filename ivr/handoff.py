@@ -9,7 +9,7 @@ from __future__ import annotations
 from ivr.caller import CallContext
 from ivr.hours import is_open
 from ivr.phrases import Speaker
-from ivr.state import CallPlace, MenuState, Node
+from ivr.state import GUIDANCE, CallPlace, MenuState, Node
 from ivr.steps import (
     MENU,
     QUEUE_RESULT,
@@ -47,8 +47,9 @@ def agents_open(ctx: CallContext) -> bool:
 def closed_notice(ctx: CallContext, language: str) -> Step:
     """When agents are back (in the caller's time) and the channels that work now."""
     speaker = Speaker(ctx, language)
-    when = speaker.next_opening()
-    notice = speaker.say("agent.closed", when=when) if when else speaker.say("agent.closed_long")
+    announcing = speaker.for_line("agent.closed")
+    when = announcing.next_opening()
+    notice = announcing.say("agent.closed", when=when) if when else speaker.say("agent.closed_long")
     return step(notice, channel_lines(ctx, language), speaker.say("agent.menu_again"))
 
 
@@ -75,11 +76,17 @@ def to_agent(ctx: CallContext, language: str, reason: str) -> Step:
 
 
 def way_out(ctx: CallContext, state: MenuState) -> Step:
-    """After three misses: an agent when open, else the other channels and a polite goodbye."""
+    """After three misses: an agent when open, else the other channels and a polite goodbye.
+
+    The reason is the question the caller was stuck at, so a caller lost in the pending
+    transaction guidance still reaches the priority queue.
+    """
     speaker = Speaker(ctx, state.language)
     intro = step(speaker.say("agent.way_out"))
     if agents_open(ctx):
-        return intro.then(to_agent(ctx, state.language, reason="menu"))
+        topical = state.node in GUIDANCE or state.node is Node.TRANSACTION
+        reason = state.node.value if topical else "menu"
+        return intro.then(to_agent(ctx, state.language, reason=reason))
     return intro.then(step(channel_lines(ctx, state.language))).then(goodbye(ctx, state.language))
 
 
@@ -97,17 +104,29 @@ def reference_prompt(ctx: CallContext, state: MenuState) -> Step:
     """Ask for the reference digits, or read them back for confirmation."""
     speaker = Speaker(ctx, state.language)
     if state.node is Node.CONFIRM and state.digits:
+        confirming = speaker.for_line("agent.reference_readback")
         prompts: tuple[Prompt, ...] = (
-            speaker.say("agent.reference_readback", digits=speaker.digits(state.digits)),
+            confirming.say("agent.reference_readback", digits=confirming.digits(state.digits)),
             speaker.say("agent.reference_confirm", yes_key=YES, retry_key=RETRY),
         )
         ask = Ask(prompts, state.link(MENU), input="dtmf")
     else:
-        keys = {"finish_key": speaker.key_name("#"), "skip_key": speaker.key_name("*")}
-        prompt = speaker.say("agent.reference_ask", **keys)
-        # '#' ends the entry and never reaches us; '*' is collected, so it can mean "skip".
+        asking = speaker.for_line("agent.reference_ask")
+        keys = {"finish_key": asking.key_name("#"), "skip_key": asking.key_name("*")}
+        prompts = (
+            asking.say("agent.reference_ask", **keys),
+            speaker.say("agent.reference_letters"),
+        )
+        # '#' ends the entry and is not part of Digits; '*' is collected, so it means "skip".
+        # An empty entry ('#' alone, or nothing at all) is posted too, and also skips.
         ask = Ask(
-            (prompt,), state.link(MENU), input="dtmf", num_digits=None, finish_on_key="#", timeout=8
+            prompts,
+            state.link(MENU),
+            input="dtmf",
+            num_digits=None,
+            finish_on_key="#",
+            timeout=6,
+            action_on_empty_result=True,
         )
     return step(ask, Redirect(state.link(MENU)))
 
@@ -121,16 +140,15 @@ def answer_reference(ctx: CallContext, state: MenuState, digits: str) -> Step:
             return thanks.then(enqueue(ctx, state.language, reason, state.digits))
         if digits == RETRY:
             return _reference_again(ctx, state, None)
-        return _reference_again(
-            ctx, state, "common.sorry_silence" if not digits else "common.sorry_invalid"
-        )
-    if "*" in digits:
+        apology = "common.sorry_silence" if not digits else "common.sorry_invalid"
+        return _reference_again(ctx, state, apology)
+    if "*" in digits or not digits:
         return _skip_reference(ctx, state)
     shortest, longest = ctx.reference_lengths
-    if not digits:
-        return _reference_again(ctx, state, "common.sorry_silence")
     if digits.isdigit() and shortest <= len(digits) <= longest:
-        return reference_prompt(ctx, state.at(Node.CONFIRM, reason=reason, digits=digits))
+        # Tries carry over, so entering and rejecting again and again still comes to an end.
+        confirm = state.at(Node.CONFIRM, reason=reason, digits=digits, tries=state.tries)
+        return reference_prompt(ctx, confirm)
     return _reference_again(ctx, state, "agent.reference_length")
 
 
@@ -140,10 +158,12 @@ def _reference_again(ctx: CallContext, state: MenuState, apology: str | None) ->
     speaker = Speaker(ctx, state.language)
     shortest, longest = ctx.reference_lengths
     lines = [speaker.say(apology, min=shortest, max=longest)] if apology else []
-    # Entering again counts as a try too, so a caller cannot loop here for ever.
-    again = MenuState(Node.REFERENCE, state.region, state.language, state.tries + 1, state.reason)
     if state.node is Node.CONFIRM and apology and apology.startswith("common."):
         again = state.retry()  # a missed confirmation asks the confirmation again
+    else:
+        again = MenuState(
+            Node.REFERENCE, state.region, state.language, state.tries + 1, state.reason
+        )
     return step(lines).then(reference_prompt(ctx, again))
 
 

@@ -15,6 +15,7 @@ from typing import Protocol
 import pytz
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+SATURDAY = 5
 MINUTES_PER_DAY = 24 * 60
 # How far ahead to look for the next opening; longer closures read as "not in the coming weeks".
 SEARCH_DAYS = 45
@@ -93,16 +94,32 @@ class OpeningRules:
     holiday_dates: frozenset[date] = frozenset()
     calendar: HolidayCalendar | None = None
     make_up_weekday: int | None = None  # whose hours apply on a calendar's make-up working day
+    bridge_weekends: bool = False  # a weekend inside a holiday break is closed too
 
     def intervals_on(self, day: date) -> tuple[Interval, ...]:
         """The intervals that start on local `day`, after holidays and special days."""
         if day in self.special_days:
             return self.special_days[day]
-        if day in self.holiday_dates or (self.calendar is not None and day in self.calendar):
+        if self.is_holiday(day):
             return ()
         if self.make_up_weekday is not None and day in _make_up_days(self.calendar):
             return self.weekly[self.make_up_weekday]
+        if self.bridge_weekends and day.weekday() >= SATURDAY and self._inside_a_break(day):
+            return ()
         return self.weekly[day.weekday()]
+
+    def is_holiday(self, day: date) -> bool:
+        return day in self.holiday_dates or (self.calendar is not None and day in self.calendar)
+
+    def _inside_a_break(self, day: date) -> bool:
+        # Calendars list the weekdays of a long break, not its weekend: mainland China's
+        # Golden Week runs 1-7 October although Sunday the 4th is no listed holiday.
+        before, after = day - timedelta(days=1), day + timedelta(days=1)
+        while before.weekday() >= SATURDAY:
+            before -= timedelta(days=1)
+        while after.weekday() >= SATURDAY:
+            after += timedelta(days=1)
+        return self.is_holiday(before) or self.is_holiday(after)
 
 
 def _make_up_days(calendar: HolidayCalendar | None) -> Container[date]:
@@ -151,8 +168,9 @@ def _localize(zone: pytz.BaseTzInfo, wall: datetime) -> datetime:
     try:
         return zone.localize(wall, is_dst=None)
     except pytz.NonExistentTimeError:
-        # The wall time was skipped; normalize moves it past the gap.
-        return zone.normalize(zone.localize(wall, is_dst=False))
+        # The clocks skipped this wall time: the opening happens at the first minute that
+        # exists after it (03:00 for 02:30 on a spring-forward night), where is_open agrees.
+        return _localize(zone, wall + timedelta(minutes=1))
     except pytz.AmbiguousTimeError:
         return zone.localize(wall, is_dst=True)  # the first of the two occurrences
 

@@ -73,13 +73,15 @@ _SPEECH_AREA = {
     "next.": "next.speech.",
 }
 
-GUIDANCE_TEXT: dict[Node, tuple[str, ...]] = {
+# What each guidance reads out: prompt keys, or (key, press) for a line that names a key.
+GUIDANCE_TEXT: dict[Node, tuple[str | tuple[str, str], ...]] = {
     Node.PASSWORD: ("password.title", "password.steps", "password.no_message"),
     Node.SECURITY: ("security.title", "security.steps"),
     Node.TX_SLOW: ("transaction.slow_steps",),
     Node.TX_FAILED: ("transaction.failed_steps",),
     Node.TX_OTHER: ("transaction.other_steps",),
-    Node.PENDING: ("pending.title", "pending.steps"),
+    # A pending transaction may be cancellable for minutes only: the way to an agent comes first.
+    Node.PENDING: ("pending.title", ("pending.now", "0"), "pending.steps"),
 }
 
 
@@ -98,8 +100,15 @@ def restart(ctx: CallContext) -> Step:
     return step(speaker.say("common.restart")).then(start(ctx))
 
 
+def respond(ctx: CallContext, state: MenuState | None, heard: Heard) -> Step:
+    """The caller's answer to the question in `state`; a missing or stale state starts over."""
+    if state is None or state.region != ctx.region.id or state.language not in ctx.region.languages:
+        return restart(ctx)
+    return answer(ctx, state, heard)
+
+
 def answer(ctx: CallContext, state: MenuState, heard: Heard) -> Step:
-    """The caller's answer at `state.node`."""
+    """The caller's answer at `state.node` (a state known to fit the call's region)."""
     if state.node is Node.LANGUAGE:
         return _answer_language(ctx, state, heard)
     if state.node in (Node.REFERENCE, Node.CONFIRM):
@@ -137,8 +146,9 @@ def welcome(ctx: CallContext, language: str) -> Step:
         else speaker.say("common.welcome_generic")
     ]
     if ctx.place.on_another_regions_line:
-        number = speaker.phone_number(ctx.region.hotlines[0])
-        lines += [speaker.say("roaming.other_line", number=number), speaker.say("roaming.fees")]
+        notice = speaker.for_line("roaming.other_line")
+        number = notice.phone_number(ctx.region.hotlines[0])
+        lines += [notice.say("roaming.other_line", number=number), speaker.say("roaming.fees")]
     lines.append(speaker.say("common.safety"))
     state = MenuState(Node.MAIN, ctx.region.id, language)
     return step(lines).then(main_menu(ctx, state))
@@ -195,7 +205,11 @@ def _choose(speaker: Speaker, options: tuple[Option, ...], heard: Heard) -> str 
         return by_key.get(heard.digits) or UNIVERSAL_KEYS.get(heard.digits)
     if heard.speech:
         words = {option.choice: speaker.words(_speech_key(option)) for option in options}
-        return best_match(heard.speech, words)
+        # "Agent" and "main menu" are understood everywhere, like the keys 0 and #.
+        words.setdefault(AGENT, speaker.words("next.speech.agent"))
+        words.setdefault(MAIN_MENU, speaker.words("next.speech.menu"))
+        # Asking for a person wins over any topic said in the same breath.
+        return best_match(heard.speech, words, first=(AGENT,))
     return None
 
 
@@ -234,8 +248,11 @@ def _guidance(ctx: CallContext, state: MenuState) -> Step:
     if state.tries == 0:
         if state.node is Node.CHANNELS:
             lines += channel_lines(ctx, state.language)
-        for key in GUIDANCE_TEXT.get(state.node, ()):
-            lines += speaker.steps(key)
+        for item in GUIDANCE_TEXT.get(state.node, ()):
+            if isinstance(item, tuple):
+                lines.append(speaker.option(*item))
+            else:
+                lines += speaker.steps(item)
     lines += [speaker.option(option.prompt, option.key) for option in NEXT_OPTIONS]
     return _ask(speaker, state, lines, NEXT_OPTIONS)
 

@@ -33,9 +33,15 @@ class Speaker:
         line = self.ctx.prompts.line(self.language, key, self.fallback, **values)
         return Say(line.text, line.language)
 
+    def for_line(self, key: str) -> Speaker:
+        """The speaker of the language that will actually say `key`, after fallbacks, so the
+        values put into the line (key names, times, "plus") are in that language too."""
+        return Speaker(self.ctx, self.ctx.prompts.spoken_in(self.language, key, self.fallback))
+
     def option(self, key: str, press: str) -> Say:
-        """A menu line such as "For X, press 1." with the key named in this language."""
-        return self.say(key, key=self.key_name(press))
+        """A menu line such as "For X, press 1." with the key named in the line's language."""
+        speaker = self.for_line(key)
+        return speaker.say(key, key=speaker.key_name(press))
 
     def steps(self, key: str) -> list[Prompt]:
         lines = self.ctx.prompts.steps(self.language, key, self.fallback)
@@ -78,11 +84,15 @@ class Speaker:
         opening = next_opening(self.ctx.region.opening, self.ctx.now)
         if opening is None:
             return None
-        zone = pytz.timezone(self.ctx.place.origin.timezone or self.ctx.region.timezone)
+        own_zone = self.ctx.place.origin.timezone
+        zone = pytz.timezone(own_zone or self.ctx.region.timezone)
         local_opening = opening.astimezone(zone)
         when = self._when(local_opening, self.ctx.now.astimezone(zone))
-        if zone.zone != self.ctx.region.timezone and _offset(local_opening) != _offset(opening):
-            when = self.text("hours.your_time", when=when)
+        if own_zone and local_opening.utcoffset() != opening.utcoffset():
+            return self.text("hours.your_time", when=when)
+        if not own_zone and self.ctx.region.name_utc_offset:
+            # The caller could be in any of the region's zones: say which one we mean.
+            return self.text("hours.utc", when=when, offset=_spoken_offset(opening))
         return when
 
     def _when(self, opening: datetime, now: datetime) -> str:
@@ -113,8 +123,15 @@ class Speaker:
         return self.text(key, **values)
 
 
-def _offset(moment: datetime) -> object:
-    return moment.utcoffset()
+def _spoken_offset(moment: datetime) -> str:
+    """ "+8", "-5", "+5:30", or "" for UTC itself."""
+    offset = moment.utcoffset()
+    minutes = int(offset.total_seconds() // 60) if offset is not None else 0
+    if minutes == 0:
+        return ""
+    sign = "+" if minutes > 0 else "-"
+    hours, rest = divmod(abs(minutes), 60)
+    return f"{sign}{hours}" + (f":{rest:02d}" if rest else "")
 
 
 _PUNCTUATION = re.compile(r"[\s\.,!?;:'\"“”‘’。，！？；：、]+")
@@ -125,16 +142,23 @@ def normalize_speech(text: str) -> str:
     return _PUNCTUATION.sub(" ", text.casefold()).strip()
 
 
-def best_match(heard: str, choices: dict[str, tuple[str, ...]]) -> str | None:
-    """The choice whose longest word occurs in what the caller said, or None."""
+def best_match(
+    heard: str, choices: dict[str, tuple[str, ...]], first: tuple[str, ...] = ()
+) -> str | None:
+    """The choice whose longest word occurs in what the caller said, or None; a matching
+    choice listed in `first` wins over the others."""
     spoken = f" {normalize_speech(heard)} "
-    best: tuple[int, str] | None = None
+    lengths: dict[str, int] = {}
     for choice, words in choices.items():
         for word in words:
             needle = normalize_speech(word)
-            if needle and _occurs(needle, spoken) and (best is None or len(needle) > best[0]):
-                best = (len(needle), choice)
-    return best[1] if best else None
+            if needle and _occurs(needle, spoken):
+                lengths[choice] = max(lengths.get(choice, 0), len(needle))
+    for choice in first:
+        if choice in lengths:
+            return choice
+    # Ties go to the choice listed first.
+    return max(lengths, key=lambda choice: lengths[choice], default=None)
 
 
 def _occurs(needle: str, spoken: str) -> bool:

@@ -52,6 +52,10 @@ class Catalogue:
     def languages(self) -> frozenset[str]:
         return frozenset(self.entries)
 
+    def spoken_in(self, language: str, key: str, fallback: str) -> str:
+        """The language whose text (and voice) will say `key` for a caller of `language`."""
+        return self._entry(language, key, fallback)[1]
+
     def _entry(self, language: str, key: str, fallback: str) -> tuple[Entry, str]:
         for candidate in (language, fallback, REFERENCE_LANGUAGE):
             entry = self.entries.get(candidate, {}).get(key)

@@ -77,6 +77,7 @@ class HolidaySettings(_Strict):
     make_up_days_as: str | None = Field(
         None, description="weekday whose hours apply on the calendar's make-up working days"
     )
+    bridge_weekends: bool = Field(False, description="close weekend days inside a holiday break")
 
     @model_validator(mode="after")
     def _known_calendar(self) -> HolidaySettings:
@@ -121,6 +122,9 @@ class RegionSpec(_Strict):
     email: str = Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
     email_reply_hours: int = Field(24, ge=1, le=168)
     chat_url: str = Field(pattern=r"^https://")
+    name_utc_offset: bool = Field(
+        False, description="say the UTC offset of opening times to callers whose zone is unknown"
+    )
 
     @field_validator("hotlines")
     @classmethod
@@ -193,10 +197,15 @@ class Region:
     email: str
     email_reply_hours: int
     chat_url: str
+    name_utc_offset: bool = False
 
     @property
     def default_language(self) -> str:
         return self.languages[0]
+
+    def language_or_default(self, language: str | None) -> str:
+        """`language` when this region offers it, else the region's default language."""
+        return language if language in self.languages else self.default_language
 
     def queue_name(self, language_id: str, *, priority: bool = False) -> str:
         """Twilio queue for callers of this region speaking `language_id`."""
@@ -306,6 +315,7 @@ def _region(rid: str, spec: RegionSpec) -> Region:
         holiday_dates=frozenset(spec.holidays.dates),
         calendar=calendar,
         make_up_weekday=WEEKDAYS.index(make_up) if make_up else None,
+        bridge_weekends=spec.holidays.bridge_weekends,
     )
     return Region(
         id=rid,
@@ -319,4 +329,5 @@ def _region(rid: str, spec: RegionSpec) -> Region:
         email=spec.email,
         email_reply_hours=spec.email_reply_hours,
         chat_url=spec.chat_url,
+        name_utc_offset=spec.name_utc_offset,
     )

@@ -60,6 +60,7 @@ class Ask:
     timeout: int = 5
     speech_language: str | None = None  # recognition tag
     hints: tuple[str, ...] = ()
+    action_on_empty_result: bool = False  # post to `then` even with no input
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ivr.caller import CallContext
-from ivr.handoff import channel_lines, goodbye
+from ivr.handoff import agents_open, channel_lines, goodbye
 from ivr.phrases import Speaker
 from ivr.state import CallPlace
 from ivr.steps import QUEUE_KEY, Ask, Hangup, Leave, Pause, Play, Prompt, Step, step
@@ -30,9 +30,13 @@ class QueueStatus:
     size: int = 0
 
 
-def queue_wait(ctx: CallContext, place: CallPlace, status: QueueStatus) -> Step:
+def queue_wait(ctx: CallContext, place: CallPlace | None, status: QueueStatus) -> Step:
+    place = fitting(ctx, place)
     speaker = Speaker(ctx, place.language)
     settings = ctx.region.queue
+    if not agents_open(ctx):
+        # Agents have gone home: nobody will take this caller, so say when they are back.
+        return closed_while_waiting(ctx, place.language)
     if status.waited >= settings.max_wait:
         return step(speaker.say("queue.max_wait"), Leave())
     announcement = status.waited // settings.announce_every
@@ -45,7 +49,9 @@ def queue_wait(ctx: CallContext, place: CallPlace, status: QueueStatus) -> Step:
         lines.append(speaker.say("queue.position", position=status.position))
     if announcement % REMINDER_EVERY == 1:
         lines.append(speaker.say("queue.reminder"))
-    hold: Prompt = Play(ctx.hold_music) if ctx.hold_music else Pause(settings.announce_every)
+    # Hold no longer than the time left before the maximum wait, which the next poll enforces.
+    seconds = max(1, min(settings.announce_every, settings.max_wait - status.waited))
+    hold: Prompt = Play(ctx.hold_music) if ctx.hold_music else Pause(seconds)
     if status.waited < settings.leave_offer_after:
         return step(lines, hold)
     lines.append(speaker.option("queue.leave_offer", LEAVE_KEY))
@@ -54,15 +60,24 @@ def queue_wait(ctx: CallContext, place: CallPlace, status: QueueStatus) -> Step:
     return step(ask)
 
 
-def queue_key(ctx: CallContext, place: CallPlace, digits: str) -> Step:
+def closed_while_waiting(ctx: CallContext, language: str) -> Step:
+    speaker = Speaker(ctx, language).for_line("agent.closed")
+    when = speaker.next_opening()
+    notice = speaker.say("agent.closed", when=when) if when else speaker.say("agent.closed_long")
+    return step(notice, Leave())
+
+
+def queue_key(ctx: CallContext, place: CallPlace | None, digits: str) -> Step:
     """A key pressed while waiting: leave for the other channels, or keep waiting."""
+    place = fitting(ctx, place)
     if digits == LEAVE_KEY:
         return step(Speaker(ctx, place.language).say("queue.leaving"), Leave())
     return step()  # an empty document sends Twilio back to the wait URL
 
 
-def queue_result(ctx: CallContext, place: CallPlace, result: str) -> Step:
+def queue_result(ctx: CallContext, place: CallPlace | None, result: str) -> Step:
     """The Enqueue action: how the caller's time in the queue ended."""
+    place = fitting(ctx, place)
     speaker = Speaker(ctx, place.language)
     if result in BRIDGED:
         return step(speaker.say("queue.thanks"), Hangup())
@@ -75,6 +90,13 @@ def queue_result(ctx: CallContext, place: CallPlace, result: str) -> Step:
     return step(lines, channel_lines(ctx, place.language)).then(goodbye(ctx, place.language))
 
 
-def connect_notice(ctx: CallContext, language: str) -> Step:
+def connect_notice(ctx: CallContext, language: str | None) -> Step:
     """Played on the caller's leg just before an agent is bridged in."""
-    return step(Speaker(ctx, language).say("queue.connecting"))
+    return step(Speaker(ctx, ctx.region.language_or_default(language)).say("queue.connecting"))
+
+
+def fitting(ctx: CallContext, place: CallPlace | None) -> CallPlace:
+    """The queue state from the URL when it fits the call, else its region's default language."""
+    if place is not None and place.region == ctx.region.id:
+        return CallPlace(place.region, ctx.region.language_or_default(place.language), place.reason)
+    return CallPlace(ctx.region.id, ctx.region.default_language)

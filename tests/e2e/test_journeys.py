@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from ivr.emulator import Switch
-from tests.e2e.conftest import CALLERS, LINES, store_of
+from ivr.store import Store
+from tests.e2e.conftest import CALLERS, LINES
 
 
 def test_mandarin_caller_resets_a_forgotten_password(phone: Switch) -> None:
@@ -22,6 +23,14 @@ def test_mandarin_caller_resets_a_forgotten_password(phone: Switch) -> None:
     assert call.hears("主菜单。")
     call.hangup()
     assert call.status == "completed" and call.error is None and call.warnings == []
+
+
+def test_a_call_without_a_dialed_number_rings_the_callers_own_line(phone: Switch) -> None:
+    call = phone.dial("+8613812345678", at="2026-03-01T03:00+08:00")
+    assert call.hears("普通话服务，请按1。")
+    assert call.events[0].to_json()["url"] == "https://ivr.example.com/voice/incoming"
+    call.press("1")
+    assert not call.hears("其他地区")
 
 
 def test_english_speaker_on_the_china_line_uses_speech(phone: Switch) -> None:
@@ -95,7 +104,7 @@ def test_holiday_moves_the_opening_to_the_next_working_day(phone: Switch) -> Non
     call = phone.dial(CALLERS["cn"], LINES["cn"], at="2026-10-01T10:00+08:00")  # National Day
     call.press("1")
     call.press("0")
-    assert call.hears("人工客服将在星期日上午10点恢复服务。")
+    assert call.hears("人工客服将在10月8日，星期四上午9点恢复服务。")  # after Golden Week
 
 
 def test_three_silences_when_closed_end_with_channels_and_goodbye(phone: Switch) -> None:
@@ -110,7 +119,7 @@ def test_three_silences_when_closed_end_with_channels_and_goodbye(phone: Switch)
     assert call.heard[-1] == "Thank you for calling. Goodbye."
 
 
-def test_three_wrong_keys_when_open_lead_to_an_agent(phone: Switch) -> None:
+def test_three_wrong_keys_when_open_lead_to_an_agent(phone: Switch, records: Store) -> None:
     call = phone.dial(CALLERS["gb"], LINES["gb"], at="2026-03-02T10:00+00:00")
     call.press("7")
     call.press("7")
@@ -118,7 +127,7 @@ def test_three_wrong_keys_when_open_lead_to_an_agent(phone: Switch) -> None:
     assert call.hears("It seems the menu isn't helping, so let's get you some help.")
     assert call.hears("Before we put you through, please have these ready")
     assert call.queue == "gb-en-GB"
-    record = store_of(phone).call(call.sid)
+    record = records.call(call.sid)
     assert record is not None and record.reason == "menu"
 
 
@@ -127,3 +136,25 @@ def test_invalid_key_is_apologised_for_and_the_menu_repeats(phone: Switch) -> No
     call.press("8")
     assert call.hears("Sorry, that isn't one of the options.")
     assert call.hears("If you've forgotten your password, press 1, or say: password.")  # en-GB
+
+
+def test_asking_for_a_person_wins_over_the_topic_said_with_it(phone: Switch) -> None:
+    call = phone.dial(CALLERS["gb"], LINES["gb"], at="2026-03-02T10:00+00:00")
+    call.say("agent please, my account was hacked")
+    assert call.hears("Before we put you through, please have these ready")
+
+
+def test_main_menu_by_speech_from_the_transaction_menu(phone: Switch) -> None:
+    call = phone.dial(CALLERS["gb"], LINES["gb"])
+    call.press("3")
+    call.say("main menu please")
+    assert call.hears("Main menu.")
+
+
+def test_withheld_caller_on_a_multi_zone_line_hears_the_utc_offset(phone: Switch) -> None:
+    call = phone.dial("anonymous", LINES["us"], at="2026-03-01T23:30-05:00")  # Sunday night
+    call.press("1")
+    call.press("0")
+    assert call.hears(
+        "Our agents aren't available right now. They'll be back tomorrow at 8 AM, time zone UTC -5."
+    )

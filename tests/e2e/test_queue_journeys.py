@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from ivr.emulator import Call, Switch
-from tests.e2e.conftest import CALLERS, LINES, agent_twiml, store_of
+from ivr.store import Store
+from tests.e2e.conftest import CALLERS, LINES, agent_twiml
 
 
 def test_pending_transaction_caller_keys_a_reference_and_joins_the_priority_queue(
-    phone: Switch,
+    phone: Switch, records: Store
 ) -> None:
     call = phone.dial(CALLERS["cn"], LINES["cn"])
     call.press("1")
@@ -25,7 +26,7 @@ def test_pending_transaction_caller_keys_a_reference_and_joins_the_priority_queu
     assert call.hears("谢谢，客服人员会看到这个编号。")
     assert call.queue == "cn-zh-CN-priority"
     assert call.hears("下一位就是您。")
-    record = store_of(phone).call(call.sid)
+    record = records.call(call.sid)
     assert record is not None
     assert (record.reason, record.transaction_ref, record.language) == (
         "pending",
@@ -34,7 +35,9 @@ def test_pending_transaction_caller_keys_a_reference_and_joins_the_priority_queu
     )
 
 
-def test_reference_too_short_is_asked_again_then_can_be_skipped(phone: Switch) -> None:
+def test_reference_too_short_is_asked_again_then_can_be_skipped(
+    phone: Switch, records: Store
+) -> None:
     call = phone.dial(CALLERS["cn"], LINES["cn"])
     call.press("2")
     call.press("3")
@@ -46,11 +49,11 @@ def test_reference_too_short_is_asked_again_then_can_be_skipped(phone: Switch) -
     call.press("*")  # skip; Twilio submits it after the timeout
     assert call.hears("That's fine. Your agent can ask you for it.")
     assert call.queue == "cn-en-US"
-    record = store_of(phone).call(call.sid)
+    record = records.call(call.sid)
     assert record is not None and (record.reason, record.transaction_ref) == ("tx_failed", None)
 
 
-def test_reference_read_back_wrong_can_be_entered_again(phone: Switch) -> None:
+def test_reference_read_back_wrong_can_be_entered_again(phone: Switch, records: Store) -> None:
     call = phone.dial(CALLERS["cn"], LINES["cn"])
     call.press("2")
     call.press("3")
@@ -64,7 +67,7 @@ def test_reference_read_back_wrong_can_be_entered_again(phone: Switch) -> None:
     call.press("33334444#")
     assert call.hears("You entered: 3 3 3 3, 4 4 4 4.")
     call.press("1")
-    record = store_of(phone).call(call.sid)
+    record = records.call(call.sid)
     assert record is not None and record.transaction_ref == "33334444"
 
 
@@ -114,6 +117,25 @@ def test_the_longest_wait_ends_politely_with_other_channels(phone: Switch) -> No
     assert call.heard[-1] == "Thank you for calling. Goodbye."
 
 
+def test_callers_still_waiting_when_agents_close_hear_when_they_are_back(phone: Switch) -> None:
+    call = us_caller_asks_for_an_agent(phone, at="2026-03-02T19:58-05:00")  # closes at 20:00
+    assert call.queue == "us-en-US"
+    call.wait(300)
+    assert "Our agents aren't available right now. They'll be back tomorrow at 8 AM." in call.heard
+    assert call.ended and call.heard[-1] == "Thank you for calling. Goodbye."
+    assert call.events[-1].to_json()["duration"] < 600
+
+
+def test_the_maximum_wait_is_kept_to_within_one_announcement(phone: Switch) -> None:
+    call = us_caller_asks_for_an_agent(phone)
+    call.wait(1300)
+    leave = next(e for e in call.events if e.type == "leave")
+    assert leave.to_json()["result"] == "leave"
+    waited = [e.to_json()["waited"] for e in call.events if e.type == "queue"]
+    assert max(waited) >= 1200  # the poll that said goodbye came at the maximum wait...
+    assert max(waited) < 1200 + 30  # ...and not a whole announcement later
+
+
 def test_a_full_queue_refuses_politely(phone: Switch) -> None:
     phone.set_queue_max_size("us-en-US", 1)
     us_caller_asks_for_an_agent(phone)
@@ -124,11 +146,11 @@ def test_a_full_queue_refuses_politely(phone: Switch) -> None:
     assert second.ended and second.status == "completed"
 
 
-def test_caller_who_hangs_up_in_the_queue_is_recorded(phone: Switch) -> None:
+def test_caller_who_hangs_up_in_the_queue_is_recorded(phone: Switch, records: Store) -> None:
     call = phone.dial(CALLERS["gb"], LINES["gb"], at="2026-03-02T10:00+00:00")
     call.press("0")
     call.hangup()
-    record = store_of(phone).call(call.sid)
+    record = records.call(call.sid)
     assert record is not None and record.status == "completed" and record.queue == "gb-en-GB"
 
 

@@ -8,7 +8,7 @@ from ivr.caller import CallerKind, identify_caller, keypad_spelling, place_calle
 from ivr.regions import RegionBook
 
 JAPAN_LINE = "+81345678901"
-US_LINE = "+18005550123"
+US_LINE = "+12025550142"
 CHINA_LINE = "+864001234567"
 
 
@@ -134,3 +134,9 @@ def test_china_caller_on_the_us_line(book: RegionBook) -> None:
     place = place_caller(book, "+8613812345678", US_LINE)
     assert (place.region.id, place.on_another_regions_line) == ("cn", True)
     assert place_caller(book, "+8613812345678", CHINA_LINE).on_another_regions_line is False
+
+
+def test_number_without_plus_is_read_in_from_country_first() -> None:
+    # Some carriers drop the '+': "2025550142" from the US is Washington, not Egypt (+20).
+    assert identify_caller("2025550142", from_country="US").country == "US"
+    assert identify_caller("8613812345678").country == "CN"

@@ -54,11 +54,33 @@ def test_national_holiday_closes_the_line(book: RegionBook) -> None:
     china = book.regions["cn"].opening
     assert not is_open(china, instant("2026-10-01T10:00+08:00"))  # National Day
     assert not is_open(china, instant("2026-10-03T10:00+08:00"))  # a holiday on a Saturday
-    # Sunday 4 October is no official holiday date, so the line keeps its Sunday hours.
     opening = next_opening(china, instant("2026-10-01T10:00+08:00"))
-    assert opening is not None and opening.isoformat() == "2026-10-04T10:00:00+08:00"
-    after_the_week = next_opening(china, instant("2026-10-05T10:00+08:00"))
-    assert after_the_week is not None and after_the_week.date() == date(2026, 10, 8)
+    assert opening is not None and opening.isoformat() == "2026-10-08T09:00:00+08:00"
+
+
+def test_weekend_inside_a_holiday_break_is_closed_where_configured(book: RegionBook) -> None:
+    china = book.regions["cn"].opening  # bridge_weekends = true; weekends open 10:00-18:00
+    # Sunday 4 October is no listed holiday, but it sits inside Golden Week.
+    assert not is_open(china, instant("2026-10-04T11:00+08:00"))
+    # Spring Festival: Sunday the 15th and the weekend of the 21st-22nd are inside the break.
+    for day in ("2026-02-15", "2026-02-21", "2026-02-22"):
+        assert not is_open(china, instant(f"{day}T11:00+08:00")), day
+    assert is_open(china, instant("2026-03-07T11:00+08:00"))  # an ordinary weekend
+
+
+def test_weekend_next_to_a_holiday_stays_open_without_bridging() -> None:
+    weekends = rules("Asia/Tokyo", sat=["10:00-12:00"])
+    monday_holiday = OpeningRules(
+        weekends.timezone, weekends.weekly, holiday_dates=frozenset({date(2026, 3, 2)})
+    )
+    assert is_open(monday_holiday, instant("2026-02-28T11:00+09:00"))
+    bridged = OpeningRules(
+        weekends.timezone,
+        weekends.weekly,
+        holiday_dates=frozenset({date(2026, 3, 2)}),
+        bridge_weekends=True,
+    )
+    assert not is_open(bridged, instant("2026-02-28T11:00+09:00"))
 
 
 def test_make_up_working_saturday_opens_with_weekday_hours(book: RegionBook) -> None:
@@ -86,12 +108,14 @@ def test_holiday_on_a_monday_moves_the_next_opening(book: RegionBook) -> None:
     assert opening is not None and opening.isoformat() == "2026-01-13T09:00:00+09:00"
 
 
-def test_us_spring_forward_opening_inside_the_gap_moves_past_it() -> None:
+def test_us_spring_forward_opening_inside_the_gap_is_the_first_minute_after_it() -> None:
     early = rules("America/New_York", sun=["02:30-06:00"])
     opening = next_opening(early, instant("2026-03-07T12:00-05:00"))
     assert opening is not None
-    assert opening.isoformat() == "2026-03-08T03:30:00-04:00"
-    assert is_open(early, instant("2026-03-08T03:15-04:00"))
+    assert opening.isoformat() == "2026-03-08T03:00:00-04:00"
+    # ...which is when is_open agrees that the line is open.
+    assert not is_open(early, instant("2026-03-08T01:59-05:00"))
+    assert is_open(early, instant("2026-03-08T03:00-04:00"))
 
 
 def test_us_fall_back_ambiguous_opening_is_the_first_one() -> None:

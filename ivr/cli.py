@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import shlex
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -93,7 +94,8 @@ def call(
     press: Annotated[
         str | None,
         typer.Option(
-            help='One answer per question: keys, "_" for silence, "say:TEXT". E.g. "1 _ 12345#".'
+            help="One answer per question: keys, _ for silence, say:TEXT (quote it when TEXT has"
+            " spaces). E.g. '1 _ 12345# \"say:my password\"'."
         ),
     ] = None,
     url: Annotated[
@@ -122,7 +124,12 @@ def call(
 
     settings = _settings()
     interactive = press is None and sys.stdin.isatty() and not as_json
-    request = CallRequest(caller, to, at, tuple((press or "").split()), url, agent_after)
+    try:
+        answers = tuple(shlex.split(press or ""))  # quotes keep speech together: "say:my password"
+    except ValueError as exc:
+        typer.echo(f"--press: {exc}", err=True)
+        raise typer.Exit(2) from None
+    request = CallRequest(caller, to, at, answers, url, agent_after)
 
     def live(event: Event) -> None:
         text = render_event(event)

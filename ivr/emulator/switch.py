@@ -54,8 +54,11 @@ class Switch:
         limits: Limits | None = None,
         ask: Callable[[Prompt], str] | None = None,
         on_event: Callable[[Event], None] | None = None,
+        home_line: Callable[[str], str] | None = None,
     ) -> None:
         self._loop = asyncio.Runner()
+        # The number a caller dials when a test or command gives none (e.g. their region's line).
+        self.home_line = home_line or (lambda _caller: DEFAULT_TO)
         self._closed = False
         self.clock = clock or VirtualClock(DEFAULT_START)
         self.public_url = public_url.rstrip("/")
@@ -114,14 +117,15 @@ class Switch:
     def dial(
         self,
         from_: str,
-        to: str,
+        to: str | None = None,
         *,
         at: datetime | str | None = None,
         answers: Iterable[str] = (),
         run_to_end: bool = False,
         talk: float | None = None,
     ) -> Call:
-        """Call the IVR's voice URL from `from_` to `to`, at `at` (ISO 8601 with offset).
+        """Call the IVR's voice URL from `from_` to `to` (default: `home_line(from_)`), at `at`
+        (ISO 8601 with offset).
 
         Runs until the call rests (see the module docstring): typically it waits at a Gather
         for an answer `answers` cannot give, or ends. With `run_to_end`, missing answers are
@@ -129,7 +133,8 @@ class Switch:
         before hanging up (None: until the other side hangs up).
         """
         first = Goto(self.voice_url, self.voice_method, "voice")
-        return self._sync(self._place(first, from_, to, at, answers, run_to_end, talk))
+        dialed = self.home_line(from_) if to is None else to
+        return self._sync(self._place(first, from_, dialed, at, answers, run_to_end, talk))
 
     def dial_twiml(
         self,

@@ -62,7 +62,7 @@ def test_call_json_is_the_documented_event_list() -> None:
 def test_call_with_an_agent_shows_the_bridge() -> None:
     args = [
         "call",
-        "+12025550142",
+        "+12025550188",
         "--at",
         "2026-03-02T10:00-05:00",
         "--press",
@@ -83,6 +83,36 @@ def test_call_refuses_at_over_http() -> None:
     )
     assert result.exit_code == 2
     assert "--at works in-process only" in result.output
+
+
+def test_call_speech_with_spaces_is_quoted() -> None:
+    args = [
+        "call",
+        "+447700900123",
+        "--at",
+        "2026-03-02T10:00+00:00",
+        "--press",
+        '"say:I forgot my password"',
+    ]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    assert 'Caller says "I forgot my password"' in result.output
+    assert "IVR [Polly.Amy, en-GB]: Here's how to reset a forgotten password." in result.output
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--at", "tomorrow"], "--at 'tomorrow': give ISO 8601 with a UTC offset"),
+        (["--at", "2026-03-02T10:00"], "--at '2026-03-02T10:00': give ISO 8601 with a UTC offset"),
+        (["--press", "1 x"], "--press: answer 'x'"),
+        (["--press", '"say:unfinished'], "--press: No closing quotation"),
+    ],
+)
+def test_call_refuses_bad_options_with_status_2(options: list[str], message: str) -> None:
+    result = CliRunner().invoke(cli, ["call", "+447700900123", *options])
+    assert result.exit_code == 2
+    assert message in result.output
 
 
 def test_interactive_call_on_a_terminal() -> None:

@@ -38,7 +38,7 @@ from ivr.prompts import Catalogue, check_prompts, load_prompts
 from ivr.regions import RegionBook, load_regions
 from ivr.security import FORM, read_form
 from ivr.settings import Settings
-from ivr.state import parse_place, parse_state
+from ivr.state import CallPlace, parse_place, parse_state
 from ivr.steps import QueueEntry, Step
 from ivr.store import Store
 from ivr.store.migrate import upgrade
@@ -204,44 +204,48 @@ async def menu_answer(request: Request, services: ServicesDep, form: CheckedForm
     )
 
 
+async def answer_in_queue(
+    request: Request,
+    services: Services,
+    form: FormData,
+    model: type[P],
+    decide: Callable[[P, CallContext, CallPlace | None], Step],
+) -> Response:
+    """A queue webhook: the caller's region and language come from our URL's query."""
+    place = parse_place(request.query_params)
+    region = place.region if place else None
+    return await answer_webhook(services, form, model, lambda p, ctx: decide(p, ctx, place), region)
+
+
 @webhook("/voice/queue/wait", QueueWaitParams)
 async def queue_wait(request: Request, services: ServicesDep, form: CheckedForm) -> Response:
     """Enqueue waitUrl: position, reminders, the way out; Twilio polls it again when it ends."""
-    place = parse_place(request.query_params)
 
-    def decide(params: QueueWaitParams, ctx: CallContext) -> Step:
+    def decide(params: QueueWaitParams, ctx: CallContext, place: CallPlace | None) -> Step:
         status = waiting.QueueStatus(params.position, params.waited, params.size)
         return waiting.queue_wait(ctx, place, status)
 
-    return await answer_webhook(
-        services, form, QueueWaitParams, decide, place.region if place else None
-    )
+    return await answer_in_queue(request, services, form, QueueWaitParams, decide)
 
 
 @webhook("/voice/queue/key", GatherParams)
 async def queue_key(request: Request, services: ServicesDep, form: CheckedForm) -> Response:
     """A key pressed while waiting in the queue."""
-    place = parse_place(request.query_params)
 
-    def decide(params: GatherParams, ctx: CallContext) -> Step:
+    def decide(params: GatherParams, ctx: CallContext, place: CallPlace | None) -> Step:
         return waiting.queue_key(ctx, place, params.digits)
 
-    return await answer_webhook(
-        services, form, GatherParams, decide, place.region if place else None
-    )
+    return await answer_in_queue(request, services, form, GatherParams, decide)
 
 
 @webhook("/voice/queue/result", QueueResultParams)
 async def queue_result(request: Request, services: ServicesDep, form: CheckedForm) -> Response:
     """Enqueue action: the caller left the queue (bridged, hung up, left, full, error...)."""
-    place = parse_place(request.query_params)
 
-    def decide(params: QueueResultParams, ctx: CallContext) -> Step:
+    def decide(params: QueueResultParams, ctx: CallContext, place: CallPlace | None) -> Step:
         return waiting.queue_result(ctx, place, params.result)
 
-    return await answer_webhook(
-        services, form, QueueResultParams, decide, place.region if place else None
-    )
+    return await answer_in_queue(request, services, form, QueueResultParams, decide)
 
 
 @webhook("/voice/queue/connect", CallParams)

@@ -20,7 +20,8 @@ from pydantic import SecretStr
 
 from ivr.caller import place_caller
 from ivr.clock import SystemClock
-from ivr.emulator import Call, Event, Prompt, Switch, VirtualClock, parse_answer
+from ivr.emulator import Call, Event, Prompt, Switch, VirtualClock, parse_answer, terminal_ask
+from ivr.emulator.console import transcript_line
 from ivr.regions import RegionBook
 from ivr.settings import Settings
 from ivr.steps import QUEUE_CONNECT
@@ -46,13 +47,15 @@ class CallRequest:
 
 
 def place_call(
-    request: CallRequest,
-    settings: Settings,
-    regions: Callable[[], RegionBook],
-    ask: Callable[[Prompt], str] | None = None,
-    on_event: Callable[[Event], None] | None = None,
+    request: CallRequest, settings: Settings, regions: Callable[[], RegionBook], live: bool = False
 ) -> Call:
-    """Run the call to its end and return it (its events, status and any TwiML error)."""
+    """Run the call to its end and return it (its events, status and any TwiML error).
+
+    `live`: a person at a terminal answers each question as it comes, and every event is
+    printed as it happens.
+    """
+    ask = terminal_ask if live else None
+    on_event = _print_event if live else None
     if request.url and request.at:
         raise CallProblem("--at works in-process only: a server over HTTP keeps its own clock")
     for answer in request.answers:
@@ -72,6 +75,12 @@ def place_call(
         return switch.dial(
             request.caller, to, at=request.at, answers=request.answers, run_to_end=True
         )
+
+
+def _print_event(event: Event) -> None:
+    line = transcript_line(event)
+    if line is not None:
+        print(line, flush=True)
 
 
 def _home_line(book: RegionBook, caller: str) -> str:

@@ -15,6 +15,9 @@ from ivr.settings import Settings
 from ivr.tomlfile import ConfigError
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from ivr.app import Config
     from ivr.emulator import Event
 
 cli = typer.Typer(help="Regional wallet support hotlines over Twilio.", no_args_is_help=True)
@@ -111,16 +114,7 @@ def call(
     ] = None,
 ) -> None:
     """Place an emulated call and print what the caller hears (exit 1 on a TwiML error)."""
-    from ivr.app import load_config
     from ivr.calling import CallProblem, CallRequest, place_call
-    from ivr.emulator import (
-        AudioToolMissing,
-        events_to_json,
-        render_audio,
-        render_transcript,
-        terminal_ask,
-    )
-    from ivr.emulator.console import render_event
 
     settings = _settings()
     interactive = press is None and sys.stdin.isatty() and not as_json
@@ -130,25 +124,22 @@ def call(
         typer.echo(f"--press: {exc}", err=True)
         raise typer.Exit(2) from None
     request = CallRequest(caller, to, at, answers, url, agent_after)
-
-    def live(event: Event) -> None:
-        text = render_event(event)
-        if text is not None:
-            typer.echo(f"{int(event.t) // 60:02d}:{int(event.t) % 60:02d}  {text}")
-
     try:
-        placed = place_call(
-            request,
-            settings,
-            lambda: load_config(settings).regions,
-            ask=terminal_ask if interactive else None,
-            on_event=live if interactive else None,
-        )
+        placed = place_call(request, settings, lambda: _config(settings).regions, live=interactive)
     except (CallProblem, ConfigError) as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from None
-    events = placed.events
-    if not interactive:
+    _show(placed.events, as_json=as_json, already_shown=interactive, audio=audio)
+    if placed.error is not None:
+        raise typer.Exit(1)
+
+
+def _show(
+    events: Sequence[Event], *, as_json: bool, already_shown: bool, audio: Path | None
+) -> None:
+    from ivr.emulator import AudioToolMissing, events_to_json, render_audio, render_transcript
+
+    if not already_shown:
         typer.echo(events_to_json(events) if as_json else render_transcript(events))
     if audio is not None:
         try:
@@ -156,8 +147,12 @@ def call(
         except AudioToolMissing as exc:
             typer.echo(str(exc), err=True)
             raise typer.Exit(2) from None
-    if placed.error is not None:
-        raise typer.Exit(1)
+
+
+def _config(settings: Settings) -> Config:
+    from ivr.app import load_config
+
+    return load_config(settings)
 
 
 def main() -> None:

@@ -46,15 +46,18 @@ def events_to_json(events: Sequence[Event]) -> str:
 def render_transcript(events: Sequence[Event]) -> str:
     """One readable line per event: time offset, who speaks, voices, keys, queue, problems."""
     several_calls = len({event.call for event in events}) > 1
-    lines = []
-    for event in events:
-        text = render_event(event)
-        if text is None:
-            continue
-        minutes, seconds = divmod(int(event.t), 60)
-        prefix = f"{event.call[-6:]} " if several_calls else ""
-        lines.append(f"{prefix}{minutes:02d}:{seconds:02d}  {text}")
-    return "\n".join(lines)
+    lines = (transcript_line(event, several_calls) for event in events)
+    return "\n".join(line for line in lines if line is not None)
+
+
+def transcript_line(event: Event, with_call: bool = False) -> str | None:
+    """The event's transcript line ("mm:ss  text"), or None for events a listener never notices."""
+    text = render_event(event)
+    if text is None:
+        return None
+    minutes, seconds = divmod(int(event.t), 60)
+    prefix = f"{event.call[-6:]} " if with_call else ""
+    return f"{prefix}{minutes:02d}:{seconds:02d}  {text}"
 
 
 def render_event(event: Event) -> str | None:

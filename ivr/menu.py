@@ -204,13 +204,18 @@ def _choose(speaker: Speaker, options: tuple[Option, ...], heard: Heard) -> str 
         by_key = {option.key: option.choice for option in options}
         return by_key.get(heard.digits) or UNIVERSAL_KEYS.get(heard.digits)
     if heard.speech:
-        words = {option.choice: speaker.words(_speech_key(option)) for option in options}
-        # "Agent" and "main menu" are understood everywhere, like the keys 0 and #.
-        words.setdefault(AGENT, speaker.words("next.speech.agent"))
-        words.setdefault(MAIN_MENU, speaker.words("next.speech.menu"))
         # Asking for a person wins over any topic said in the same breath.
-        return best_match(heard.speech, words, first=(AGENT,))
+        return best_match(heard.speech, _speech_words(speaker, options), first=(AGENT,))
     return None
+
+
+def _speech_words(speaker: Speaker, options: tuple[Option, ...]) -> dict[str, tuple[str, ...]]:
+    """What the caller may say for each choice; "agent" and "main menu" are understood in
+    every menu, like the keys 0 and #."""
+    words = {option.choice: speaker.words(_speech_key(option)) for option in options}
+    words.setdefault(AGENT, speaker.words("next.speech.agent"))
+    words.setdefault(MAIN_MENU, speaker.words("next.speech.menu"))
+    return words
 
 
 def _speech_key(option: Option) -> str:
@@ -260,7 +265,8 @@ def _guidance(ctx: CallContext, state: MenuState) -> Step:
 def _ask(
     speaker: Speaker, state: MenuState, lines: list[Prompt], options: tuple[Option, ...]
 ) -> Step:
-    hints = tuple(word for option in options for word in speaker.words(_speech_key(option)))
+    words = _speech_words(speaker, options).values()
+    hints = tuple(dict.fromkeys(word for choice in words for word in choice))  # once each, in order
     ask = Ask(tuple(lines), state.link(MENU), speech_language=speaker.recognition, hints=hints)
     # Reached only when the Gather heard nothing: the same URL without Digits means silence.
     return step(ask, Redirect(state.link(MENU)))

@@ -39,7 +39,17 @@ from ivr.regions import RegionBook, load_regions
 from ivr.security import FORM, read_form
 from ivr.settings import Settings
 from ivr.state import CallPlace, parse_place, parse_state
-from ivr.steps import QueueEntry, Step
+from ivr.steps import (
+    INCOMING,
+    MENU,
+    QUEUE_CONNECT,
+    QUEUE_KEY,
+    QUEUE_RESULT,
+    QUEUE_WAIT,
+    STATUS,
+    QueueEntry,
+    Step,
+)
 from ivr.store import Store
 from ivr.store.migrate import upgrade
 from ivr.twiml import CONTENT_TYPE, last_resort, render
@@ -185,13 +195,13 @@ def webhook(path: str, model: type[CallParams]) -> Callable[[Handler], Handler]:
     )
 
 
-@webhook("/voice/incoming", CallParams)
+@webhook(INCOMING, CallParams)
 async def incoming(services: ServicesDep, form: CheckedForm) -> Response:
     """A call rings in (the number's voice URL): language menu, or welcome and main menu."""
     return await answer_webhook(services, form, CallParams, lambda _, ctx: menu.start(ctx))
 
 
-@webhook("/voice/menu", GatherParams)
+@webhook(MENU, GatherParams)
 async def menu_answer(request: Request, services: ServicesDep, form: CheckedForm) -> Response:
     """The caller's keys, words or silence at a menu; the menu state is in the query."""
     state = parse_state(request.query_params)
@@ -217,7 +227,7 @@ async def answer_in_queue(
     return await answer_webhook(services, form, model, lambda p, ctx: decide(p, ctx, place), region)
 
 
-@webhook("/voice/queue/wait", QueueWaitParams)
+@webhook(QUEUE_WAIT, QueueWaitParams)
 async def queue_wait(request: Request, services: ServicesDep, form: CheckedForm) -> Response:
     """Enqueue waitUrl: position, reminders, the way out; Twilio polls it again when it ends."""
 
@@ -228,7 +238,7 @@ async def queue_wait(request: Request, services: ServicesDep, form: CheckedForm)
     return await answer_in_queue(request, services, form, QueueWaitParams, decide)
 
 
-@webhook("/voice/queue/key", GatherParams)
+@webhook(QUEUE_KEY, GatherParams)
 async def queue_key(request: Request, services: ServicesDep, form: CheckedForm) -> Response:
     """A key pressed while waiting in the queue."""
 
@@ -238,7 +248,7 @@ async def queue_key(request: Request, services: ServicesDep, form: CheckedForm) 
     return await answer_in_queue(request, services, form, GatherParams, decide)
 
 
-@webhook("/voice/queue/result", QueueResultParams)
+@webhook(QUEUE_RESULT, QueueResultParams)
 async def queue_result(request: Request, services: ServicesDep, form: CheckedForm) -> Response:
     """Enqueue action: the caller left the queue (bridged, hung up, left, full, error...)."""
 
@@ -248,7 +258,7 @@ async def queue_result(request: Request, services: ServicesDep, form: CheckedFor
     return await answer_in_queue(request, services, form, QueueResultParams, decide)
 
 
-@webhook("/voice/queue/connect", CallParams)
+@webhook(QUEUE_CONNECT, CallParams)
 async def queue_connect(services: ServicesDep, form: CheckedForm) -> Response:
     """<Dial><Queue url>: runs on the queued caller's leg just before an agent is bridged."""
     params = parameters(CallParams, form)
@@ -267,7 +277,7 @@ async def queue_connect(services: ServicesDep, form: CheckedForm) -> Response:
     )
 
 
-@webhook("/voice/status", StatusParams)
+@webhook(STATUS, StatusParams)
 async def status(services: ServicesDep, form: CheckedForm) -> Response:
     """Status callback at the end of a call: stored (an upsert, so retries are harmless)."""
     params = parameters(StatusParams, form)

@@ -44,13 +44,20 @@ def agents_open(ctx: CallContext) -> bool:
     return is_open(ctx.region.opening, ctx.now)
 
 
-def closed_notice(ctx: CallContext, language: str) -> Step:
-    """When agents are back (in the caller's time) and the channels that work now."""
+def when_back(ctx: CallContext, language: str) -> Say:
+    """Agents are not available: when they are back, in the caller's time when known."""
     speaker = Speaker(ctx, language)
     announcing = speaker.for_line("agent.closed")
     when = announcing.next_opening()
-    notice = announcing.say("agent.closed", when=when) if when else speaker.say("agent.closed_long")
-    return step(notice, channel_lines(ctx, language), speaker.say("agent.menu_again"))
+    return announcing.say("agent.closed", when=when) if when else speaker.say("agent.closed_long")
+
+
+def closed_notice(ctx: CallContext, language: str) -> Step:
+    """When agents are back and the channels that work now, then back to the menu."""
+    speaker = Speaker(ctx, language)
+    return step(
+        when_back(ctx, language), channel_lines(ctx, language), speaker.say("agent.menu_again")
+    )
 
 
 def channel_lines(ctx: CallContext, language: str) -> list[Say]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ivr.caller import CallContext
-from ivr.handoff import agents_open, channel_lines, goodbye
+from ivr.handoff import agents_open, channel_lines, goodbye, when_back
 from ivr.phrases import Speaker
 from ivr.state import CallPlace
 from ivr.steps import QUEUE_KEY, Ask, Hangup, Leave, Pause, Play, Prompt, Step, step
@@ -36,7 +36,7 @@ def queue_wait(ctx: CallContext, place: CallPlace | None, status: QueueStatus) -
     settings = ctx.region.queue
     if not agents_open(ctx):
         # Agents have gone home: nobody will take this caller, so say when they are back.
-        return closed_while_waiting(ctx, place.language)
+        return step(when_back(ctx, place.language), Leave())
     if status.waited >= settings.max_wait:
         return step(speaker.say("queue.max_wait"), Leave())
     announcement = status.waited // settings.announce_every
@@ -58,13 +58,6 @@ def queue_wait(ctx: CallContext, place: CallPlace | None, status: QueueStatus) -
     # Keys work during the hold too; with none, the document ends and Twilio polls again.
     ask = Ask((*lines, hold), place.link(QUEUE_KEY), input="dtmf", timeout=1)
     return step(ask)
-
-
-def closed_while_waiting(ctx: CallContext, language: str) -> Step:
-    speaker = Speaker(ctx, language).for_line("agent.closed")
-    when = speaker.next_opening()
-    notice = speaker.say("agent.closed", when=when) if when else speaker.say("agent.closed_long")
-    return step(notice, Leave())
 
 
 def queue_key(ctx: CallContext, place: CallPlace | None, digits: str) -> Step:

@@ -8,15 +8,28 @@
         assert call.hears("...")
         call.press("1")
 
+It also answers a subset of Twilio's REST API for the real twilio client: create, fetch, list
+and update (end, cancel, redirect) Calls, list Queues, create Messages, delete Recordings.
+
+    client = Client(switch.account_sid, "secret")
+    client.api.base_url = switch.serve_rest()
+    switch.callee("+819012345678", "answer")  # or "busy", "no-answer", "failed"
+    sid = client.calls.create(to="+819012345678", from_=LINE, url=ANSWER_URL).sid
+    switch.run()  # REST calls start at the switch's next drive
+    assert switch.calls[sid].hears("...")
+
 Modules: `switch` (the facade), `call` (a call and its controls), `events` (what happened, with
 its JSON shape), `errors` (every Twilio code the emulator raises), `voices` (Twilio TTS voices),
 `documents`/`readers`/`flow_readers`/`attributes` (TwiML in), `runner`/`gathering`/`queueing`/
 `dialing` (TwiML run), `scheduler`/`clock` (virtual time), `transport`/`signing`/`params` (HTTP
-as Twilio does it), `console` (transcripts, JSON, audio, terminal answers).
+as Twilio does it), `callbacks` (status callbacks), `console` (transcripts, JSON, audio,
+terminal answers), `rest`/`rest_json`/`rest_server` (the REST API and its server), `outbound`
+(calls placed through it, and the callees they ring).
 """
 
 from ivr.emulator.answers import parse_answer
 from ivr.emulator.call import Call, CallNotWaiting
+from ivr.emulator.callbacks import StatusCallback
 from ivr.emulator.clock import VirtualClock
 from ivr.emulator.console import (
     AudioToolMissing,
@@ -27,7 +40,8 @@ from ivr.emulator.console import (
 )
 from ivr.emulator.errors import TABLE, ErrorRow, Outcome, Problem
 from ivr.emulator.events import Event, GatherEvent, Prompt, RecordingEvent
-from ivr.emulator.exchange import Limits, Recording
+from ivr.emulator.exchange import Limits, Message, Recording
+from ivr.emulator.outbound import Callee
 from ivr.emulator.queues import Queue, QueueMember, QueueResult
 from ivr.emulator.signing import sign_request
 from ivr.emulator.switch import Switch
@@ -37,10 +51,12 @@ __all__ = [
     "AudioToolMissing",
     "Call",
     "CallNotWaiting",
+    "Callee",
     "ErrorRow",
     "Event",
     "GatherEvent",
     "Limits",
+    "Message",
     "Outcome",
     "Problem",
     "Prompt",
@@ -49,6 +65,7 @@ __all__ = [
     "QueueResult",
     "Recording",
     "RecordingEvent",
+    "StatusCallback",
     "Switch",
     "VirtualClock",
     "events_to_json",

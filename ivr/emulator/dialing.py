@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from ivr.emulator import queueing
 from ivr.emulator.errors import Finding, Problem
 from ivr.emulator.events import BridgeEvent, DialEndEvent, DialEvent
-from ivr.emulator.flow import CallerHungUp, DialProgress, Goto, Peer
+from ivr.emulator.flow import ApiRedirect, CallerHungUp, DialProgress, Goto, Peer
 from ivr.emulator.scheduler import Wake
 from ivr.emulator.verbs import Dial, DialNoun
 
@@ -38,6 +38,9 @@ async def dial(runner: CallRunner, verb: Dial) -> Goto | None:
         _end(runner, progress)
         if verb.action is not None:
             await runner.notify(_action(verb, progress))
+        raise
+    except ApiRedirect:
+        _end(runner, progress)  # the call goes on with its new TwiML, not with the action
         raise
     _end(runner, progress)
     return None if verb.action is None else _action(verb, progress)
@@ -75,7 +78,7 @@ async def _dial_queue(
     progress.extra = {"QueueSid": queue.sid, "QueueTime": str(connection.queue_time)}
     try:
         reply = await runner.wait(None)  # the caller hears the <Queue url> document first
-    except CallerHungUp:
+    except (CallerHungUp, ApiRedirect):
         connection.agent_gone = True
         raise
     if reply is Peer.BRIDGED:

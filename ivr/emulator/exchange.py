@@ -1,17 +1,20 @@
-"""The switch's shared state and services: calls, queues, endpoints, recordings, ids, limits.
+"""The switch's shared state and services: calls, queues, endpoints, recordings, messages, ids,
+limits.
 
-Plain objects on purpose: the REST layer (Calls, Queues, Members, Recordings) will read and
-change the same ones.
+Plain objects on purpose: the REST layer (`rest.py`: Calls, Queues, Messages, Recordings) reads
+and changes the same ones, from the HTTP server's thread.
 """
 
 from __future__ import annotations
 
 import random
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from ivr.emulator.call import Call
+from ivr.emulator.callbacks import StatusCallback
 from ivr.emulator.clock import VirtualClock
 from ivr.emulator.events import Event, Prompt
 from ivr.emulator.queues import Queues
@@ -47,6 +50,17 @@ class Recording:
         return RECORDINGS_HOST + path
 
 
+@dataclass(frozen=True)
+class Message:
+    """A text message sent through the REST API (Messages.json); the emulator only keeps it."""
+
+    sid: str
+    to: str
+    from_: str
+    body: str
+    sent_at: datetime
+
+
 @dataclass(eq=False)
 class Exchange:
     """Everything calls share; one per Switch."""
@@ -63,19 +77,41 @@ class Exchange:
     calls: dict[str, Call] = field(default_factory=dict)
     endpoints: dict[str, Endpoint] = field(default_factory=dict)
     recordings: list[Recording] = field(default_factory=list)
+    messages: list[Message] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.scheduler = Scheduler(self.clock)
         self.queues = Queues(self.new_sid, self.clock.now)
+        # The REST server's thread draws ids too (calls, messages): one draw at a time.
+        self._sid_lock = threading.Lock()
+
+    @property
+    def inbound_callback(self) -> StatusCallback | None:
+        """Where calls placed on the switch report their end: its status URL, if any."""
+        return None if self.status_url is None else StatusCallback(self.status_url)
 
     def new_sid(self, prefix: str) -> str:
         """A Twilio-style id: two letters and 32 lowercase hex digits, from the seeded RNG."""
-        return f"{prefix}{self.rng.getrandbits(128):032x}"
+        with self._sid_lock:
+            return f"{prefix}{self.rng.getrandbits(128):032x}"
 
-    def new_call(self, from_: str, to: str, talk: float | None = None) -> Call:
-        """A new call leg on the switch, starting now."""
+    def new_call(
+        self,
+        from_: str,
+        to: str,
+        talk: float | None = None,
+        *,
+        sid: str | None = None,
+        direction: str = "inbound",
+    ) -> Call:
+        """A new call leg on the switch, starting now (`sid`: one the REST API already gave)."""
         call = Call(
-            sid=self.new_sid("CA"), from_=from_, to=to, started_at=self.clock.now(), talk=talk
+            sid=sid or self.new_sid("CA"),
+            from_=from_,
+            to=to,
+            started_at=self.clock.now(),
+            direction=direction,
+            talk=talk,
         )
         call._listener = self.on_event
         self.calls[call.sid] = call

@@ -29,6 +29,20 @@ class CallerHungUp(Exception):
     """The caller hung up (the driver did, or their talk time ran out)."""
 
 
+class ApiHungUp(CallerHungUp):
+    """The call was ended through the REST API (Status=completed or canceled): every verb handles
+    it like the caller hanging up, but the transcript shows the switch ending the call."""
+
+
+class ApiRedirect(Exception):
+    """A REST update gave the call new instructions (Url or Twiml): the verb and document it is
+    in are abandoned and the call goes on with `target`."""
+
+    def __init__(self, target: Goto | str) -> None:
+        super().__init__(target if isinstance(target, str) else target.url)
+        self.target = target
+
+
 class AppHungUp(Exception):
     """The app ended the call with <Hangup/>."""
 

@@ -24,6 +24,7 @@ from ivr.emulator.events import (
 )
 from ivr.emulator.exchange import Exchange
 from ivr.emulator.flow import (
+    ApiRedirect,
     AppHungUp,
     CallerHungUp,
     Connection,
@@ -79,9 +80,11 @@ async def enqueue(runner: CallRunner, verb: Enqueue) -> Goto | None:
     _wake_first_agent(x, queue)
     try:
         result = await _wait_in_queue(runner, verb, stay)
-    except (CallerHungUp, AppHungUp):
-        _leave(runner, stay, stay.result_on_hangup)
-        if nav := _after(verb, stay.params(stay.result_on_hangup, x.clock.now())):
+    except (CallerHungUp, AppHungUp, ApiRedirect) as left:
+        # The action is still posted (its answer ignored): the call is gone or has new TwiML.
+        result = _redirected(stay) if isinstance(left, ApiRedirect) else stay.result_on_hangup
+        _leave(runner, stay, result)
+        if nav := _after(verb, stay.params(result, x.clock.now())):
             await runner.notify(nav)
         raise
     _leave(runner, stay, result)
@@ -98,6 +101,13 @@ def _after(verb: Enqueue, params: dict[str, str]) -> Goto | None:
     if verb.action is None:
         return None
     return Goto(verb.action, verb.method, "action", params, verb.element)
+
+
+def _redirected(stay: Stay) -> QueueResult:
+    """The QueueResult of a caller redirected out of the queue by a REST update."""
+    if stay.result_on_hangup is QueueResult.BRIDGED:
+        return QueueResult.REDIRECTED_FROM_BRIDGED
+    return QueueResult.REDIRECTED
 
 
 def _leave(runner: CallRunner, stay: Stay, result: QueueResult) -> None:

@@ -1,18 +1,21 @@
 """Runs one call's TwiML: fetches documents, executes verbs in order, records what happens.
 
 Gather/Record live in `gathering.py`, queues in `queueing.py`, Dial in `dialing.py`; this module
-holds the document loop, the simple verbs and the call's lifecycle (answer, end, status callback).
+holds the document loop, the simple verbs and the call's lifecycle (answer, end, status callbacks,
+new instructions from the REST API).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any, TypeVar
+from email.utils import format_datetime
+from typing import Any, Literal, TypeVar
 
 from ivr.emulator import dialing, gathering, queueing
 from ivr.emulator.attributes import url_problem
 from ivr.emulator.call import Call
+from ivr.emulator.callbacks import StatusCallback
 from ivr.emulator.documents import Context, parse_twiml, read_response
 from ivr.emulator.errors import Finding, Problem, TwilioError
 from ivr.emulator.events import (
@@ -29,7 +32,7 @@ from ivr.emulator.events import (
     WarningEvent,
 )
 from ivr.emulator.exchange import Exchange
-from ivr.emulator.flow import AppHungUp, CallerHungUp, Goto, Rejected
+from ivr.emulator.flow import ApiHungUp, ApiRedirect, AppHungUp, CallerHungUp, Goto, Rejected
 from ivr.emulator.params import standard_params
 from ivr.emulator.readers import Where
 from ivr.emulator.scheduler import Wake
@@ -55,15 +58,28 @@ _REJECT_STATUS = {"busy": "busy", "rejected": "no-answer"}
 
 
 class CallRunner:
-    """The TwiML interpreter for one call; `run()` is the call's whole life."""
+    """The TwiML interpreter for one call; `run()` is the call's whole life.
 
-    def __init__(self, exchange: Exchange, call: Call, first: Goto | str) -> None:
+    `callback`: where the call reports its progress; "switch" (calls placed on the switch) means
+    the switch's status URL, REST calls bring their own StatusCallback or None.
+    """
+
+    def __init__(
+        self,
+        exchange: Exchange,
+        call: Call,
+        first: Goto | str,
+        *,
+        callback: StatusCallback | None | Literal["switch"] = "switch",
+    ) -> None:
         self.x = exchange
         self.call = call
         self.first = first
+        self.callback = exchange.inbound_callback if callback == "switch" else callback
         self.deadline = call.started_at + timedelta(seconds=exchange.limits.max_call_seconds)
         self.documents = 0
         self.requests = 0
+        self.callbacks_sent = 0
         self.hung_up = False
 
     # --- lifecycle ---------------------------------------------------------------------------
@@ -71,11 +87,7 @@ class CallRunner:
         """The call's whole life, from the first request to the status callback."""
         status = "completed"
         try:
-            if isinstance(self.first, Goto):
-                await self.follow(self.first, Context.CALL)
-            else:  # inline TwiML, like a TwiML Bin: relative URLs resolve on the public URL
-                verbs = parse_twiml(self.first, Where(None, self.x.public_url), Context.CALL)
-                await self.follow(await self.execute(verbs, Context.CALL), Context.CALL)
+            await self.instructions(self.first)
             self.emit(HangupEvent, by="app")
         except (AppHungUp, CallerHungUp):
             pass
@@ -85,6 +97,21 @@ class CallRunner:
             self.emit(ErrorEvent.from_finding, error.finding)
             status = "failed"
         await self.finish(status)
+
+    async def instructions(self, first: Goto | str) -> None:
+        """Run the call's instructions, and the new ones a REST update may give it instead."""
+        while True:
+            try:
+                if isinstance(first, Goto):
+                    await self.follow(first, Context.CALL)
+                else:  # inline TwiML, like a TwiML Bin: relative URLs resolve on the public URL
+                    verbs = parse_twiml(first, Where(None, self.x.public_url), Context.CALL)
+                    await self.follow(await self.execute(verbs, Context.CALL), Context.CALL)
+                return
+            except ApiRedirect as redirect:
+                first = redirect.target
+                if isinstance(first, Goto):
+                    self.emit(RedirectEvent, url=first.url or "", method=first.method)
 
     def mark_answered(self) -> None:
         """Twilio answers the call at the first verb that is not <Pause> or <Reject>."""
@@ -100,19 +127,27 @@ class CallRunner:
         call.status, call.ended_at, self.hung_up = status, now, True
         answered = call.answered_at
         duration = 0 if answered is None else round((now - answered).total_seconds())
-        if self.x.status_url is not None:
-            await self.status_callback(duration)
+        await self.progress("completed", status, {"CallDuration": str(duration)})
         self.emit(StatusEvent, status=status, duration=duration)
 
-    async def status_callback(self, duration: int) -> None:
-        """Post the end of the call; a failure is only a warning."""
-        extra = {
-            "CallDuration": str(duration),
+    async def progress(
+        self, event: str, call_status: str, extra: dict[str, str] | None = None
+    ) -> None:
+        """Post a call progress `event` when the call's status callback asked for it; a failure
+        is only a warning."""
+        callback = self.callback
+        if callback is None or event not in callback.events:
+            return
+        fields = {
+            "CallStatus": call_status,
             "CallbackSource": "call-progress-events",
-            "SequenceNumber": "0",
+            "SequenceNumber": str(self.callbacks_sent),
+            "Timestamp": format_datetime(self.x.clock.now()),
+            **(extra or {}),
         }
+        self.callbacks_sent += 1
         try:
-            fetched = await self.send("POST", self.x.status_url or "", "status-callback", extra)
+            fetched = await self.send(callback.method, callback.url, "status-callback", fields)
         except TwilioError as error:
             message = f"status callback failed: {error.finding.message}"
             self.report(Finding(Problem.STATUS_CALLBACK_FAILED, message))
@@ -140,8 +175,8 @@ class CallRunner:
         """Let virtual time pass (see `Scheduler.wait`); enforces the call-length limit."""
         try:
             woken = await self.x.scheduler.wait(self.call, seconds, self.deadline, settled)
-        except CallerHungUp:
-            self.caller_hangs_up()
+        except CallerHungUp as hang_up:
+            self.caller_hangs_up(_by(hang_up))
             raise
         if woken is Wake.TIMEOUT and self.x.clock.now() >= self.deadline:
             limit = self.x.limits.max_call_seconds
@@ -158,15 +193,15 @@ class CallRunner:
         """Deliver an interrupt that arrived while the call was busy."""
         try:
             self.x.scheduler.checkpoint(self.call)
-        except CallerHungUp:
-            self.caller_hangs_up()
+        except CallerHungUp as hang_up:
+            self.caller_hangs_up(_by(hang_up))
             raise
 
-    def caller_hangs_up(self) -> None:
-        """Note that the caller hung up (once)."""
+    def caller_hangs_up(self, by: str = "caller") -> None:
+        """Note that the caller (or the switch, for a REST request) hung up, once."""
         if not self.hung_up:
             self.hung_up = True
-            self.emit(HangupEvent, by="caller")
+            self.emit(HangupEvent, by=by)
 
     # --- documents ---------------------------------------------------------------------------
     async def follow(self, nav: Goto | None, context: Context) -> None:
@@ -225,7 +260,10 @@ class CallRunner:
         elif self.hung_up:
             status = "completed"  # action requests made after the caller hung up
         else:
-            status = "ringing" if self.requests == 0 else "in-progress"
+            # A REST call's callee answers before its first request; a call placed on the
+            # switch is answered by its first verb, after that request.
+            waiting = self.requests == 0 and self.call.answered_at is None
+            status = "ringing" if waiting else "in-progress"
         return standard_params(
             call_sid=self.call.sid,
             account_sid=self.x.account_sid,
@@ -313,3 +351,7 @@ class CallRunner:
             raise TwilioError(Problem.INVALID_URL, "<Play> has no URL", verb.element)
         if problem := url_problem(verb.url):
             raise TwilioError(Problem.INVALID_URL, problem, verb.element)
+
+
+def _by(hang_up: CallerHungUp) -> str:
+    return "switch" if isinstance(hang_up, ApiHungUp) else "caller"

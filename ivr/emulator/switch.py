@@ -6,6 +6,10 @@ functions can use it. `dial()`, `press()`, `say()`, `silence()` and `hangup()` r
 simulation until the call they concern *rests*: it ended, waits at a <Gather>/<Record> for an
 answer nobody queued, waits for another call (an agent for a caller, a caller for an agent to
 hang up), or -- waiting in a queue -- has heard one full round of its wait document.
+
+`serve_rest()` also answers a subset of Twilio's REST API (`rest.py`) on a loopback port, for the
+twilio client: calls it places start at the switch's next drive (`outbound.py`), and whoever they
+call behaves as `callee()` set (answering, by default).
 """
 
 from __future__ import annotations
@@ -24,9 +28,12 @@ from ivr.emulator.answers import parse_answer
 from ivr.emulator.call import Call, CallNotWaiting
 from ivr.emulator.clock import VirtualClock, as_utc
 from ivr.emulator.events import Event, Prompt
-from ivr.emulator.exchange import Endpoint, Exchange, Limits, Recording
+from ivr.emulator.exchange import Endpoint, Exchange, Limits, Message, Recording
 from ivr.emulator.flow import CallerHungUp, Goto
+from ivr.emulator.outbound import Callee, Outbox
 from ivr.emulator.queues import Queue, Queues
+from ivr.emulator.rest import RestApi
+from ivr.emulator.rest_server import RestServer
 from ivr.emulator.runner import CallRunner
 from ivr.emulator.transport import TWILIO_TIME_LIMIT_SECONDS, Transport
 
@@ -65,6 +72,8 @@ class Switch:
         self.voice_url = self.public_url + voice_path
         self.voice_method = voice_method
         rng = random.Random(seed)
+        # Signs webhooks and, as Twilio's auth token does, guards the REST API.
+        self.auth_token = auth_token
         self._client, target = _client(app_or_base_url)
         transport = Transport(
             self._client,
@@ -84,6 +93,10 @@ class Switch:
             ask=ask,
             on_event=on_event,
         )
+        # Whoever a REST call rings, by number; a number not listed answers.
+        self.callees: dict[str, Callee] = {}
+        self._outbox = Outbox(self._exchange)
+        self._rest: RestServer | None = None
 
     # --- state -------------------------------------------------------------------------------
     @property
@@ -106,12 +119,66 @@ class Switch:
         return self._exchange.recordings
 
     @property
+    def messages(self) -> list[Message]:
+        """Text messages sent through the REST API (Messages.json), in order."""
+        return self._exchange.messages
+
+    @property
     def account_sid(self) -> str:
         return self._exchange.account_sid
+
+    def outbound_calls(self) -> list[Call]:
+        """The calls placed through the REST API that have started, in the order they did."""
+        return [call for call in self.calls.values() if call.direction == "outbound-api"]
+
+    def last_call_to(self, number: str) -> Call:
+        """The latest started call to `number` (placed on the switch or through the API)."""
+        calls = [call for call in self.calls.values() if call.to == number]
+        if not calls:
+            raise LookupError(f"no call to {number} has started (REST calls start at a drive)")
+        return calls[-1]
 
     def set_queue_max_size(self, name: str, max_size: int) -> Queue:
         """Create queue `name` if needed and limit it to `max_size` calls (Twilio: 1-5000)."""
         return self._exchange.queues.set_max_size(name, max_size)
+
+    # --- the REST API ------------------------------------------------------------------------
+    def serve_rest(self) -> str:
+        """Serve the REST API on a free loopback port (once) and return its base URL, for
+        `client.api.base_url`. Clients authenticate with the account sid and the auth token,
+        so a switch without an auth token cannot serve it."""
+        if self._closed:
+            raise RuntimeError("this switch is closed")
+        if self.auth_token is None:
+            raise RuntimeError(
+                "the REST API needs credentials: create the Switch with an auth_token"
+            )
+        if self._rest is None:
+            api = RestApi(self._exchange, self._outbox, self.auth_token)
+            self._rest = RestServer(api.asgi())
+        return self._rest.url
+
+    @property
+    def rest_url(self) -> str:
+        """The REST API's base URL (see `serve_rest`)."""
+        if self._rest is None:
+            raise RuntimeError("the REST API is not served: call serve_rest() first")
+        return self._rest.url
+
+    def callee(
+        self,
+        number: str,
+        behaviour: str = "answer",
+        *,
+        answers: Iterable[str] = (),
+        talk: float | None = None,
+    ) -> Callee:
+        """Set what `number` does when a REST call rings it: "answer" (after
+        `Limits.ring_seconds`), "busy", "no-answer" (rings for the call's Timeout) or "failed".
+        `answers` go to its Gathers and Records; `talk`: seconds it talks once bridged."""
+        callee = Callee(behaviour, tuple(answers), talk)
+        self.callees[number] = callee
+        return callee
 
     # --- placing calls -----------------------------------------------------------------------
     def dial(
@@ -271,17 +338,24 @@ class Switch:
         if self._closed:
             work.close()
             raise RuntimeError("this switch is closed")
-        result = self._loop.run(work)
+        result = self._loop.run(self._drive(work))
         crash, self._exchange.scheduler.crash = self._exchange.scheduler.crash, None
         if crash is not None:
             raise crash
         return result
 
+    async def _drive(self, work: Coroutine[Any, Any, T]) -> T:
+        # What the REST API was asked since the last drive happens first, at this instant.
+        self._outbox.deliver(self.callees, self)
+        return await work
+
     def close(self) -> None:
-        """Close the HTTP client and stop the calls still running."""
+        """Stop the REST server, close the HTTP client and stop the calls still running."""
         if self._closed:
             return
         self._closed = True
+        if self._rest is not None:
+            self._rest.stop()
         try:
             self._loop.run(self._client.aclose())
         finally:

@@ -1,42 +1,50 @@
-"""The FastAPI application: Twilio's voice webhooks in, TwiML out. The only HTTP module.
+"""The FastAPI application: Twilio's voice webhooks in, TwiML out.
 
 Each handler reads and checks the webhook (security, params), builds the call context
-(caller), asks the pure engine what comes next (menu, waiting), keeps its records (store)
-and renders TwiML (twiml). One error boundary turns any unexpected failure into a spoken
-apology.
+(caller), asks the pure engine what comes next (menu, waiting, ways, calling_back), keeps its
+records (store, through `Services`) and renders TwiML (twiml). `ivr.services` holds the
+shared parts and the error boundary; callback and voicemail routes live in `ivr.callback_routes`.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
-import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
-from typing import Annotated, Any, TypeVar
+from typing import Any, TypeVar
 
 import phonenumbers
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, Response
+from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import PlainTextResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
-from ivr import handoff, menu, waiting
-from ivr.caller import CallContext, CallerPlace, place_caller
+from ivr import menu, waiting
+from ivr.caller import CallContext, place_caller
 from ivr.clock import Clock, SystemClock
+from ivr.mail import Mailer
 from ivr.menu import Heard
 from ivr.params import (
-    BadRequest,
     CallParams,
     GatherParams,
     QueueResultParams,
     QueueWaitParams,
     StatusParams,
-    parse,
 )
-from ivr.prompts import Catalogue, check_prompts, load_prompts
-from ivr.regions import RegionBook, load_regions
-from ivr.security import FORM, read_form
+from ivr.services import (
+    CheckedForm,
+    Services,
+    ServicesDep,
+    Visit,
+    answer_webhook,
+    caller_id,
+    load_config,
+    parameters,
+    step_key,
+)
+from ivr.services import webhook as services_webhook
 from ivr.settings import Settings
 from ivr.state import CallPlace, parse_place, parse_state
 from ivr.steps import (
@@ -47,158 +55,37 @@ from ivr.steps import (
     QUEUE_RESULT,
     QUEUE_WAIT,
     STATUS,
-    QueueEntry,
     Step,
 )
 from ivr.store import Store
 from ivr.store.migrate import upgrade
-from ivr.twiml import CONTENT_TYPE, last_resort, render
+from ivr.store.records import Records
+from ivr.store.spool import Spool
 
 log = logging.getLogger("ivr")
 P = TypeVar("P", bound=CallParams)
 Handler = TypeVar("Handler", bound=Callable[..., Any])
-
-
-@dataclass(frozen=True)
-class Config:
-    regions: RegionBook
-    prompts: Catalogue
-
-
-def load_config(settings: Settings) -> Config:
-    """Prompts and regions, checked together; raises ConfigError with file, line and reason."""
-    prompts = load_prompts(settings.prompts)
-    regions = load_regions(settings.regions, prompt_languages=prompts.languages)
-    for problem in check_prompts(prompts):
-        log.warning("prompt fallback in use: %s", problem)
-    return Config(regions, prompts)
-
-
-@dataclass
-class Services:
-    """What the webhooks need, created once per process and shared by every request."""
-
-    settings: Settings
-    config: Config
-    clock: Clock
-    store: Store
-
-    def context(self, params: CallParams, region_id: str | None = None) -> CallContext:
-        place = place_caller(self.config.regions, params.from_, params.to, params.from_country)
-        region = self.config.regions.regions.get(region_id or "", place.region)
-        return CallContext(
-            place=place,
-            region=region,
-            now=self.clock.now(),
-            prompts=self.config.prompts,
-            company=self.settings.company_name,
-            reference_lengths=(
-                self.settings.reference_min_digits,
-                self.settings.reference_max_digits,
-            ),
-            hold_music=self.settings.hold_music_url,
-        )
-
-    def twiml(self, step: Step) -> Response:
-        return Response(render(step, self.settings.path_prefix), media_type=CONTENT_TYPE)
-
-    async def keep(self, params: CallParams, step: Step, place: CallerPlace) -> None:
-        """Store what the step asks to keep; a storage failure must not cost the caller the call."""
-        for effect in step.effects:
-            if isinstance(effect, QueueEntry):
-                now = self.clock.now()
-                try:
-                    await run_in_threadpool(
-                        self.store.remember_queue_entry,
-                        params.call_sid,
-                        caller_id(place),
-                        effect,
-                        now,
-                    )
-                except Exception:
-                    log.exception("could not store the queue entry of CallSid %s", params.call_sid)
-
-
-def caller_id(place: CallerPlace) -> str:
-    """What we keep of the caller: the E.164 number, or how they called ("withheld", "sip"...)."""
-    return place.origin.number or place.origin.kind.value
-
-
-def get_services(request: Request) -> Services:
-    services: Services = request.app.state.services
-    return services
-
-
-ServicesDep = Annotated[Services, Depends(get_services)]
-
-
-async def checked_form(request: Request, services: ServicesDep) -> FormData:
-    """The webhook's form, after content type, size and signature checks (4xx otherwise)."""
-    return await read_form(request, services.settings)
-
-
-CheckedForm = Annotated[FormData, Depends(checked_form)]
-
-
-def parameters(model: type[P], form: FormData) -> P:
-    try:
-        return parse(model, form)
-    except BadRequest as exc:
-        raise HTTPException(400, str(exc)) from None
-
-
-async def answer_webhook(
-    services: Services,
-    form: FormData,
-    model: type[P],
-    decide: Callable[[P, CallContext], Step],
-    region_id: str | None = None,
-) -> Response:
-    """Parse, decide, keep, render: the shape of every TwiML webhook.
-
-    Bad parameters get a 400. Anything else that fails is logged with an error id and the
-    CallSid, and the caller hears an apology and the other channels: Twilio never plays its
-    generic "application error".
-    """
-    params = parameters(model, form)
-    try:
-        ctx = services.context(params, region_id)
-        step = decide(params, ctx)
-        await services.keep(params, step, ctx.place)
-        return services.twiml(step)
-    except Exception:
-        error_id = uuid.uuid4().hex[:12]
-        log.exception("webhook failed (error id %s, CallSid %s)", error_id, params.call_sid)
-        return _apology(services, params, region_id)
-
-
-def _apology(services: Services, params: CallParams, region_id: str | None) -> Response:
-    try:
-        ctx = services.context(params, region_id)
-        return services.twiml(handoff.apology(ctx, ctx.region.default_language))
-    except Exception:
-        log.exception("the apology failed too; answering with the last-resort message")
-        return Response(last_resort(), media_type=CONTENT_TYPE)
-
+REPLAY_EVERY_SECONDS = 5.0
 
 router = APIRouter()
 
 
-def webhook(path: str, model: type[CallParams]) -> Callable[[Handler], Handler]:
-    """Register a Twilio webhook; OpenAPI documents its form body and its TwiML answer."""
-    body = {"required": True, "content": {FORM: {"schema": model.model_json_schema(by_alias=True)}}}
-    return router.post(
-        path,
-        response_class=Response,
-        responses={200: {"content": {"text/xml": {}}}, 400: {}, 403: {}, 413: {}, 415: {}},
-        openapi_extra={"requestBody": body},
-    )
+def webhook(
+    path: str, model: type[CallParams], status_code: int = 200
+) -> Callable[[Handler], Handler]:
+    return services_webhook(router, path, model, status_code)
 
 
 @webhook(INCOMING, CallParams)
-async def incoming(services: ServicesDep, form: CheckedForm) -> Response:
+async def incoming(request: Request, services: ServicesDep, form: CheckedForm) -> Response:
     """A call rings in (the number's voice URL): language menu, or welcome and main menu."""
-    return await answer_webhook(services, form, CallParams, lambda _, ctx: menu.start(ctx))
+
+    def visit(params: CallParams) -> Visit:
+        return Visit(step_key(request, params), "")
+
+    return await answer_webhook(
+        services, form, CallParams, lambda _, ctx: menu.start(ctx), visit=visit
+    )
 
 
 @webhook(MENU, GatherParams)
@@ -209,8 +96,16 @@ async def menu_answer(request: Request, services: ServicesDep, form: CheckedForm
     def decide(params: GatherParams, ctx: CallContext) -> Step:
         return menu.respond(ctx, state, Heard(params.digits, params.speech))
 
+    def visit(params: GatherParams) -> Visit:
+        node = state.node.value if state else "?"
+        heard = params.digits or ("~" if params.speech.strip() else "-")
+        if state and state.node.value in ("ref", "cb_num") and params.digits:
+            heard = "#"  # a reference or phone number is kept elsewhere, not in the path
+        key = step_key(request, params, params.digits, params.speech)
+        return Visit(key, f"{node}:{heard}", state.language if state else None)
+
     return await answer_webhook(
-        services, form, GatherParams, decide, state.region if state else None
+        services, form, GatherParams, decide, state.region if state else None, visit=visit
     )
 
 
@@ -229,10 +124,16 @@ async def answer_in_queue(
 
 @webhook(QUEUE_WAIT, QueueWaitParams)
 async def queue_wait(request: Request, services: ServicesDep, form: CheckedForm) -> Response:
-    """Enqueue waitUrl: position, reminders, the way out; Twilio polls it again when it ends."""
+    """Enqueue waitUrl: position, estimated wait, reminders, the way out; Twilio polls it
+    again when the document ends."""
+    queue = request.query_params.get("q", "")
+    place = parse_place(request.query_params)
+    region = services.config.regions.regions.get(place.region) if place else None
+    known = region is not None and region.owns_queue(queue)
+    answer_times = await services.answer_times(queue) if known else ()
 
     def decide(params: QueueWaitParams, ctx: CallContext, place: CallPlace | None) -> Step:
-        status = waiting.QueueStatus(params.position, params.waited, params.size)
+        status = waiting.QueueStatus(params.position, params.waited, params.size, answer_times)
         return waiting.queue_wait(ctx, place, status)
 
     return await answer_in_queue(request, services, form, QueueWaitParams, decide)
@@ -251,6 +152,14 @@ async def queue_key(request: Request, services: ServicesDep, form: CheckedForm) 
 @webhook(QUEUE_RESULT, QueueResultParams)
 async def queue_result(request: Request, services: ServicesDep, form: CheckedForm) -> Response:
     """Enqueue action: the caller left the queue (bridged, hung up, left, full, error...)."""
+    params = parameters(QueueResultParams, form)
+    await services.write(
+        "record_queue_result",
+        call_sid=params.call_sid,
+        result=params.result,
+        queue_time=params.waited,
+        at=services.clock.now(),
+    )
 
     def decide(params: QueueResultParams, ctx: CallContext, place: CallPlace | None) -> Step:
         return waiting.queue_result(ctx, place, params.result)
@@ -277,29 +186,23 @@ async def queue_connect(services: ServicesDep, form: CheckedForm) -> Response:
     )
 
 
-@webhook(STATUS, StatusParams)
+@webhook(STATUS, StatusParams, status_code=204)
 async def status(services: ServicesDep, form: CheckedForm) -> Response:
-    """Status callback at the end of a call: stored (an upsert, so retries are harmless)."""
+    """Status callback at the end of a call: stored (an upsert, so retries are harmless).
+
+    The 204 goes out only once the record is in the database or fsynced to the spool."""
     params = parameters(StatusParams, form)
     caller = caller_id(
         place_caller(services.config.regions, params.from_, params.to, params.from_country)
     )
-    try:
-        await run_in_threadpool(
-            services.store.record_status,
-            params.call_sid,
-            caller,
-            params.call_status,
-            params.duration,
-            services.clock.now(),
-        )
-    except Exception:
-        # Twilio does not retry status callbacks; the error id lets an operator find it.
-        log.exception(
-            "could not store the status of CallSid %s (error id %s)",
-            params.call_sid,
-            uuid.uuid4().hex[:12],
-        )
+    await services.write(
+        "record_status",
+        call_sid=params.call_sid,
+        caller=caller,
+        status=params.call_status,
+        duration=params.duration,
+        at=services.clock.now(),
+    )
     return Response(status_code=204)
 
 
@@ -312,12 +215,18 @@ async def healthz() -> str:
 def create_app(
     settings: Settings | None = None, *, clock: Clock | None = None, store: Store | None = None
 ) -> FastAPI:
-    """Build the service; refuses to start on a broken configuration (ConfigError)."""
+    """Build the service; refuses to start on a broken configuration (ConfigError).
+
+    A database that is down at start does not stop the service: callers are answered, records
+    go to the spool, and the schema is brought up to date once the database answers."""
+    from ivr.callback_routes import router as callback_router
+
     settings = settings or Settings()
     config = load_config(settings)
+    migrated = store is not None
     if store is None:
         store = Store.connect(settings.database_url)
-        upgrade(store.engine)
+        migrated = _try_upgrade(store)
     # The first phonenumbers parse in a process loads its metadata (~20 ms): pay it now.
     phonenumbers.parse("+442079460000")
     if settings.auth_token is None:
@@ -325,11 +234,17 @@ def create_app(
             "TWILIO_AUTH_TOKEN is not set: webhook signatures are NOT checked (local mode). "
             "Never expose this service to the internet like this."
         )
-    services = Services(settings, config, clock or SystemClock(), store)
+    mailer = Mailer(settings.smtp_url, settings.mail_from) if settings.smtp_url else None
+    records = Records(store, Spool(settings.spool_dir))
+    services = Services(settings, config, clock or SystemClock(), store, records, mailer)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        keeper = asyncio.create_task(_keep_records(services, migrated))
         yield
+        keeper.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await keeper
         services.store.close()
 
     app = FastAPI(
@@ -337,7 +252,30 @@ def create_app(
     )
     app.state.services = services
     app.include_router(router)
+    app.include_router(callback_router)
     return app
+
+
+def _try_upgrade(store: Store) -> bool:
+    try:
+        upgrade(store.engine)
+    except Exception:
+        log.exception("the database is unavailable; records are spooled until it is back")
+        return False
+    return True
+
+
+async def _keep_records(services: Services, migrated: bool) -> None:
+    """In the background: migrate once the database answers, then replay the spool."""
+    while True:
+        if not migrated:
+            migrated = await run_in_threadpool(_try_upgrade, services.store)
+        if migrated:
+            try:
+                await run_in_threadpool(services.records.replay)
+            except Exception:
+                log.exception("replaying the spool failed; trying again later")
+        await asyncio.sleep(REPLAY_EVERY_SECONDS)
 
 
 def __getattr__(name: str) -> Any:

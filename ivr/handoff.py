@@ -52,14 +52,6 @@ def when_back(ctx: CallContext, language: str) -> Say:
     return announcing.say("agent.closed", when=when) if when else speaker.say("agent.closed_long")
 
 
-def closed_notice(ctx: CallContext, language: str) -> Step:
-    """When agents are back and the channels that work now, then back to the menu."""
-    speaker = Speaker(ctx, language)
-    return step(
-        when_back(ctx, language), channel_lines(ctx, language), speaker.say("agent.menu_again")
-    )
-
-
 def channel_lines(ctx: CallContext, language: str) -> list[Say]:
     speaker = Speaker(ctx, language)
     email = speaker.say(
@@ -102,7 +94,7 @@ def enqueue(ctx: CallContext, language: str, reason: str, reference: str | None 
     queue = region.queue_name(language, priority=reason in PRIORITY_REASONS)
     place = CallPlace(region.id, language, reason)
     effect = QueueEntry(queue, region.id, language, reason, reference)
-    join = Enqueue(queue, wait=place.link(QUEUE_WAIT), then=place.link(QUEUE_RESULT))
+    join = Enqueue(queue, wait=place.link(QUEUE_WAIT, ("q", queue)), then=place.link(QUEUE_RESULT))
     return step(Speaker(ctx, language).say("agent.connecting"), join, effects=(effect,))
 
 

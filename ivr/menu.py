@@ -14,14 +14,23 @@ from ivr.handoff import (
     agents_open,
     answer_reference,
     channel_lines,
-    closed_notice,
     reference_prompt,
     to_agent,
     way_out,
+    when_back,
 )
 from ivr.phrases import Speaker, best_match
-from ivr.state import MenuState, Node
+from ivr.state import CALLBACK_NODES, REASONS, MenuState, Node
 from ivr.steps import MENU, Ask, Prompt, Redirect, Say, Step, step
+from ivr.ways import (
+    answer_callback,
+    callback_prompt,
+    can_call_back,
+    offer_line,
+    other_channels,
+    start_callback,
+    voicemail,
+)
 
 
 @dataclass(frozen=True)
@@ -41,9 +50,11 @@ class Option:
     key: str
     choice: str  # what the option does; also names its prompt and speech words
     prompt: str
+    speech: str | None = None  # the speech words' key, when not derived from the prompt's
 
 
 REPEAT, AGENT, MAIN_MENU = "repeat", "agent", "menu"
+CALLBACK, VOICEMAIL, GOODBYE = "callback", "voicemail", "goodbye"
 
 MAIN_OPTIONS = (
     Option("1", Node.PASSWORD, "main.password"),
@@ -66,6 +77,15 @@ NEXT_OPTIONS = (
     Option("*", REPEAT, "next.repeat"),
     Option("0", AGENT, "next.agent"),
     Option("#", MAIN_MENU, "next.menu"),
+)
+# When no agent can take the call now. The callback line is worded by whether agents are
+# open, so its prompt is chosen when spoken (see `_ways`).
+WAYS_OPTIONS = (
+    Option("1", CALLBACK, "callback.offer_open", "callback.speech.callback"),
+    Option("2", VOICEMAIL, "callback.voicemail", "callback.speech.voicemail"),
+    Option("3", GOODBYE, "callback.channels", "callback.speech.channels"),
+    Option("#", MAIN_MENU, "callback.menu", "next.speech.menu"),
+    Option("*", REPEAT, "callback.repeat", "next.speech.repeat"),
 )
 _SPEECH_AREA = {
     "main.": "main.speech.",
@@ -113,7 +133,9 @@ def answer(ctx: CallContext, state: MenuState, heard: Heard) -> Step:
         return _answer_language(ctx, state, heard)
     if state.node in (Node.REFERENCE, Node.CONFIRM):
         return answer_reference(ctx, state, heard.digits)
-    options = _options(state.node)
+    if state.node in CALLBACK_NODES:
+        return answer_callback(ctx, state, heard.digits)
+    options = _options(state.node, ctx)
     choice = _choose(Speaker(ctx, state.language), options, heard)
     if choice is None:
         return _again(ctx, state, heard)
@@ -130,7 +152,18 @@ def present(ctx: CallContext, state: MenuState) -> Step:
         return _menu(ctx, state, ("transaction.title",), TRANSACTION_OPTIONS)
     if state.node in (Node.REFERENCE, Node.CONFIRM):
         return reference_prompt(ctx, state)
+    if state.node is Node.WAYS:
+        return _ways(ctx, state)
+    if state.node in CALLBACK_NODES:
+        return callback_prompt(ctx, state)
     return _guidance(ctx, state)
+
+
+def other_ways(ctx: CallContext, state: MenuState) -> Step:
+    """No agent can take the call now: a callback, a voice message, the channels, the menu.
+
+    `state.reason` says why the caller wanted an agent, and travels on to the callback."""
+    return present(ctx, state.at(Node.WAYS, digits=None))
 
 
 def main_menu(ctx: CallContext, state: MenuState) -> Step:
@@ -191,12 +224,32 @@ def _answer_language(ctx: CallContext, state: MenuState, heard: Heard) -> Step:
 
 
 # -- menus and guidance --------------------------------------------------------------------
-def _options(node: Node) -> tuple[Option, ...]:
+def _options(node: Node, ctx: CallContext) -> tuple[Option, ...]:
     if node is Node.MAIN:
         return MAIN_OPTIONS
     if node is Node.TRANSACTION:
         return TRANSACTION_OPTIONS
+    if node is Node.WAYS:
+        return _ways_options(ctx)
     return NEXT_OPTIONS
+
+
+def _ways_options(ctx: CallContext) -> tuple[Option, ...]:
+    if can_call_back(ctx):
+        return WAYS_OPTIONS
+    return tuple(option for option in WAYS_OPTIONS if option.choice != CALLBACK)
+
+
+def _ways(ctx: CallContext, state: MenuState) -> Step:
+    speaker = Speaker(ctx, state.language)
+    options = _ways_options(ctx)
+    lines: list[Prompt] = [
+        offer_line(ctx, state.language, option.key)
+        if option.choice == CALLBACK
+        else speaker.option(option.prompt, option.key)
+        for option in options
+    ]
+    return _ask(speaker, state, lines, options)
 
 
 def _choose(speaker: Speaker, options: tuple[Option, ...], heard: Heard) -> str | None:
@@ -219,6 +272,8 @@ def _speech_words(speaker: Speaker, options: tuple[Option, ...]) -> dict[str, tu
 
 
 def _speech_key(option: Option) -> str:
+    if option.speech:
+        return option.speech
     for area, speech in _SPEECH_AREA.items():
         if option.prompt.startswith(area):
             return speech + option.prompt.removeprefix(area)
@@ -230,10 +285,18 @@ def _act(ctx: CallContext, state: MenuState, choice: str) -> Step:
         return present(ctx, state.at(state.node))
     if choice == MAIN_MENU:
         return main_menu(ctx, state)
+    reason = state.reason or (state.node.value if state.node.value in REASONS else "menu")
     if choice == AGENT:
         if not agents_open(ctx):
-            return closed_notice(ctx, state.language).then(main_menu(ctx, state))
-        return to_agent(ctx, state.language, reason=state.node.value)
+            closed = step(when_back(ctx, state.language))
+            return closed.then(other_ways(ctx, state.at(state.node, reason=reason)))
+        return to_agent(ctx, state.language, reason=reason)
+    if choice == CALLBACK:
+        return start_callback(ctx, state)
+    if choice == VOICEMAIL:
+        return voicemail(ctx, state)
+    if choice == GOODBYE:
+        return other_channels(ctx, state.language, None)
     return present(ctx, state.at(Node(choice)))
 
 
@@ -273,6 +336,9 @@ def _ask(
 
 
 def _again(ctx: CallContext, state: MenuState, heard: Heard) -> Step:
+    if state.out_of_tries and state.node is Node.WAYS:
+        # The caller is here because no agent can take the call: do not queue them again.
+        return other_channels(ctx, state.language, _sorry(Speaker(ctx, state.language), heard))
     if state.out_of_tries:
         return way_out(ctx, state)
     return step(_sorry(Speaker(ctx, state.language), heard)).then(present(ctx, state.retry()))

@@ -46,6 +46,14 @@ class StatusParams(CallParams):
     duration: int | None = Field(None, alias="CallDuration", ge=0, le=10**7)
 
 
+class RecordingParams(CallParams):
+    """The <Record> action: Twilio keeps the audio and tells us where."""
+
+    recording_sid: str = Field(alias="RecordingSid", pattern=r"^RE[0-9a-fA-F]{32}$")
+    recording_url: str = Field(alias="RecordingUrl", pattern=r"^https?://", max_length=300)
+    duration: int = Field(0, alias="RecordingDuration", ge=0, le=10**5)
+
+
 P = TypeVar("P", bound=CallParams)
 
 

@@ -33,6 +33,7 @@ from ivr.tomlfile import ConfigError, ConfigProblem, TomlDocument, load_toml
 GLOBAL_REGION = "global"
 QUEUE_NAME_LIMIT = 64
 _PRIORITY_SUFFIX = "-priority"
+_CALLBACK_SUFFIX = "-callback"
 
 
 class _Strict(BaseModel):
@@ -108,6 +109,25 @@ class QueueSettings(_Strict):
     )
 
 
+class CallbackSettings(_Strict):
+    """Calling a caller back: fraud limits, how hard we try, and when a callback goes out."""
+
+    per_number_per_day: int = Field(
+        2, ge=1, le=20, description="callbacks one number may book in 24 hours"
+    )
+    per_hour: int = Field(
+        60, ge=1, le=10_000, description="callbacks the region accepts per hour, all numbers"
+    )
+    attempts: int = Field(3, ge=1, le=10, description="calls placed before giving up")
+    retry_after: int = Field(600, ge=60, le=86_400, description="seconds between attempts")
+    expire_after: int = Field(
+        72 * 3600, ge=3600, le=14 * 86_400, description="seconds a callback may stay pending"
+    )
+    place_while_waiting_below: int = Field(
+        3, ge=1, le=5000, description="callers in the region's queues below which we call back"
+    )
+
+
 class RegionSpec(_Strict):
     name: str = Field(min_length=1)
     hotlines: list[str] = []
@@ -119,9 +139,15 @@ class RegionSpec(_Strict):
     holidays: HolidaySettings = HolidaySettings()
     special_days: dict[date, list[IntervalText]] = {}
     queue: QueueSettings = QueueSettings()
+    callbacks: CallbackSettings = CallbackSettings()
     email: str = Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
     email_reply_hours: int = Field(24, ge=1, le=168)
     chat_url: str = Field(pattern=r"^https://")
+    voicemail_email: str | None = Field(
+        None,
+        pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
+        description="the support mailbox voicemails go to; default: email",
+    )
     name_utc_offset: bool = Field(
         False, description="say the UTC offset of opening times to callers whose zone is unknown"
     )
@@ -198,6 +224,8 @@ class Region:
     email_reply_hours: int
     chat_url: str
     name_utc_offset: bool = False
+    callbacks: CallbackSettings = CallbackSettings()
+    voicemail_email: str = ""
 
     @property
     def default_language(self) -> str:
@@ -210,6 +238,18 @@ class Region:
     def queue_name(self, language_id: str, *, priority: bool = False) -> str:
         """Twilio queue for callers of this region speaking `language_id`."""
         return f"{self.id}-{language_id}" + (_PRIORITY_SUFFIX if priority else "")
+
+    def callback_queue_name(self, language_id: str) -> str:
+        """Twilio queue for callers we called back: agents take it before the others."""
+        return f"{self.id}-{language_id}" + _CALLBACK_SUFFIX
+
+    def owns_queue(self, queue: str) -> bool:
+        """True for this region's queues (any language, normal, priority or callback)."""
+        return queue.startswith(f"{self.id}-") and any(
+            queue == f"{self.id}-{language}{suffix}"
+            for language in self.languages
+            for suffix in ("", _PRIORITY_SUFFIX, _CALLBACK_SUFFIX)
+        )
 
 
 @dataclass(frozen=True)
@@ -290,7 +330,7 @@ def _cross_region_problems(
                 where = ("regions", rid, "languages", index)
                 problems.append(document.problem(where, f"no prompts for {language_id}"))
         if (
-            len(rid) + len(max(spec.languages, key=len)) + len(_PRIORITY_SUFFIX) + 1
+            len(rid) + len(max(spec.languages, key=len)) + len(_CALLBACK_SUFFIX) + 1
             > QUEUE_NAME_LIMIT
         ):
             problems.append(
@@ -330,4 +370,6 @@ def _region(rid: str, spec: RegionSpec) -> Region:
         email_reply_hours=spec.email_reply_hours,
         chat_url=spec.chat_url,
         name_utc_offset=spec.name_utc_offset,
+        callbacks=spec.callbacks,
+        voicemail_email=spec.voicemail_email or spec.email,
     )

@@ -32,6 +32,27 @@ class Settings(BaseSettings):
     reference_max_digits: int = Field(20, ge=1, le=32)
     hold_music_url: str | None = Field(None, description="Played between queue announcements.")
     max_body_bytes: int = Field(64 * 1024, ge=1024, description="Larger webhook bodies get 413.")
+    spool_dir: Path = Field(
+        Path("ivr-spool"),
+        description="Records the database could not take wait here, and are replayed.",
+    )
+    twilio_account_sid: str | None = Field(
+        None,
+        validation_alias=AliasChoices("TWILIO_ACCOUNT_SID"),
+        pattern=r"^AC[0-9a-fA-F]{32}$",
+        description="For Twilio's REST API: placing callbacks, texts, deleting recordings.",
+    )
+    twilio_api_url: str | None = Field(
+        None, description="Twilio's REST API base URL; set only to use another (an emulator)."
+    )
+    smtp_url: str | None = Field(
+        None,
+        description="smtp://[user:password@]host[:port] (smtps:// for TLS) for voicemail mail.",
+    )
+    mail_from: str = Field("ivr@localhost", description="Sender of voicemail mail.")
+    retention_days: int | None = Field(
+        None, ge=1, le=3650, description="Personal data older than this is purged daily."
+    )
 
     @field_validator("public_url")
     @classmethod
@@ -49,6 +70,13 @@ class Settings(BaseSettings):
                 "IVR_PUBLIC_URL must be like https://ivr.example.com or https://host/prefix"
             )
         return value.rstrip("/")
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _smtp(cls, value: str | None) -> str | None:
+        if value and urlsplit(value).scheme not in ("smtp", "smtps"):
+            raise ValueError("IVR_SMTP_URL must look like smtp://host:25 or smtps://user:pw@host")
+        return value or None
 
     @field_validator("hold_music_url")
     @classmethod

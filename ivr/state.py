@@ -30,6 +30,10 @@ class Node(enum.StrEnum):
     CHANNELS = "channels"
     REFERENCE = "ref"
     CONFIRM = "confirm"
+    WAYS = "ways"  # other ways to get help: a callback, a voice message, the channels
+    CALLBACK = "cb"  # call back the number the caller is calling from?
+    CALLBACK_NUMBER = "cb_num"  # key in the number to call back
+    CALLBACK_CONFIRM = "cb_ok"  # the number keyed in, read back
 
 
 GUIDANCE = frozenset(
@@ -45,6 +49,7 @@ GUIDANCE = frozenset(
 )
 # Reasons a caller asks for an agent; the guidance node they came from, or these.
 REASONS = frozenset({node.value for node in GUIDANCE} | {"main", "tx", "menu"})
+CALLBACK_NODES = frozenset({Node.CALLBACK, Node.CALLBACK_NUMBER, Node.CALLBACK_CONFIRM})
 _DIGITS = re.compile(r"[0-9]{1,32}")
 _TRIES = re.compile(r"[0-9]")
 _ID = re.compile(r"[A-Za-z0-9-]{1,40}")
@@ -90,11 +95,11 @@ class CallPlace:
     language: str
     reason: str | None = None
 
-    def link(self, path: str) -> Link:
+    def link(self, path: str, *extra: tuple[str, str]) -> Link:
         params = [("r", self.region), ("l", self.language)]
         if self.reason:
             params.append(("w", self.reason))
-        return Link(path, tuple(params))
+        return Link(path, (*params, *extra))
 
 
 def parse_state(query: Mapping[str, str]) -> MenuState | None:

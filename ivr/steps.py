@@ -17,6 +17,11 @@ QUEUE_KEY = "/voice/queue/key"
 QUEUE_RESULT = "/voice/queue/result"
 QUEUE_CONNECT = "/voice/queue/connect"
 STATUS = "/voice/status"
+CALLBACK_BOOK = "/voice/callback/book"
+CALLBACK_ANSWER = "/voice/callback/answer"
+CALLBACK_KEY = "/voice/callback/key"
+CALLBACK_STATUS = "/voice/callback/status"
+RECORDING = "/voice/recording"
 
 
 @dataclass(frozen=True)
@@ -76,6 +81,17 @@ class Enqueue:
 
 
 @dataclass(frozen=True)
+class Record:
+    """Record a message after a beep; `then` receives the recording (nothing if it is empty,
+    and the call goes on with the next action)."""
+
+    then: Link
+    max_seconds: int = 120
+    finish_on_key: str = "#"
+    timeout: int = 5  # seconds of silence that end the recording
+
+
+@dataclass(frozen=True)
 class Leave:
     pass
 
@@ -85,7 +101,7 @@ class Hangup:
     pass
 
 
-Action = Say | Pause | Play | Ask | Redirect | Enqueue | Leave | Hangup
+Action = Say | Pause | Play | Ask | Redirect | Enqueue | Record | Leave | Hangup
 
 
 @dataclass(frozen=True)
@@ -99,7 +115,15 @@ class QueueEntry:
     reference: str | None = None
 
 
-Effect = QueueEntry
+@dataclass(frozen=True)
+class CallbackUpdate:
+    """Effect: the person we called back chose to talk to an agent, or cancelled."""
+
+    callback_id: int
+    change: Literal["reached", "cancelled"]
+
+
+Effect = QueueEntry | CallbackUpdate
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,20 @@ from urllib.parse import urlencode
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
 from ivr.languages import LANGUAGES
-from ivr.steps import Ask, Enqueue, Hangup, Leave, Link, Pause, Play, Prompt, Redirect, Say, Step
+from ivr.steps import (
+    Ask,
+    Enqueue,
+    Hangup,
+    Leave,
+    Link,
+    Pause,
+    Play,
+    Prompt,
+    Record,
+    Redirect,
+    Say,
+    Step,
+)
 
 CONTENT_TYPE = "text/xml; charset=utf-8"
 # Spoken only when even the apology could not be built (no region, no prompts): plain English.
@@ -40,6 +53,15 @@ def render(step: Step, prefix: str = "") -> str:
                 method="POST",
                 wait_url=url_for(action.wait, prefix),
                 wait_url_method="POST",
+            )
+        elif isinstance(action, Record):
+            response.record(
+                action=url_for(action.then, prefix),
+                method="POST",
+                max_length=action.max_seconds,
+                finish_on_key=action.finish_on_key,
+                timeout=action.timeout,
+                play_beep=True,
             )
         elif isinstance(action, Leave):
             response.leave()

@@ -8,26 +8,52 @@ may appear in it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from statistics import median
 
 from ivr.caller import CallContext
-from ivr.handoff import agents_open, channel_lines, goodbye, when_back
+from ivr.handoff import agents_open, when_back
+from ivr.menu import other_ways
 from ivr.phrases import Speaker
-from ivr.state import CallPlace
+from ivr.state import CallPlace, MenuState, Node
 from ivr.steps import QUEUE_KEY, Ask, Hangup, Leave, Pause, Play, Prompt, Step, step
 
 LEAVE_KEY = "1"
 # A safety reminder on every third announcement: often enough to be heard, not to annoy.
 REMINDER_EVERY = 3
 BRIDGED = frozenset({"bridged", "bridging-in-process", "redirected-from-bridged"})
+# An estimate needs some history: with fewer answered callers in the last hour, the position
+# alone is said. Estimates are said as a time box, never as a promise to the minute.
+MIN_HISTORY = 3
+TIME_BOXES = (2, 5, 10, 15, 30)
 
 
 @dataclass(frozen=True)
 class QueueStatus:
-    """Twilio's wait-URL parameters: QueuePosition, QueueTime (seconds), CurrentQueueSize."""
+    """Twilio's wait-URL parameters: QueuePosition, QueueTime (seconds), CurrentQueueSize;
+    and from our records, how long callers of this queue waited for an agent in the last hour."""
 
     position: int
     waited: int
     size: int = 0
+    answer_times: tuple[int, ...] = ()
+
+
+def estimated_wait(status: QueueStatus) -> tuple[str, int] | None:
+    """("queue.estimate_under", minutes) or ("queue.estimate_over", minutes), or None.
+
+    Agents answered n callers in the last hour, about one every 3600/n seconds, so the caller
+    at position p waits about p * 3600/n; and no less than the typical answer time minus what
+    they already waited."""
+    answered = len(status.answer_times)
+    if answered < MIN_HISTORY:
+        return None
+    by_pace = max(status.position, 1) * 3600 / answered
+    by_history = median(status.answer_times) - status.waited
+    remaining = max(by_pace, by_history)
+    for minutes in TIME_BOXES:
+        if remaining <= minutes * 60:
+            return ("queue.estimate_under", minutes)
+    return ("queue.estimate_over", TIME_BOXES[-1])
 
 
 def queue_wait(ctx: CallContext, place: CallPlace | None, status: QueueStatus) -> Step:
@@ -47,6 +73,10 @@ def queue_wait(ctx: CallContext, place: CallPlace | None, status: QueueStatus) -
         lines.append(speaker.say("queue.next"))
     else:
         lines.append(speaker.say("queue.position", position=status.position))
+    estimate = estimated_wait(status)
+    if estimate is not None:
+        key, minutes = estimate
+        lines.append(speaker.say(key, minutes=minutes))
     if announcement % REMINDER_EVERY == 1:
         lines.append(speaker.say("queue.reminder"))
     # Hold no longer than the time left before the maximum wait, which the next poll enforces.
@@ -80,7 +110,8 @@ def queue_result(ctx: CallContext, place: CallPlace | None, result: str) -> Step
         return step()  # moved elsewhere through the REST API: that TwiML is already playing
     apology = {"leave": None, "queue-full": "queue.full"}.get(result, "queue.trouble")
     lines = [speaker.say(apology)] if apology else []
-    return step(lines, channel_lines(ctx, place.language)).then(goodbye(ctx, place.language))
+    ways = MenuState(Node.WAYS, place.region, place.language, reason=place.reason)
+    return step(lines).then(other_ways(ctx, ways))
 
 
 def connect_notice(ctx: CallContext, language: str | None) -> Step:

@@ -93,6 +93,7 @@ def settings(tmp_path: Path) -> Settings:
         regions=ROOT / "regions.toml",
         prompts=ROOT / "prompts",
         database_url=f"sqlite:///{tmp_path / 'ivr.sqlite3'}",
+        spool_dir=tmp_path / "spool",
         _env_file=None,
     )
 

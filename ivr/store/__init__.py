@@ -1,5 +1,19 @@
-"""Persistence: the shared records of calls, in SQLite (one machine) or PostgreSQL (replicas)."""
+"""Persistence: the shared records of calls, callbacks and voicemails, in SQLite (one machine)
+or PostgreSQL (replicas), with a local spool for when the database is away."""
 
-from ivr.store.repository import CallRecord, Store
+from ivr.booking import Booking
+from ivr.store.callbacks import CallbackRecord, Limits
+from ivr.store.database import Purged, Store
+from ivr.store.repository import OUTCOMES, CallRecord
+from ivr.store.voicemails import VoicemailRecord
 
-__all__ = ["CallRecord", "Store"]
+__all__ = [
+    "OUTCOMES",
+    "Booking",
+    "CallRecord",
+    "CallbackRecord",
+    "Limits",
+    "Purged",
+    "Store",
+    "VoicemailRecord",
+]

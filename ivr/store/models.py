@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Dialect, Index, Integer, String
+from sqlalchemy import Boolean, DateTime, Dialect, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -38,7 +38,11 @@ class Call(Base):
     """One call, keyed by Twilio's CallSid; every write is an idempotent upsert."""
 
     __tablename__ = "calls"
-    __table_args__ = (Index("ix_calls_queue_queued_at", "queue", "queued_at"),)
+    __table_args__ = (
+        Index("ix_calls_queue_queued_at", "queue", "queued_at"),
+        Index("ix_calls_queue_left_queue_at", "queue", "left_queue_at"),
+        Index("ix_calls_created_at", "created_at"),
+    )
 
     call_sid: Mapped[str] = mapped_column(String(34), primary_key=True)
     caller: Mapped[str] = mapped_column(String(64), default="")
@@ -50,5 +54,68 @@ class Call(Base):
     queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     status: Mapped[str | None] = mapped_column(String(16))
     duration: Mapped[int | None] = mapped_column(Integer)
+    # The caller's way through the menus, "main:1 password:#"; last_step makes a retried
+    # webhook a no-op (Twilio repeats exactly the last request).
+    path: Mapped[str] = mapped_column(Text, default="")
+    last_step: Mapped[str | None] = mapped_column(String(40))
+    # self-served, queued, bridged, abandoned, callback, voicemail, error: the most telling
+    # one wins (outcome_rank), whatever order the webhooks arrive in.
+    outcome: Mapped[str] = mapped_column(String(16), default="self-served")
+    outcome_rank: Mapped[int] = mapped_column(Integer, default=0)
+    queue_result: Mapped[str | None] = mapped_column(String(32))
+    queue_time: Mapped[int | None] = mapped_column(Integer)
+    left_queue_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Callback(Base):
+    """A caller who asked to be called back; one per call, done, cancelled or expired at last."""
+
+    __tablename__ = "callbacks"
+    __table_args__ = (
+        Index("ix_callbacks_due", "status", "region", "next_attempt_at"),
+        Index("ix_callbacks_number_booked_at", "number", "booked_at"),
+        Index("ix_callbacks_region_booked_at", "region", "booked_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    call_sid: Mapped[str] = mapped_column(String(34), unique=True)
+    code: Mapped[str] = mapped_column(String(8))
+    number: Mapped[str] = mapped_column(String(20))
+    region: Mapped[str] = mapped_column(String(24))
+    language: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(String(16))
+    transaction_ref: Mapped[str | None] = mapped_column(String(32))
+    # When the caller first joined a queue (or booked, if never queued): the order of service.
+    waiting_since: Mapped[datetime] = mapped_column(UTCDateTime())
+    booked_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    status: Mapped[str] = mapped_column(String(12), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_call_sid: Mapped[str | None] = mapped_column(String(34))
+    last_result: Mapped[str | None] = mapped_column(String(16))
+    note_due: Mapped[bool] = mapped_column(Boolean, default=False)
+    note_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Voicemail(Base):
+    """A recorded message: a ticket for the support team, mailed to the region's mailbox."""
+
+    __tablename__ = "voicemails"
+    __table_args__ = (Index("ix_voicemails_created_at", "created_at"),)
+
+    recording_sid: Mapped[str] = mapped_column(String(34), primary_key=True)
+    call_sid: Mapped[str] = mapped_column(String(34), index=True)
+    recording_url: Mapped[str] = mapped_column(String(300))
+    duration: Mapped[int] = mapped_column(Integer, default=0)
+    caller: Mapped[str] = mapped_column(String(64), default="")
+    region: Mapped[str] = mapped_column(String(24))
+    language: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(String(16))
+    transaction_ref: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    emailed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

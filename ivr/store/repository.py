@@ -1,4 +1,8 @@
-"""Reading and writing call records. Twilio retries webhooks, so every write is an upsert."""
+"""Reading and writing call records. Twilio retries webhooks, so every write is an upsert.
+
+Every write takes plain values (strings, numbers, one `at` moment), so a write that cannot
+reach the database can be spooled as JSON and replayed later (see `ivr.store.records`).
+"""
 
 from __future__ import annotations
 
@@ -6,14 +10,27 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, and_, case, create_engine, event, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.sql.elements import ColumnElement
 
-from ivr.steps import QueueEntry
 from ivr.store.models import Call
+
+# How telling an outcome is: a later webhook never replaces an outcome with a lesser one.
+OUTCOME_RANK = {
+    "self-served": 0,
+    "queued": 1,
+    "error": 2,
+    "abandoned": 3,
+    "bridged": 4,
+    "callback": 5,
+    "voicemail": 5,
+}
+OUTCOMES = tuple(OUTCOME_RANK)
+BRIDGED = ("bridged", "bridging-in-process", "redirected-from-bridged")
 
 
 @dataclass(frozen=True)
@@ -28,6 +45,12 @@ class CallRecord:
     queued_at: datetime | None
     status: str | None
     duration: int | None
+    path: str = ""
+    outcome: str = "self-served"
+    queue_result: str | None = None
+    queue_time: int | None = None
+    created_at: datetime | None = None
+    ended_at: datetime | None = None
 
 
 def make_engine(url: str) -> Engine:
@@ -36,7 +59,9 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    # A database that is down must fail fast: the caller is waiting for the answer.
+    connect_args = {"connect_timeout": 3} if url.startswith("postgresql") else {}
+    return create_engine(url, pool_pre_ping=True, connect_args=connect_args)
 
 
 def _sqlite_pragmas(connection: DBAPIConnection, _: ConnectionPoolEntry) -> None:
@@ -47,56 +72,198 @@ def _sqlite_pragmas(connection: DBAPIConnection, _: ConnectionPoolEntry) -> None
     cursor.close()
 
 
-class Store:
+def upsert_into(engine: Engine, table: Any) -> Any:
+    """The dialect's INSERT with ON CONFLICT (both SQLite and PostgreSQL have it)."""
+    insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
+    return insert(table)
+
+
+class CallStore:
     """The shared records of calls, keyed by CallSid."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    @classmethod
-    def connect(cls, url: str) -> Store:
-        return cls(make_engine(url))
+    def record_step(
+        self,
+        call_sid: str,
+        caller: str,
+        region: str,
+        language: str | None,
+        step: str,
+        choice: str,
+        at: datetime,
+    ) -> None:
+        """A webhook answered: the call's row exists, and `choice` extends its path once.
 
-    def close(self) -> None:
-        self.engine.dispose()
+        `step` identifies the webhook delivery (its URL and input): Twilio repeats exactly the
+        last request when it retries, so the same step twice in a row is not added again.
+        """
+        values = {"caller": caller, "region": region, "language": language}
+        table = Call.__table__
+        insert = upsert_into(self.engine, Call).values(
+            call_sid=call_sid, created_at=at, updated_at=at, path=choice, last_step=step, **values
+        )
+        repeated = table.c.last_step == insert.excluded.last_step
+        extended = case(
+            (repeated, table.c.path),
+            (table.c.path == "", insert.excluded.path),
+            else_=table.c.path + " " + insert.excluded.path,
+        )
+        update = {
+            "caller": insert.excluded.caller,
+            "region": insert.excluded.region,
+            "language": func_coalesce(insert.excluded.language, table.c.language),
+            "path": extended if choice else table.c.path,
+            "last_step": insert.excluded.last_step,
+            "updated_at": insert.excluded.updated_at,
+        }
+        self._execute(insert.on_conflict_do_update(index_elements=[Call.call_sid], set_=update))
 
     def remember_queue_entry(
-        self, call_sid: str, caller: str, entry: QueueEntry, at: datetime
+        self,
+        call_sid: str,
+        caller: str,
+        queue: str,
+        region: str,
+        language: str,
+        reason: str,
+        reference: str | None,
+        at: datetime,
     ) -> None:
-        """The caller joins a queue; kept for the agent (reason, reference) and for reports."""
+        """The caller joins a queue; kept for the agent (reason, reference) and for reports.
+
+        The first join is kept: callbacks are served in the order callers first queued."""
         values = {
             "caller": caller,
-            "region": entry.region,
-            "language": entry.language,
-            "reason": entry.reason,
-            "transaction_ref": entry.reference,
-            "queue": entry.queue,
-            "queued_at": at,
+            "region": region,
+            "language": language,
+            "reason": reason,
+            "transaction_ref": reference,
+            "queue": queue,
         }
-        self._upsert(call_sid, at, values)
+        table = Call.__table__
+        insert = upsert_into(self.engine, Call).values(
+            call_sid=call_sid, created_at=at, updated_at=at, queued_at=at, **values
+        )
+        update: dict[str, Any] = {key: getattr(insert.excluded, key) for key in values}
+        update["transaction_ref"] = func_coalesce(
+            insert.excluded.transaction_ref, table.c.transaction_ref
+        )
+        update["queued_at"] = func_coalesce(table.c.queued_at, insert.excluded.queued_at)
+        update["updated_at"] = insert.excluded.updated_at
+        update.update(_outcome(insert, "queued"))
+        self._execute(insert.on_conflict_do_update(index_elements=[Call.call_sid], set_=update))
+
+    def record_queue_result(
+        self, call_sid: str, result: str, queue_time: int | None, at: datetime
+    ) -> None:
+        """The Enqueue action: how long the caller waited and how it ended."""
+        outcome = "bridged" if result in BRIDGED else "abandoned" if result == "hangup" else None
+        values = {"queue_result": result, "queue_time": queue_time, "left_queue_at": at}
+        self._upsert(call_sid, at, values, outcome)
+
+    def record_outcome(self, call_sid: str, outcome: str, at: datetime) -> None:
+        """A callback booked, a voicemail left, an error: the call's outcome, if more telling."""
+        if outcome not in OUTCOME_RANK:
+            raise ValueError(f"unknown outcome {outcome!r}")
+        self._upsert(call_sid, at, {}, outcome)
 
     def record_status(
-        self, call_sid: str, caller: str, status: str, duration: int | None, at: datetime
+        self,
+        call_sid: str,
+        caller: str,
+        status: str,
+        duration: int | None,
+        at: datetime,
     ) -> None:
-        """A status callback; a repeated delivery overwrites with the same values."""
-        self._upsert(call_sid, at, {"caller": caller, "status": status, "duration": duration})
+        """A status callback; a repeated delivery overwrites with the same values.
+
+        A call that ends while still counted as queued was abandoned in the queue."""
+        table = Call.__table__
+        insert = upsert_into(self.engine, Call).values(
+            call_sid=call_sid,
+            created_at=at,
+            updated_at=at,
+            caller=caller,
+            status=status,
+            duration=duration,
+            ended_at=at,
+        )
+        queued = table.c.outcome == "queued"
+        update = {
+            "caller": insert.excluded.caller,
+            "status": insert.excluded.status,
+            "duration": insert.excluded.duration,
+            "ended_at": insert.excluded.ended_at,
+            "updated_at": insert.excluded.updated_at,
+            "outcome": case((queued, "abandoned"), else_=table.c.outcome),
+            "outcome_rank": case((queued, OUTCOME_RANK["abandoned"]), else_=table.c.outcome_rank),
+        }
+        self._execute(insert.on_conflict_do_update(index_elements=[Call.call_sid], set_=update))
 
     def call(self, call_sid: str) -> CallRecord | None:
         with Session(self.engine) as session:
             call = session.get(Call, call_sid)
-            return None if call is None else _record(call)
+            return None if call is None else call_record(call)
 
-    def _upsert(self, call_sid: str, at: datetime, values: dict[str, Any]) -> None:
-        insert = postgresql.insert if self.engine.dialect.name == "postgresql" else sqlite.insert
-        statement = insert(Call).values(call_sid=call_sid, created_at=at, updated_at=at, **values)
-        statement = statement.on_conflict_do_update(
-            index_elements=[Call.call_sid], set_={**values, "updated_at": at}
+    def recent_calls(self, limit: int = 50, region: str | None = None) -> list[CallRecord]:
+        query = select(Call).order_by(Call.created_at.desc()).limit(limit)
+        if region:
+            query = query.where(Call.region == region)
+        with Session(self.engine) as session:
+            return [call_record(call) for call in session.scalars(query)]
+
+    def calls_between(self, start: datetime, end: datetime) -> list[CallRecord]:
+        query = select(Call).where(and_(Call.created_at >= start, Call.created_at < end))
+        with Session(self.engine) as session:
+            return [call_record(call) for call in session.scalars(query.order_by(Call.created_at))]
+
+    def answer_times(self, queue: str, since: datetime) -> list[int]:
+        """Seconds callers of `queue` waited before an agent took them, since `since`."""
+        query = select(Call.queue_time).where(
+            Call.queue == queue,
+            Call.left_queue_at >= since,
+            Call.queue_result.in_(BRIDGED),
+            Call.queue_time.is_not(None),
         )
+        with self.engine.connect() as connection:
+            return [int(seconds) for seconds in connection.scalars(query) if seconds is not None]
+
+    def _upsert(
+        self, call_sid: str, at: datetime, values: dict[str, Any], outcome: str | None
+    ) -> None:
+        insert = upsert_into(self.engine, Call).values(
+            call_sid=call_sid, created_at=at, updated_at=at, **values
+        )
+        update: dict[str, Any] = {key: getattr(insert.excluded, key) for key in values}
+        update["updated_at"] = insert.excluded.updated_at
+        if outcome is not None:
+            insert = insert.values(outcome=outcome, outcome_rank=OUTCOME_RANK[outcome])
+            update.update(_outcome(insert, outcome))
+        self._execute(insert.on_conflict_do_update(index_elements=[Call.call_sid], set_=update))
+
+    def _execute(self, statement: Any) -> None:
         with self.engine.begin() as connection:
             connection.execute(statement)
 
 
-def _record(call: Call) -> CallRecord:
+def _outcome(insert: Any, outcome: str) -> dict[str, ColumnElement[Any]]:
+    """SET clauses that take `outcome` unless the row already holds a more telling one."""
+    table = Call.__table__
+    rank = OUTCOME_RANK[outcome]
+    keeps = table.c.outcome_rank > rank
+    return {
+        "outcome": case((keeps, table.c.outcome), else_=outcome),
+        "outcome_rank": case((keeps, table.c.outcome_rank), else_=rank),
+    }
+
+
+def func_coalesce(first: Any, second: Any) -> ColumnElement[Any]:
+    return func.coalesce(first, second)
+
+
+def call_record(call: Call) -> CallRecord:
     return CallRecord(
         call_sid=call.call_sid,
         caller=call.caller,
@@ -108,4 +275,10 @@ def _record(call: Call) -> CallRecord:
         queued_at=call.queued_at,
         status=call.status,
         duration=call.duration,
+        path=call.path,
+        outcome=call.outcome,
+        queue_result=call.queue_result,
+        queue_time=call.queue_time,
+        created_at=call.created_at,
+        ended_at=call.ended_at,
     )

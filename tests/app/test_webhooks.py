@@ -263,6 +263,11 @@ def test_openapi_documents_every_voice_route(client: AppClient) -> None:
         "/voice/queue/key",
         "/voice/queue/result",
         "/voice/queue/connect",
+        "/voice/callback/book",
+        "/voice/callback/answer",
+        "/voice/callback/key",
+        "/voice/callback/status",
+        "/voice/recording",
     }
     body = paths["/voice/incoming"]["post"]["requestBody"]["content"]
     assert "CallSid" in body["application/x-www-form-urlencoded"]["schema"]["properties"]

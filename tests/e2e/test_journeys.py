@@ -87,9 +87,13 @@ def test_tokyo_caller_sunday_2359_hears_agents_open_tomorrow_at_9(phone: Switch)
     call.press("2")
     call.press("0")
     assert call.hears("Our agents aren't available right now. They'll be back tomorrow at 9 AM.")
+    assert call.hears(
+        "To have an agent call you back after we open, press 1, or say: call me back."
+    )
+    call.press("3")  # other ways to reach us
     assert call.hears("For online chat, open the app, go to Help, and tap Chat.")
     assert call.hears("Or email us at support-jp@example.com. We reply within 24 hours.")
-    assert call.hears("Back to the main menu.") and call.hears("Main menu.")
+    assert call.hears("Thank you for calling. Goodbye.") and call.ended
 
 
 def test_los_angeles_caller_hears_the_opening_in_their_own_time(phone: Switch) -> None:

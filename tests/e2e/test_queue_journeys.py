@@ -101,10 +101,11 @@ def test_an_agent_takes_the_first_caller_and_the_second_moves_up(phone: Switch) 
 def test_caller_presses_1_to_leave_the_queue_for_other_channels(phone: Switch) -> None:
     call = us_caller_asks_for_an_agent(phone)
     call.wait(130)  # leaving is offered after two minutes on the US line
-    assert "To stop waiting and hear other ways to reach us, press 1." in call.heard
-    call.answers.append("1")  # pressed during the next announcement
+    assert "To stop waiting and have us call you back, or leave a message, press 1." in call.heard
+    call.answers.extend(["1", "3"])  # 1 during the next announcement, then 3: other ways
     call.wait(120)
     assert "OK. You've left the line." in call.heard
+    assert "To hear other ways to reach us, press 3." in call.heard
     assert "Or email us at support-us@example.com. We reply within 24 hours." in call.heard
     assert call.ended and call.heard[-1] == "Thank you for calling. Goodbye."
 
@@ -143,6 +144,10 @@ def test_a_full_queue_refuses_politely(phone: Switch) -> None:
     assert second.hears(
         "We're sorry. All our agents are busy, and our waiting line is full right now."
     )
+    assert second.hears(
+        "To have an agent call you back as soon as one is free, press 1, or say: call me back."
+    )
+    second.press("3")
     assert second.ended and second.status == "completed"
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import uuid
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,12 @@ from tests.conftest import POSTGRES_URL, instant
 SID = "CA" + "1" * 32
 
 
+def queue_entry(store: Store, caller: str, entry: QueueEntry, at: datetime) -> None:
+    store.remember_queue_entry(
+        SID, caller, entry.queue, entry.region, entry.language, entry.reason, entry.reference, at
+    )
+
+
 def rows(store: Store) -> int:
     with store.engine.connect() as connection:
         return int(connection.execute(select(func.count()).select_from(Call)).scalar_one())
@@ -25,7 +32,7 @@ def rows(store: Store) -> int:
 
 def test_queue_entry_keeps_reason_and_reference_for_the_agent(store: Store) -> None:
     entry = QueueEntry("cn-zh-CN-priority", "cn", "zh-CN", "pending", "12345678")
-    store.remember_queue_entry(SID, "+8613812345678", entry, instant("2026-03-02T10:00+08:00"))
+    queue_entry(store, "+8613812345678", entry, instant("2026-03-02T10:00+08:00"))
     record = store.call(SID)
     assert record is not None
     assert (record.queue, record.reason, record.transaction_ref) == (
@@ -42,8 +49,8 @@ def test_queue_entry_keeps_reason_and_reference_for_the_agent(store: Store) -> N
 def test_the_same_webhook_twice_leaves_one_row(store: Store) -> None:
     entry = QueueEntry("us-en-US", "us", "en-US", "main")
     at = instant("2026-03-02T10:00-05:00")
-    store.remember_queue_entry(SID, "+12025550142", entry, at)
-    store.remember_queue_entry(SID, "+12025550142", entry, at)
+    queue_entry(store, "+12025550142", entry, at)
+    queue_entry(store, "+12025550142", entry, at)
     store.record_status(SID, "+12025550142", "completed", 95, at)
     store.record_status(SID, "+12025550142", "completed", 95, at)
     assert rows(store) == 1
@@ -94,7 +101,8 @@ def test_replicas_starting_together_migrate_once_on_postgresql() -> None:
             tables = connection.execute(
                 text(f"SELECT count(*) FROM pg_tables WHERE schemaname = '{schema}'")
             )
-            assert tables.scalar_one() == 2  # calls and alembic_version
+            # calls, callbacks, voicemails and alembic_version
+            assert tables.scalar_one() == 4
     finally:
         with admin.begin() as connection:
             connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))

@@ -12,6 +12,7 @@ from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+import phonenumbers
 import pytest
 
 from ivr.caller import CallContext, place_caller
@@ -20,12 +21,13 @@ from ivr.hours import is_open
 from ivr.menu import Heard, answer, start
 from ivr.prompts import Catalogue
 from ivr.regions import RegionBook
-from ivr.state import GUIDANCE, MAX_TRIES, MenuState, Node, parse_state
-from ivr.steps import Ask, Enqueue, Hangup, Redirect, Step
+from ivr.state import CALLBACK_NODES, GUIDANCE, MAX_TRIES, MenuState, Node, parse_state
+from ivr.steps import CALLBACK_BOOK, MENU, Ask, Enqueue, Hangup, Redirect, Step
 from tests.conftest import instant
 from tests.unit.twiml_check import problems_in
 
 KEYS = tuple("0123456789*#")
+WAYS_NODES = {Node.WAYS} | CALLBACK_NODES
 # From any state, a goal (guidance, a queue, goodbye) is at most this many answers away.
 NEAREST_GOAL = 3
 CALLERS = {
@@ -42,7 +44,7 @@ class Outcome:
     @property
     def is_goal(self) -> bool:
         ends = any(isinstance(a, Enqueue | Hangup) for a in self.step.actions)
-        return ends or (self.state is not None and self.state.node in GUIDANCE)
+        return ends or self.state is None or self.state.node in GUIDANCE
 
 
 def outcome(step: Step) -> Outcome:
@@ -52,6 +54,9 @@ def outcome(step: Step) -> Outcome:
     if isinstance(last, Enqueue | Hangup):
         return Outcome(step, None)
     assert isinstance(last, Redirect), f"the step ends with {last!r}: silence would end the call"
+    if last.to.path == CALLBACK_BOOK:
+        return Outcome(step, None)  # the callback is booked: the booking webhook says the code
+    assert last.to.path == MENU, last.to
     asks = [a for a in actions if isinstance(a, Ask)]
     assert len(asks) == 1, "one question per step"
     assert asks[0].then == last.to, "silence must come back to the same question"
@@ -65,10 +70,18 @@ def inputs(ctx: CallContext, step: Step) -> Iterator[Heard]:
     yield from (Heard(digits=key) for key in KEYS)
     yield Heard(digits="12345678")  # a reference number
     yield Heard(digits="123")  # too short for a reference
+    yield Heard(digits=national_number(ctx))  # a number to call back
     ask = next(a for a in step.actions if isinstance(a, Ask))
     for hint in ask.hints:
         yield Heard(speech=hint)
     yield Heard(speech="blah blah")
+
+
+def national_number(ctx: CallContext) -> str:
+    """The caller's own number as they would key it at home (trunk prefix, no country code)."""
+    number = phonenumbers.parse(ctx.place.origin.number or "")
+    national = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+    return "".join(ch for ch in national if ch.isdigit())
 
 
 @dataclass(frozen=True)
@@ -128,7 +141,7 @@ def test_every_state_of_every_region_and_language_leads_somewhere(graphs: list[G
         nodes_seen |= {state.node for state in graph.edges}
         for state in graph.edges:
             assert graph.distance_to_goal(state) <= NEAREST_GOAL, state
-    assert nodes_seen >= set(Node) - {Node.REFERENCE, Node.CONFIRM}
+    assert nodes_seen >= set(Node) - {Node.REFERENCE, Node.CONFIRM} - WAYS_NODES
 
 
 def test_every_question_is_asked_somewhere(graphs: list[Graph]) -> None:
@@ -138,6 +151,8 @@ def test_every_question_is_asked_somewhere(graphs: list[Graph]) -> None:
             expected.discard(Node.LANGUAGE)  # a one-language region skips the language menu
         if not agents_open(graph.ctx):
             expected -= {Node.REFERENCE, Node.CONFIRM}  # closed agents: no reference to take
+        else:
+            expected -= WAYS_NODES  # open agents: the other ways are offered from the queue
         assert {state.node for state in graph.edges} == expected, graph.ctx.region.id
 
 
@@ -188,7 +203,7 @@ SAMPLE_CALLERS = {
     "+842838221234": "+84912345678",
     "+902125551234": "+905321234567",
     "+12025550142": "+12025550188",
-    "+442079460123": "+447700900123",
+    "+442079460123": "+447400123456",
     "+493012345678": "+4915123456789",
     "+34911234567": "+34612345678",
     "+525512345678": "+525512345679",

@@ -7,7 +7,7 @@ import pytest
 from ivr.emulator.documents import Context
 from ivr.regions import RegionBook
 from ivr.state import CallPlace
-from ivr.steps import Ask, Hangup, Leave, Pause, Play, Say, Step
+from ivr.steps import Ask, Hangup, Leave, Pause, Play, Redirect, Say, Step
 from ivr.waiting import QueueStatus, connect_notice, queue_key, queue_result, queue_wait
 from tests.conftest import ContextFactory
 from tests.unit.twiml_check import problems_in
@@ -70,7 +70,9 @@ def test_leaving_is_offered_only_after_the_regions_delay(make_context: ContextFa
     assert not any(isinstance(a, Ask) for a in early.actions)
     ask = next(a for a in later.actions if isinstance(a, Ask))
     assert ask.prompts[-1] == Pause(45)  # the hold lasts one announcement interval
-    assert "To stop waiting and hear other ways to reach us, press 1." in spoken(later)
+    assert "To stop waiting and have us call you back, or leave a message, press 1." in spoken(
+        later
+    )
 
 
 def test_safety_reminder_every_third_announcement(make_context: ContextFactory) -> None:
@@ -104,13 +106,22 @@ def test_every_queue_result_gets_a_sensible_answer(
     if result == "redirected":
         assert step.actions == ()  # the REST redirect's TwiML is already playing
         return
-    assert step.actions[-1] == Hangup()
     lines = spoken(step)
     if result in ("bridged", "bridging-in-process", "redirected-from-bridged"):
+        assert step.actions[-1] == Hangup()
         assert lines == ["Thank you for calling. Goodbye."]
-    elif result != "hangup":
-        assert "Or email us at support-cn@example.com. We reply within 24 hours." in lines
-        assert lines[-1] == "Thank you for calling. Goodbye."
+    elif result == "hangup":
+        assert step.actions == (Hangup(),)
+    else:
+        # Still on the line and no agent took them: the other ways to get help.
+        last = step.actions[-1]
+        assert isinstance(last, Redirect) and ("n", "ways") in last.to.params
+        assert (
+            "To have an agent call you back as soon as one is free, press 1, or say: call me back."
+            in lines
+        )
+        assert "To leave a voice message for our support team, press 2, or say: message." in lines
+        assert "To hear other ways to reach us, press 3." in lines
 
 
 def test_hold_music_plays_when_configured(make_context: ContextFactory) -> None:

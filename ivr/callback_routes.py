@@ -1,0 +1,191 @@
+"""Webhooks of the ways out of a queue: booking a callback, the callback call we place, and
+voice messages. Same shape as the caller's webhooks (see `ivr.services`)."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from fastapi import APIRouter, BackgroundTasks, Request, Response
+from starlette.concurrency import run_in_threadpool
+
+from ivr import calling_back, ways
+from ivr.caller import CallContext
+from ivr.calling_back import PlacedCallback
+from ivr.params import CallParams, GatherParams, RecordingParams, StatusParams
+from ivr.services import (
+    CheckedForm,
+    Services,
+    ServicesDep,
+    answer_webhook,
+    caller_id,
+    parameters,
+    webhook,
+)
+from ivr.state import parse_place
+from ivr.steps import CALLBACK_ANSWER, CALLBACK_BOOK, CALLBACK_KEY, CALLBACK_STATUS, RECORDING, Step
+from ivr.store import Limits
+from ivr.store.callbacks import OPEN_STATUSES
+from ivr.store.records import VOICEMAIL
+from ivr.voicemail_delivery import deliver_voicemails
+from ivr.waiting import fitting
+
+log = logging.getLogger("ivr")
+router = APIRouter()
+_ID = re.compile(r"[0-9]{1,12}")
+_SAID = re.compile(r"[0-9]")
+FINAL_CALL_STATUSES = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
+
+
+@webhook(router, CALLBACK_BOOK, CallParams)
+async def book_callback(request: Request, services: ServicesDep, form: CheckedForm) -> Response:
+    """The caller confirmed a number (in `d`): book the callback and tell them its code."""
+    place = parse_place(request.query_params)
+    digits = request.query_params.get("d", "")
+
+    async def book(params: CallParams, ctx: CallContext) -> Step:
+        kept = fitting(ctx, place)
+        number = ways.bookable_number(ctx, digits)
+        if number is None or not ctx.region.hotlines:
+            return ways.other_channels(ctx, kept.language, None)
+        settings = ctx.region.callbacks
+        booking = await run_in_threadpool(
+            lambda: services.records.book_callback(
+                call_sid=params.call_sid,
+                number=number,
+                region=ctx.region.id,
+                language=kept.language,
+                reason=kept.reason,
+                code=services.codes(),
+                at=ctx.now,
+                limits=Limits(settings.per_number_per_day, settings.per_hour),
+            )
+        )
+        if booking.code is not None:
+            await services.write(
+                "record_outcome", call_sid=params.call_sid, outcome="callback", at=ctx.now
+            )
+        return ways.booked(ctx, kept, booking)
+
+    return await answer_webhook(services, form, CallParams, book, place.region if place else None)
+
+
+@webhook(router, RECORDING, RecordingParams)
+async def recording(
+    request: Request, services: ServicesDep, form: CheckedForm, background: BackgroundTasks
+) -> Response:
+    """The <Record> action: the voice message is a ticket, mailed to the support team."""
+    place = parse_place(request.query_params)
+
+    async def save(params: RecordingParams, ctx: CallContext) -> Step:
+        kept = fitting(ctx, place)
+        await services.write(
+            VOICEMAIL,
+            recording_sid=params.recording_sid,
+            call_sid=params.call_sid,
+            recording_url=params.recording_url,
+            duration=params.duration,
+            caller=caller_id(ctx.place),
+            region=ctx.region.id,
+            language=kept.language,
+            reason=kept.reason,
+            at=ctx.now,
+        )
+        await services.write(
+            "record_outcome", call_sid=params.call_sid, outcome="voicemail", at=ctx.now
+        )
+        if services.mailer is not None:
+            background.add_task(
+                run_in_threadpool,
+                deliver_voicemails,
+                services.store,
+                services.mailer,
+                services.config.regions,
+                services.clock,
+            )
+        return ways.voicemail_saved(ctx, kept)
+
+    return await answer_webhook(
+        services, form, RecordingParams, save, place.region if place else None
+    )
+
+
+@webhook(router, CALLBACK_ANSWER, CallParams)
+async def callback_answered(request: Request, services: ServicesDep, form: CheckedForm) -> Response:
+    """The person we call back picked up (the Url of the call the dispatcher placed)."""
+    callback, said = await _placed_callback(request, services)
+
+    def decide(_: CallParams, ctx: CallContext) -> Step:
+        return calling_back.greeting(ctx, callback, said)
+
+    return await answer_webhook(services, form, CallParams, decide, callback.region, outbound=True)
+
+
+@webhook(router, CALLBACK_KEY, GatherParams)
+async def callback_key(request: Request, services: ServicesDep, form: CheckedForm) -> Response:
+    """Their key: talk to an agent now (the callback queue), or cancel."""
+    callback, said = await _placed_callback(request, services)
+
+    def decide(params: GatherParams, ctx: CallContext) -> Step:
+        return calling_back.answer(ctx, callback, params.digits, said)
+
+    return await answer_webhook(
+        services, form, GatherParams, decide, callback.region, outbound=True
+    )
+
+
+@webhook(router, CALLBACK_STATUS, StatusParams, status_code=204)
+async def callback_status(request: Request, services: ServicesDep, form: CheckedForm) -> Response:
+    """The callback call ended: when it did not reach the person, try again later or give up."""
+    params = parameters(StatusParams, form)
+    callback_id = request.query_params.get("cb", "")
+    if params.call_status in FINAL_CALL_STATUSES and _ID.fullmatch(callback_id):
+        try:
+            await run_in_threadpool(_attempt_ended, services, int(callback_id), params)
+        except Exception:
+            log.exception("could not record the end of callback %s", callback_id)
+    return Response(status_code=204)
+
+
+def _attempt_ended(services: Services, callback_id: int, params: StatusParams) -> None:
+    callbacks = services.store.callbacks
+    callback = callbacks.get(callback_id)
+    region = services.config.regions.regions.get(callback.region) if callback else None
+    if callback is None or region is None:
+        return
+    settings = region.callbacks
+    result = "unanswered" if params.call_status == "completed" else params.call_status
+    callbacks.attempt_ended(
+        callback_id,
+        params.call_sid,
+        result,
+        services.clock.now(),
+        settings.attempts,
+        settings.retry_after,
+    )
+
+
+async def _placed_callback(request: Request, services: Services) -> tuple[PlacedCallback, int]:
+    """The callback of `cb` in the query, and how often its greeting was said (`s`)."""
+    callback_id = request.query_params.get("cb", "")
+    said_text = request.query_params.get("s", "0")
+    said = int(said_text) if _SAID.fullmatch(said_text) else calling_back.GREETINGS
+    record = None
+    if _ID.fullmatch(callback_id):
+        try:
+            record = await run_in_threadpool(services.store.callbacks.get, int(callback_id))
+        except Exception:
+            log.exception("could not read callback %s", callback_id)
+    if record is None:
+        # Unknown, or the database is away: say goodbye politely; the retry comes later.
+        return PlacedCallback(0, "", None, "", None, None, open=False), said
+    placed = PlacedCallback(
+        id=record.id,
+        region=record.region,
+        code=record.code,
+        language=record.language,
+        reason=record.reason,
+        reference=record.transaction_ref,
+        open=record.status in OPEN_STATUSES,
+    )
+    return placed, said

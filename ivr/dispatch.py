@@ -1,0 +1,183 @@
+"""The callback dispatcher: places booked callbacks through Twilio's REST API.
+
+One pass (`run_once`): claims that never reported back return to the queue of callbacks,
+callbacks too old to help expire, and for each region that is open and whose queues are
+short, the longest-waiting callbacks are placed from the region's published hotline. Callers
+we could not reach get a text message. Voicemail mail that failed is sent again, and personal
+data past its retention is purged. Several dispatchers may run on several replicas: a
+callback is claimed in the database before it is placed, so none is placed twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from urllib.parse import urlencode
+
+from twilio.base.exceptions import TwilioRestException
+from twilio.rest import Client
+
+from ivr.clock import Clock
+from ivr.hours import is_open
+from ivr.mail import Mailer
+from ivr.numbers import masked
+from ivr.prompts import Catalogue
+from ivr.regions import Region, RegionBook
+from ivr.retention import purge
+from ivr.settings import Settings
+from ivr.steps import CALLBACK_ANSWER, CALLBACK_STATUS
+from ivr.store import CallbackRecord, Store
+from ivr.voicemail_delivery import deliver_voicemails
+
+log = logging.getLogger("ivr.dispatch")
+# A claim covers ringing and the greeting; a call that never reports back is retried after it.
+CLAIM_HOLD = timedelta(minutes=15)
+RING_SECONDS = 30
+PURGE_EVERY = timedelta(days=1)
+
+
+class DispatchUnavailable(RuntimeError):
+    """The dispatcher lacks what it needs (Twilio credentials, a public URL)."""
+
+
+def twilio_client(settings: Settings) -> Client:
+    """Twilio's own client, on Twilio or on the API at IVR_TWILIO_API_URL (an emulator)."""
+    if not settings.twilio_account_sid or not settings.auth_token:
+        raise DispatchUnavailable("set TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN")
+    client = Client(settings.twilio_account_sid, settings.auth_token)
+    if settings.twilio_api_url:
+        client.api.base_url = settings.twilio_api_url.rstrip("/")
+    return client
+
+
+@dataclass
+class Pass:
+    """What one pass did, for the log and for tests."""
+
+    placed: list[int] = field(default_factory=list)
+    released: int = 0
+    expired: int = 0
+    notes: int = 0
+    mails: int = 0
+    purged: bool = False
+
+
+@dataclass
+class Dispatcher:
+    store: Store
+    regions: RegionBook
+    catalogue: Catalogue
+    settings: Settings
+    clock: Clock
+    client: Client
+    mailer: Mailer | None = None
+    _last_purge: datetime | None = None
+
+    def __post_init__(self) -> None:
+        if not self.settings.public_url:
+            raise DispatchUnavailable("set IVR_PUBLIC_URL: Twilio needs it to reach the callbacks")
+
+    def run_once(self) -> Pass:
+        now = self.clock.now()
+        done = Pass()
+        waiting = self._waiting_by_queue()
+        for region in self.regions.regions.values():
+            settings = region.callbacks
+            callbacks = self.store.callbacks
+            done.released += callbacks.release_stale(now, settings.attempts, settings.retry_after)
+            expiry = now - timedelta(seconds=settings.expire_after)
+            done.expired += callbacks.expire_old(region.id, expiry, now)
+            if region.hotlines and is_open(region.opening, now):
+                done.placed += self._place(region, now, waiting)
+        done.notes = self._send_notes(now)
+        if self.mailer is not None:
+            done.mails = deliver_voicemails(self.store, self.mailer, self.regions, self.clock)
+        done.purged = self._purge(now)
+        return done
+
+    def run_forever(self, every: float, stop: threading.Event) -> None:
+        """Pass after pass until `stop` is set; a failing pass is logged, never fatal."""
+        while not stop.is_set():
+            try:
+                done = self.run_once()
+                if done.placed or done.notes or done.expired:
+                    log.info("dispatch: %s", done)
+            except Exception:
+                log.exception("dispatch pass failed; trying again in %s s", every)
+            stop.wait(every)
+
+    def _waiting_by_queue(self) -> dict[str, int]:
+        return {queue.friendly_name: queue.current_size or 0 for queue in self.client.queues.list()}
+
+    def _place(self, region: Region, now: datetime, waiting: dict[str, int]) -> list[int]:
+        """Place callbacks while fewer callers than the region's threshold wait in its queues."""
+        in_line = sum(size for name, size in waiting.items() if region.owns_queue(name))
+        placed: list[int] = []
+        while in_line + len(placed) < region.callbacks.place_while_waiting_below:
+            callback = self.store.callbacks.claim(region.id, now, CLAIM_HOLD)
+            if callback is None:
+                break
+            if self._call(region, callback, now):
+                placed.append(callback.id)
+        return placed
+
+    def _call(self, region: Region, callback: CallbackRecord, now: datetime) -> bool:
+        query = urlencode({"cb": callback.id})
+        try:
+            call = self.client.calls.create(
+                to=callback.number,
+                from_=region.hotlines[0],
+                url=self._url(CALLBACK_ANSWER, query),
+                method="POST",
+                status_callback=self._url(CALLBACK_STATUS, query),
+                status_callback_method="POST",
+                status_callback_event=["completed"],
+                timeout=RING_SECONDS,
+            )
+        except TwilioRestException as exc:
+            log.warning("callback %s to %s failed: %s", callback.id, masked(callback.number), exc)
+            settings = region.callbacks
+            self.store.callbacks.attempt_ended(
+                callback.id, "", "failed", now, settings.attempts, settings.retry_after
+            )
+            return False
+        self.store.callbacks.dialed(callback.id, str(call.sid), now)
+        log.info("calling back %s (callback %s)", masked(callback.number), callback.id)
+        return True
+
+    def _send_notes(self, now: datetime) -> int:
+        """A text to each caller we gave up on: the code, and how else to reach us."""
+        sent = 0
+        for callback in self.store.callbacks.notes_due():
+            region = self.regions.regions.get(callback.region)
+            if region is None or not region.hotlines:
+                self.store.callbacks.note_sent(callback.id, now)  # nothing to send it from
+                continue
+            body = self.catalogue.line(
+                callback.language,
+                "callback.note",
+                region.default_language,
+                code=callback.code,
+                chat=region.chat_url,
+            ).text
+            try:
+                self.client.messages.create(to=callback.number, from_=region.hotlines[0], body=body)
+            except TwilioRestException as exc:
+                log.warning("note to %s failed: %s", masked(callback.number), exc)
+                continue
+            self.store.callbacks.note_sent(callback.id, now)
+            sent += 1
+        return sent
+
+    def _purge(self, now: datetime) -> bool:
+        days = self.settings.retention_days
+        if days is None or (self._last_purge and now - self._last_purge < PURGE_EVERY):
+            return False
+        purge(self.store, self.client, now - timedelta(days=days))
+        self._last_purge = now
+        return True
+
+    def _url(self, path: str, query: str) -> str:
+        return f"{self.settings.public_url}{path}?{query}"

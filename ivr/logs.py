@@ -1,0 +1,29 @@
+"""Logging for the service: phone numbers never reach a log line in full."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from ivr.numbers import masked
+
+# E.164 numbers (+ and 7 to 15 digits) anywhere in a message or its arguments.
+_NUMBER = re.compile(r"\+[1-9][0-9]{6,14}")
+
+
+class MaskNumbers(logging.Filter):
+    """Rewrites each record's message with every phone number masked (+81 ••• ••5678)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        masked_message = _NUMBER.sub(lambda match: masked(match.group()), message)
+        if masked_message != message:
+            record.msg, record.args = masked_message, None
+        return True
+
+
+def configure_logging(level: int = logging.INFO) -> None:
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(MaskNumbers())
+    logging.basicConfig(level=level, handlers=[handler], force=True)

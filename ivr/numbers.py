@@ -1,0 +1,53 @@
+"""Which numbers we agree to call back: a guard against toll fraud, pure (phonenumbers only).
+
+A callback costs the company a call to a number the caller chooses, so only ordinary phones
+in the countries the line serves qualify: never premium-rate, shared-cost, toll-free, UAN,
+pager or voicemail-only numbers, and never satellite or international networks (their
+"country" is 001, which no region serves).
+"""
+
+from __future__ import annotations
+
+import phonenumbers
+from phonenumbers import PhoneNumberType
+
+CALLABLE_TYPES = frozenset(
+    {PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE, PhoneNumberType.FIXED_LINE_OR_MOBILE}
+)
+
+
+def callback_number(
+    keyed: str, countries: tuple[str, ...], default_country: str | None
+) -> str | None:
+    """The E.164 form of `keyed` (an E.164 number, or digits keyed on the phone in national
+    or international format), if we may call it back; else None.
+
+    `countries`: the countries the caller's region serves. `default_country` reads a
+    national number (and the international prefix, 00 or 011).
+    """
+    try:
+        parsed = phonenumbers.parse(keyed, default_country)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(parsed):
+        return None
+    if phonenumbers.region_code_for_number(parsed) not in countries:
+        return None
+    if phonenumbers.number_type(parsed) not in CALLABLE_TYPES:
+        return None
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def last_digits(number: str, count: int = 4) -> str:
+    return number[-count:]
+
+
+def masked(number: str) -> str:
+    """A number as logs show it: the country code and the last four digits ("+81 ••• ••5678")."""
+    if not number.startswith("+"):
+        return number if not any(ch.isdigit() for ch in number) else "•••"
+    try:
+        code = str(phonenumbers.parse(number, None).country_code)
+    except phonenumbers.NumberParseException:
+        return "+•••"
+    return f"+{code} ••• ••{number[-4:]}"

@@ -1,0 +1,264 @@
+"""What every webhook shares: configuration, clock, records, and the shape of a TwiML answer.
+
+`answer_webhook` is the one error boundary: bad parameters get a 400; anything else that
+fails is logged with an error id and the CallSid, and the caller hears an apology and the
+other channels, so Twilio never plays its generic "application error".
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import logging
+import secrets
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Annotated, Any, TypeVar
+
+from fastapi import APIRouter, Depends, HTTPException, Request, Response
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
+
+from ivr import handoff
+from ivr.caller import CallContext, CallerPlace, place_caller
+from ivr.clock import Clock
+from ivr.mail import Mailer
+from ivr.params import BadRequest, CallParams, parse
+from ivr.prompts import Catalogue, check_prompts, load_prompts
+from ivr.regions import RegionBook, load_regions
+from ivr.security import FORM, read_form
+from ivr.settings import Settings
+from ivr.steps import CallbackUpdate, QueueEntry, Step
+from ivr.store import Store
+from ivr.store.records import Records
+from ivr.twiml import CONTENT_TYPE, last_resort, render
+
+log = logging.getLogger("ivr")
+P = TypeVar("P", bound=CallParams)
+Handler = TypeVar("Handler", bound=Callable[..., Any])
+# Answer times change slowly; one database read per queue every half minute is plenty.
+ANSWER_TIMES_TTL = 30.0
+
+
+@dataclass(frozen=True)
+class Config:
+    regions: RegionBook
+    prompts: Catalogue
+
+
+def load_config(settings: Settings) -> Config:
+    """Prompts and regions, checked together; raises ConfigError with file, line and reason."""
+    prompts = load_prompts(settings.prompts)
+    regions = load_regions(settings.regions, prompt_languages=prompts.languages)
+    for problem in check_prompts(prompts):
+        log.warning("prompt fallback in use: %s", problem)
+    return Config(regions, prompts)
+
+
+def callback_code() -> str:
+    """Six random digits: short to say and note down, unguessable enough to tell us from a
+    scammer who only knows the caller's number."""
+    return f"{secrets.randbelow(10**6):06d}"
+
+
+@dataclass
+class Services:
+    """What the webhooks need, created once per process and shared by every request."""
+
+    settings: Settings
+    config: Config
+    clock: Clock
+    store: Store
+    records: Records
+    mailer: Mailer | None = None
+    codes: Callable[[], str] = callback_code
+    monotonic: Callable[[], float] = time.monotonic
+    _answer_times: dict[str, tuple[float, tuple[int, ...]]] = field(default_factory=dict)
+
+    def context(
+        self, params: CallParams, region_id: str | None = None, *, outbound: bool = False
+    ) -> CallContext:
+        """The call as the engine sees it. On a call we placed, the person is the callee."""
+        person, line = (params.to, params.from_) if outbound else (params.from_, params.to)
+        place = place_caller(
+            self.config.regions, person, line, "" if outbound else params.from_country
+        )
+        region = self.config.regions.regions.get(region_id or "", place.region)
+        return CallContext(
+            place=place,
+            region=region,
+            now=self.clock.now(),
+            prompts=self.config.prompts,
+            company=self.settings.company_name,
+            reference_lengths=(
+                self.settings.reference_min_digits,
+                self.settings.reference_max_digits,
+            ),
+            hold_music=self.settings.hold_music_url,
+        )
+
+    def twiml(self, step: Step) -> Response:
+        return Response(render(step, self.settings.path_prefix), media_type=CONTENT_TYPE)
+
+    async def write(self, op: str, **args: Any) -> None:
+        """Keep a record (database or spool); a failure is logged, never heard by the caller."""
+        try:
+            await run_in_threadpool(self.records.write, op, **args)
+        except Exception:
+            log.exception("could not keep %s for CallSid %s", op, args.get("call_sid"))
+
+    async def keep(self, params: CallParams, step: Step, place: CallerPlace) -> None:
+        """Store what the step asks to keep."""
+        for effect in step.effects:
+            if isinstance(effect, QueueEntry):
+                await self.write(
+                    "remember_queue_entry",
+                    call_sid=params.call_sid,
+                    caller=caller_id(place),
+                    queue=effect.queue,
+                    region=effect.region,
+                    language=effect.language,
+                    reason=effect.reason,
+                    reference=effect.reference,
+                    at=self.clock.now(),
+                )
+            elif isinstance(effect, CallbackUpdate):
+                await self._update_callback(effect)
+
+    async def _update_callback(self, effect: CallbackUpdate) -> None:
+        callbacks = self.store.callbacks
+        change = callbacks.reached if effect.change == "reached" else callbacks.cancel
+        try:
+            await run_in_threadpool(change, effect.callback_id, self.clock.now())
+        except Exception:
+            log.exception("could not mark callback %s %s", effect.callback_id, effect.change)
+
+    async def answer_times(self, queue: str) -> tuple[int, ...]:
+        """Answer times of `queue` in the last hour, cached; none when the database is away."""
+        cached = self._answer_times.get(queue)
+        if cached and self.monotonic() - cached[0] < ANSWER_TIMES_TTL:
+            return cached[1]
+        since = self.clock.now() - timedelta(hours=1)
+        try:
+            times = tuple(await run_in_threadpool(self.store.answer_times, queue, since))
+        except Exception:
+            log.warning("answer times of %s unavailable; saying the position only", queue)
+            times = ()
+        self._answer_times[queue] = (self.monotonic(), times)
+        return times
+
+
+def caller_id(place: CallerPlace) -> str:
+    """What we keep of the caller: the E.164 number, or how they called ("withheld", "sip"...)."""
+    return place.origin.number or place.origin.kind.value
+
+
+def step_key(request: Request, params: CallParams, *inputs: str) -> str:
+    """Identifies one webhook delivery: Twilio's retry repeats the URL and the input exactly."""
+    query = request.scope.get("query_string", b"").decode("latin-1")
+    text = "\x1f".join((request.url.path, query, params.call_sid, *inputs))
+    return hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()
+
+
+def get_services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+async def checked_form(request: Request, services: ServicesDep) -> FormData:
+    """The webhook's form, after content type, size and signature checks (4xx otherwise)."""
+    return await read_form(request, services.settings)
+
+
+CheckedForm = Annotated[FormData, Depends(checked_form)]
+
+
+def parameters(model: type[P], form: FormData) -> P:
+    try:
+        return parse(model, form)
+    except BadRequest as exc:
+        raise HTTPException(400, str(exc)) from None
+
+
+def webhook(
+    router: APIRouter, path: str, model: type[CallParams], status_code: int = 200
+) -> Callable[[Handler], Handler]:
+    """Register a Twilio webhook; OpenAPI documents its form body and its answer."""
+    body = {"required": True, "content": {FORM: {"schema": model.model_json_schema(by_alias=True)}}}
+    answer: dict[str, Any] = {"content": {"text/xml": {}}} if status_code == 200 else {}
+    return router.post(
+        path,
+        response_class=Response,
+        status_code=status_code,
+        responses={status_code: answer, 400: {}, 403: {}, 413: {}, 415: {}},
+        openapi_extra={"requestBody": body},
+    )
+
+
+@dataclass(frozen=True)
+class Visit:
+    """A menu step to add to the call's path: which webhook delivery, and what was chosen."""
+
+    step: str
+    choice: str
+    language: str | None = None
+
+
+async def answer_webhook(
+    services: Services,
+    form: FormData,
+    model: type[P],
+    decide: Callable[[P, CallContext], Step | Awaitable[Step]],
+    region_id: str | None = None,
+    *,
+    visit: Callable[[P], Visit] | None = None,
+    outbound: bool = False,
+) -> Response:
+    """Parse, decide, keep, render: the shape of every TwiML webhook (see the module doc)."""
+    params = parameters(model, form)
+    try:
+        ctx = services.context(params, region_id, outbound=outbound)
+        decided = decide(params, ctx)
+        step = await decided if inspect.isawaitable(decided) else decided
+        if visit is not None:
+            seen = visit(params)
+            await services.write(
+                "record_step",
+                call_sid=params.call_sid,
+                caller=caller_id(ctx.place),
+                region=ctx.region.id,
+                language=seen.language,
+                step=seen.step,
+                choice=seen.choice,
+                at=ctx.now,
+            )
+        await services.keep(params, step, ctx.place)
+        return services.twiml(step)
+    except Exception:
+        error_id = uuid.uuid4().hex[:12]
+        log.exception("webhook failed (error id %s, CallSid %s)", error_id, params.call_sid)
+        await _record_error(services, params.call_sid)
+        return _apology(services, params, region_id)
+
+
+async def _record_error(services: Services, call_sid: str) -> None:
+    try:
+        at = services.clock.now()
+    except Exception:
+        return  # the clock itself broke; the log line above has the error id
+    await services.write("record_outcome", call_sid=call_sid, outcome="error", at=at)
+
+
+def _apology(services: Services, params: CallParams, region_id: str | None) -> Response:
+    try:
+        ctx = services.context(params, region_id)
+        return services.twiml(handoff.apology(ctx, ctx.region.default_language))
+    except Exception:
+        log.exception("the apology failed too; answering with the last-resort message")
+        return Response(last_resort(), media_type=CONTENT_TYPE)

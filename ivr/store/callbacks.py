@@ -1,0 +1,291 @@
+"""Callback requests: booked by a caller, placed by a dispatcher, done, cancelled or expired.
+
+Twilio queues are first in, first out, and a caller who leaves one loses the spot; the order
+of callbacks is ours to keep: the time the caller first joined a queue.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, func, select, update
+from sqlalchemy.orm import Session
+
+from ivr.booking import Booking
+from ivr.store.models import Call, Callback
+from ivr.store.repository import upsert_into
+
+OPEN_STATUSES = ("pending", "dialing")
+FINAL_STATUSES = ("done", "cancelled", "expired")
+
+
+@dataclass(frozen=True)
+class CallbackRecord:
+    id: int
+    call_sid: str
+    code: str
+    number: str
+    region: str
+    language: str
+    reason: str | None
+    transaction_ref: str | None
+    waiting_since: datetime
+    booked_at: datetime
+    status: str
+    attempts: int
+    next_attempt_at: datetime
+    last_call_sid: str | None
+    last_result: str | None
+    note_due: bool
+    note_sent_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Limits:
+    per_number_per_day: int
+    per_hour: int
+
+
+class CallbackStore:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def book(
+        self,
+        call_sid: str,
+        number: str,
+        region: str,
+        language: str,
+        reason: str | None,
+        code: str,
+        at: datetime,
+        limits: Limits | None = None,
+    ) -> Booking:
+        """Book a callback for the call `call_sid`; the same call booking again gets the same
+        code (a retried webhook). `limits` None: accept (a spooled booking being replayed)."""
+        with Session(self.engine) as session, session.begin():
+            existing = session.scalar(select(Callback).where(Callback.call_sid == call_sid))
+            if existing is not None:
+                return Booking(existing.code)
+            if limits is not None:
+                refused = _over_limit(session, number, region, at, limits)
+                if refused:
+                    return Booking(None, refused)
+            call = session.get(Call, call_sid)
+            values = {
+                "call_sid": call_sid,
+                "code": code,
+                "number": number,
+                "region": region,
+                "language": language,
+                "reason": reason,
+                "transaction_ref": call.transaction_ref if call else None,
+                "waiting_since": call.queued_at if call and call.queued_at else at,
+                "booked_at": at,
+                "next_attempt_at": at,
+                "updated_at": at,
+            }
+            insert = upsert_into(self.engine, Callback).values(**values)
+            session.execute(insert.on_conflict_do_nothing(index_elements=[Callback.call_sid]))
+            stored = session.scalar(select(Callback.code).where(Callback.call_sid == call_sid))
+            return Booking(stored or code)
+
+    def claim(self, region: str, now: datetime, hold: timedelta) -> CallbackRecord | None:
+        """Take the longest-waiting due callback of `region` for dialing, or None.
+
+        Dispatchers on several replicas never take the same one: PostgreSQL skips rows another
+        transaction has locked; SQLite has one writer at a time and the update re-checks the
+        status, so a lost race just tries the next one."""
+        due = (
+            select(Callback.id)
+            .where(
+                Callback.status == "pending",
+                Callback.region == region,
+                Callback.next_attempt_at <= now,
+            )
+            .order_by(Callback.waiting_since, Callback.id)
+            .limit(1)
+        )
+        if self.engine.dialect.name == "postgresql":
+            due = due.with_for_update(skip_locked=True)
+        for _ in range(5):
+            with Session(self.engine) as session, session.begin():
+                callback_id = session.scalar(due)
+                if callback_id is None:
+                    return None
+                taken = session.execute(
+                    update(Callback)
+                    .where(Callback.id == callback_id, Callback.status == "pending")
+                    .values(
+                        status="dialing",
+                        attempts=Callback.attempts + 1,
+                        claimed_until=now + hold,
+                        updated_at=now,
+                    )
+                )
+                if _rowcount(taken) == 1:
+                    return _record(session.get_one(Callback, callback_id))
+        return None
+
+    def dialed(self, callback_id: int, call_sid: str, at: datetime) -> None:
+        self._update(callback_id, ("dialing",), last_call_sid=call_sid, updated_at=at)
+
+    def reached(self, callback_id: int, at: datetime) -> bool:
+        """The callee answered and chose to talk: done. False when it was no longer open."""
+        return self._update(
+            callback_id,
+            OPEN_STATUSES + ("done",),
+            status="done",
+            last_result="reached",
+            updated_at=at,
+        )
+
+    def cancel(self, callback_id: int, at: datetime) -> bool:
+        return self._update(
+            callback_id, OPEN_STATUSES, status="cancelled", claimed_until=None, updated_at=at
+        )
+
+    def attempt_ended(
+        self,
+        callback_id: int,
+        call_sid: str,
+        result: str,
+        at: datetime,
+        attempts: int,
+        retry_after: int,
+    ) -> None:
+        """The call we placed ended without reaching the caller: try again later, or give up
+        (then the caller gets a note). A late or repeated status callback changes nothing."""
+        with Session(self.engine) as session, session.begin():
+            callback = session.get(Callback, callback_id, with_for_update=True)
+            if callback is None or callback.status != "dialing":
+                return
+            if callback.last_call_sid not in (None, call_sid):
+                return
+            _retry_or_expire(callback, result, at, attempts, retry_after)
+
+    def release_stale(self, now: datetime, attempts: int, retry_after: int) -> int:
+        """Claims whose call never reported back (a dispatcher died): back to pending."""
+        with Session(self.engine) as session, session.begin():
+            stale = session.scalars(
+                select(Callback)
+                .where(Callback.status == "dialing", Callback.claimed_until < now)
+                .with_for_update()
+            ).all()
+            for callback in stale:
+                _retry_or_expire(callback, "lost", now, attempts, retry_after)
+            return len(stale)
+
+    def expire_old(self, region: str, before: datetime, at: datetime) -> int:
+        """Pending callbacks booked before `before` are too old to be useful: expired, noted."""
+        with self.engine.begin() as connection:
+            result = connection.execute(
+                update(Callback)
+                .where(
+                    Callback.region == region,
+                    Callback.status == "pending",
+                    Callback.booked_at < before,
+                )
+                .values(status="expired", last_result="too-old", note_due=True, updated_at=at)
+            )
+            return _rowcount(result)
+
+    def notes_due(self, limit: int = 50) -> list[CallbackRecord]:
+        query = select(Callback).where(Callback.note_due.is_(True)).limit(limit)
+        with Session(self.engine) as session:
+            return [_record(callback) for callback in session.scalars(query)]
+
+    def note_sent(self, callback_id: int, at: datetime) -> None:
+        self._update(callback_id, FINAL_STATUSES, note_due=False, note_sent_at=at, updated_at=at)
+
+    def get(self, callback_id: int) -> CallbackRecord | None:
+        with Session(self.engine) as session:
+            callback = session.get(Callback, callback_id)
+            return None if callback is None else _record(callback)
+
+    def for_call(self, call_sid: str) -> CallbackRecord | None:
+        with Session(self.engine) as session:
+            callback = session.scalar(select(Callback).where(Callback.call_sid == call_sid))
+            return None if callback is None else _record(callback)
+
+    def booked_between(self, start: datetime, end: datetime) -> list[CallbackRecord]:
+        query = select(Callback).where(Callback.booked_at >= start, Callback.booked_at < end)
+        with Session(self.engine) as session:
+            return [_record(callback) for callback in session.scalars(query)]
+
+    def open_callbacks(self) -> list[CallbackRecord]:
+        query = select(Callback).where(Callback.status.in_(OPEN_STATUSES))
+        with Session(self.engine) as session:
+            return [_record(c) for c in session.scalars(query.order_by(Callback.waiting_since))]
+
+    def _update(self, callback_id: int, statuses: tuple[str, ...], **values: Any) -> bool:
+        with self.engine.begin() as connection:
+            result = connection.execute(
+                update(Callback)
+                .where(Callback.id == callback_id, Callback.status.in_(statuses))
+                .values(**values)
+            )
+            return _rowcount(result) == 1
+
+
+def _over_limit(
+    session: Session, number: str, region: str, at: datetime, limits: Limits
+) -> str | None:
+    counted = Callback.status != "cancelled"
+    by_number = session.scalar(
+        select(func.count()).where(
+            Callback.number == number, Callback.booked_at > at - timedelta(days=1), counted
+        )
+    )
+    if (by_number or 0) >= limits.per_number_per_day:
+        return "number_limit"
+    by_region = session.scalar(
+        select(func.count()).where(
+            Callback.region == region, Callback.booked_at > at - timedelta(hours=1)
+        )
+    )
+    if (by_region or 0) >= limits.per_hour:
+        return "region_limit"
+    return None
+
+
+def _retry_or_expire(
+    callback: Callback, result: str, at: datetime, attempts: int, retry_after: int
+) -> None:
+    callback.last_result = result
+    callback.claimed_until = None
+    callback.updated_at = at
+    if callback.attempts >= attempts:
+        callback.status = "expired"
+        callback.note_due = True
+    else:
+        callback.status = "pending"
+        callback.next_attempt_at = at + timedelta(seconds=retry_after)
+
+
+def _rowcount(result: Any) -> int:
+    return int(result.rowcount)
+
+
+def _record(callback: Callback) -> CallbackRecord:
+    return CallbackRecord(
+        id=callback.id,
+        call_sid=callback.call_sid,
+        code=callback.code,
+        number=callback.number,
+        region=callback.region,
+        language=callback.language,
+        reason=callback.reason,
+        transaction_ref=callback.transaction_ref,
+        waiting_since=callback.waiting_since,
+        booked_at=callback.booked_at,
+        status=callback.status,
+        attempts=callback.attempts,
+        next_attempt_at=callback.next_attempt_at,
+        last_call_sid=callback.last_call_sid,
+        last_result=callback.last_result,
+        note_due=callback.note_due,
+        note_sent_at=callback.note_sent_at,
+    )

@@ -1,0 +1,141 @@
+"""Writes from the webhooks: to the database, or to the spool while it is away.
+
+A caller must never notice the database: when a write fails, it is spooled, and for a few
+seconds the following writes go straight to the spool (a database that is down must not cost
+every webhook a connect timeout). While the spool holds anything, new writes join it too, so
+records replay in the order they happened.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from ivr.booking import Booking
+from ivr.store.callbacks import Limits
+from ivr.store.database import Store
+from ivr.store.spool import Spool
+
+log = logging.getLogger("ivr.records")
+# Writes a webhook makes, by name; a spooled entry names one of them.
+CALL_WRITES = frozenset(
+    {
+        "record_step",
+        "remember_queue_entry",
+        "record_queue_result",
+        "record_outcome",
+        "record_status",
+    }
+)
+BOOK, VOICEMAIL = "book_callback", "save_voicemail"
+PAUSE_SECONDS = 5.0
+
+
+class Records:
+    def __init__(
+        self,
+        store: Store,
+        spool: Spool | None,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.store = store
+        self.spool = spool
+        self._monotonic = monotonic
+        self._paused_until = 0.0
+
+    def write(self, op: str, **args: Any) -> None:
+        """Apply the write `op` (a CALL_WRITES name, or BOOK/VOICEMAIL) now, or spool it."""
+        entry = {"op": op, "args": {key: _json(value) for key, value in args.items()}}
+        if self._direct():
+            try:
+                apply(self.store, entry)
+                return
+            except SQLAlchemyError:
+                if self.spool is None:
+                    raise
+                self._pause()
+                log.warning("database unavailable; spooling %s", op, exc_info=True)
+        assert self.spool is not None
+        self.spool.append(entry)
+
+    def book_callback(
+        self,
+        *,
+        call_sid: str,
+        number: str,
+        region: str,
+        language: str,
+        reason: str | None,
+        code: str,
+        at: datetime,
+        limits: Limits,
+    ) -> Booking:
+        """Book with the fraud limits; with the database away, accept and spool the booking
+        (its limits cannot be counted, and a caller must not lose the callback for that)."""
+        args: dict[str, Any] = {
+            "call_sid": call_sid,
+            "number": number,
+            "region": region,
+            "language": language,
+            "reason": reason,
+            "code": code,
+            "at": at,
+        }
+        if self._direct():
+            try:
+                return self.store.callbacks.book(**args, limits=limits)
+            except SQLAlchemyError:
+                if self.spool is None:
+                    raise
+                self._pause()
+                log.warning("database unavailable; spooling a callback booking", exc_info=True)
+        self.write(BOOK, **args)
+        return Booking(code)
+
+    def replay(self) -> int:
+        """Move spooled records into the database; 0 when there is nothing or it is still away."""
+        if self.spool is None or not self.spool.pending():
+            return 0
+        try:
+            self.store.ping()
+            applied = self.spool.replay(lambda entry: apply(self.store, entry))
+        except SQLAlchemyError:
+            self._pause()
+            return 0
+        if applied:
+            log.info("replayed %d spooled records into the database", applied)
+        self._paused_until = 0.0
+        return applied
+
+    def _direct(self) -> bool:
+        if self.spool is None:
+            return True
+        return self._monotonic() >= self._paused_until and not self.spool.pending()
+
+    def _pause(self) -> None:
+        self._paused_until = self._monotonic() + PAUSE_SECONDS
+
+
+def apply(store: Store, entry: dict[str, Any]) -> None:
+    """Carry out one write (fresh, or read back from the spool)."""
+    op = entry["op"]
+    args = dict(entry["args"])
+    if isinstance(args.get("at"), str):
+        args["at"] = datetime.fromisoformat(args["at"])
+    if op in CALL_WRITES:
+        getattr(store, op)(**args)
+    elif op == BOOK:
+        store.callbacks.book(**args)
+    elif op == VOICEMAIL:
+        store.voicemails.save(**args)
+    else:
+        raise ValueError(f"unknown spooled write {op!r}")
+
+
+def _json(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime) else value

@@ -1,0 +1,116 @@
+"""A local append-only spool for records the database could not take, replayed later.
+
+One JSON line per write, flushed and fsynced before the webhook answers, so a record Twilio
+got a 2xx for survives the database being away and the process being killed. Processes
+sharing the directory append under an exclusive lock; a replayer claims the file by renaming
+it, and a writer that opened the file before the rename notices and appends to the new one.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+ACTIVE = "records.jsonl"
+CLAIMED = ".replaying"
+
+
+class Spool:
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.path = directory / ACTIVE
+
+    def append(self, entry: dict[str, Any]) -> None:
+        line = (json.dumps(entry, separators=(",", ":"), ensure_ascii=False) + "\n").encode()
+        self.directory.mkdir(parents=True, exist_ok=True)
+        with self._locked_active() as fd:
+            os.write(fd, line)
+            os.fsync(fd)
+
+    def pending(self) -> bool:
+        """True when records wait to be replayed (cheap: one stat per call)."""
+        return self.path.exists() or any(self.directory.glob(f"*{CLAIMED}"))
+
+    def entries(self) -> int:
+        files = [self.path, *self.directory.glob(f"*{CLAIMED}")]
+        return sum(len(_lines(path)) for path in files if path.exists())
+
+    def replay(self, apply: Callable[[dict[str, Any]], None]) -> int:
+        """Apply every spooled entry in order; stops at the first failure and keeps the rest.
+
+        Returns how many entries were applied. Entries are idempotent upserts, so an entry
+        applied twice (a replayer killed mid-file) does no harm."""
+        applied = 0
+        for claimed in self._claim():
+            lines = _lines(claimed)
+            for index, line in enumerate(lines):
+                try:
+                    apply(json.loads(line))
+                except Exception:
+                    self._put_back(lines[index:])
+                    claimed.unlink()
+                    raise
+                applied += 1
+            claimed.unlink()
+        return applied
+
+    def _claim(self) -> list[Path]:
+        """Earlier claims left by a replayer that died, then the active file, renamed."""
+        claims = sorted(self.directory.glob(f"*{CLAIMED}"), key=lambda path: path.stat().st_mtime)
+        if self.path.exists():
+            with self._locked_active(create=False) as fd:
+                if fd >= 0:
+                    target = self.directory / f"{uuid.uuid4().hex}{CLAIMED}"
+                    os.rename(self.path, target)
+                    claims.append(target)
+        return claims
+
+    def _put_back(self, lines: list[str]) -> None:
+        with self._locked_active() as fd:
+            os.write(fd, "".join(line + "\n" for line in lines).encode())
+            os.fsync(fd)
+
+    @contextmanager
+    def _locked_active(self, create: bool = True) -> Iterator[int]:
+        """The active file, opened for appending and exclusively locked; -1 if it is absent
+        and `create` is false."""
+        flags = os.O_WRONLY | os.O_APPEND | (os.O_CREAT if create else 0)
+        while True:
+            try:
+                fd = os.open(self.path, flags, 0o600)
+            except FileNotFoundError:
+                yield -1
+                return
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            try:
+                current = os.stat(self.path).st_ino
+            except FileNotFoundError:
+                current = -1
+            if current == os.fstat(fd).st_ino:
+                break
+            os.close(fd)  # renamed by a replayer while we waited for the lock: reopen
+        try:
+            yield fd
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+
+
+def _lines(path: Path) -> list[str]:
+    # A line cut short by a crash mid-write cannot be parsed; it was never acknowledged.
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return [line for line in lines if line.strip() and _complete(line)]
+
+
+def _complete(line: str) -> bool:
+    try:
+        json.loads(line)
+    except ValueError:
+        return False
+    return True

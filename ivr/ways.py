@@ -1,0 +1,188 @@
+"""Other ways to get help when a person cannot take the call now: a callback, a voice message.
+
+Pure like the menu. Asking for a callback ends in a Redirect to the booking webhook, which
+stores it (fraud limits, the callback code) and then asks `booked` what the caller hears.
+"""
+
+from __future__ import annotations
+
+from ivr.booking import Booking
+from ivr.caller import CallContext, CallerKind
+from ivr.handoff import agents_open, channel_lines, goodbye
+from ivr.numbers import callback_number, last_digits
+from ivr.phrases import Speaker
+from ivr.state import CallPlace, MenuState, Node
+from ivr.steps import (
+    CALLBACK_BOOK,
+    MENU,
+    RECORDING,
+    Ask,
+    Prompt,
+    Record,
+    Redirect,
+    Step,
+    step,
+)
+
+YES, OTHER = "1", "2"
+FINISH = "#"
+
+
+def can_call_back(ctx: CallContext) -> bool:
+    """Callbacks come from the region's published hotline, so a region without one cannot."""
+    return bool(ctx.region.hotlines)
+
+
+def offer_line(ctx: CallContext, language: str, key: str) -> Prompt:
+    prompt = "callback.offer_open" if agents_open(ctx) else "callback.offer_closed"
+    return Speaker(ctx, language).option(prompt, key)
+
+
+# -- the number to call back ----------------------------------------------------------------
+def start_callback(ctx: CallContext, state: MenuState) -> Step:
+    """Offer the calling number when we may call it, else ask for one."""
+    own = _own_number(ctx)
+    if own is None:
+        return callback_prompt(ctx, state.at(Node.CALLBACK_NUMBER))
+    return callback_prompt(ctx, state.at(Node.CALLBACK))
+
+
+def callback_prompt(ctx: CallContext, state: MenuState) -> Step:
+    speaker = Speaker(ctx, state.language)
+    if state.node is Node.CALLBACK:
+        own = _own_number(ctx) or ""
+        lines: tuple[Prompt, ...] = (
+            speaker.say("callback.own_number", digits=speaker.digits(last_digits(own))),
+            speaker.say("callback.own_confirm", yes_key=YES, other_key=OTHER),
+        )
+        return step(Ask(lines, state.link(MENU), input="dtmf"), Redirect(state.link(MENU)))
+    if state.node is Node.CALLBACK_CONFIRM and state.digits:
+        reading = speaker.for_line("callback.readback")
+        lines = (
+            reading.say("callback.readback", digits=reading.digits(state.digits)),
+            speaker.say("callback.confirm", yes_key=YES, retry_key=OTHER),
+        )
+        return step(Ask(lines, state.link(MENU), input="dtmf"), Redirect(state.link(MENU)))
+    asking = speaker.for_line("callback.enter_number")
+    ask = Ask(
+        (asking.say("callback.enter_number", finish_key=asking.key_name(FINISH)),),
+        state.link(MENU),
+        input="dtmf",
+        num_digits=None,
+        finish_on_key=FINISH,
+        timeout=8,
+        action_on_empty_result=True,
+    )
+    return step(ask, Redirect(state.link(MENU)))
+
+
+def answer_callback(ctx: CallContext, state: MenuState, digits: str) -> Step:
+    """The caller's keys at the callback questions; misses end with the other channels."""
+    speaker = Speaker(ctx, state.language)
+    if state.node is Node.CALLBACK:
+        own = _own_number(ctx)
+        if digits == YES and own:
+            return _book(state, own)
+        if digits == OTHER:
+            return callback_prompt(ctx, state.at(Node.CALLBACK_NUMBER))
+    elif state.node is Node.CALLBACK_CONFIRM:
+        number = _keyed_number(ctx, state.digits or "")
+        if digits == YES and number:
+            return _book(state, number)
+        if digits == OTHER:
+            return _again(ctx, state.at(Node.CALLBACK_NUMBER, tries=state.tries), None)
+    elif digits.isdigit():
+        if _keyed_number(ctx, digits):
+            return callback_prompt(
+                ctx, state.at(Node.CALLBACK_CONFIRM, digits=digits, tries=state.tries)
+            )
+        return _again(ctx, state, speaker.say("callback.bad_number"))
+    apology = "common.sorry_silence" if not digits else "common.sorry_invalid"
+    return _again(ctx, state, speaker.say(apology))
+
+
+def _again(ctx: CallContext, state: MenuState, apology: Prompt | None) -> Step:
+    if state.out_of_tries:
+        return other_channels(ctx, state.language, apology)
+    lines = [apology] if apology else []
+    return step(lines).then(callback_prompt(ctx, state.retry()))
+
+
+def _book(state: MenuState, number: str) -> Step:
+    place = CallPlace(state.region, state.language, state.reason)
+    return step(Redirect(place.link(CALLBACK_BOOK, ("d", number.lstrip("+")))))
+
+
+def _own_number(ctx: CallContext) -> str | None:
+    origin = ctx.place.origin
+    if origin.kind is not CallerKind.NUMBER or origin.number is None:
+        return None
+    return callback_number(origin.number, _countries(ctx), origin.country)
+
+
+def _keyed_number(ctx: CallContext, digits: str) -> str | None:
+    countries = _countries(ctx)
+    default = countries[0] if countries else None
+    return callback_number(digits, countries, default)
+
+
+def _countries(ctx: CallContext) -> tuple[str, ...]:
+    """The countries we call back in: the region's, or (the global line) the caller's own."""
+    if ctx.region.countries:
+        return ctx.region.countries
+    own = ctx.place.origin.country
+    return (own,) if own else ()
+
+
+def bookable_number(ctx: CallContext, digits: str) -> str | None:
+    """The number in a booking link (E.164 without '+'), checked again: links can be old."""
+    return callback_number("+" + digits, _countries(ctx), None) if digits.isdigit() else None
+
+
+def booked(ctx: CallContext, place: CallPlace, booking: Booking) -> Step:
+    """What the caller hears once the booking webhook has stored (or refused) the callback."""
+    speaker = Speaker(ctx, place.language)
+    if booking.code is None:
+        limit = "number_limit" if booking.refused == "number_limit" else "region_limit"
+        refusal = f"callback.{limit}"
+        return other_channels(ctx, place.language, speaker.say(refusal))
+    hotline = speaker.for_line("callback.booked_open")
+    when = "callback.booked_open" if agents_open(ctx) else "callback.booked_closed"
+    code = speaker.for_line("callback.code")
+    spoken_code = code.digits(booking.code)
+    return step(
+        hotline.say(when, number=hotline.phone_number(ctx.region.hotlines[0])),
+        code.say("callback.code", code=spoken_code),
+        code.say("callback.code_again", code=spoken_code),
+    ).then(goodbye(ctx, place.language))
+
+
+# -- voice messages -------------------------------------------------------------------------
+def voicemail(ctx: CallContext, state: MenuState) -> Step:
+    """The warning, then the recording; an empty recording falls through to the channels."""
+    speaker = Speaker(ctx, state.language)
+    place = CallPlace(state.region, state.language, state.reason)
+    intro = speaker.for_line("voicemail.intro")
+    lines = [
+        intro.say("voicemail.intro", key=intro.key_name(FINISH)),
+        speaker.say("voicemail.warning"),
+    ]
+    record = Record(place.link(RECORDING), finish_on_key=FINISH)
+    return step(lines, record).then(other_channels(ctx, state.language, None, "nothing"))
+
+
+def voicemail_saved(ctx: CallContext, place: CallPlace) -> Step:
+    speaker = Speaker(ctx, place.language)
+    saved = speaker.say("voicemail.saved", hours=ctx.region.email_reply_hours)
+    return step(saved).then(goodbye(ctx, place.language))
+
+
+def other_channels(
+    ctx: CallContext, language: str, apology: Prompt | None, missed: str | None = None
+) -> Step:
+    """An apology if any, the other channels, goodbye: the end every way out may come to."""
+    speaker = Speaker(ctx, language)
+    lines: list[Prompt] = [apology] if apology else []
+    if missed == "nothing":
+        lines.append(speaker.say("voicemail.nothing"))
+    return step(lines, channel_lines(ctx, language)).then(goodbye(ctx, language))

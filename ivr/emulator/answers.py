@@ -89,10 +89,16 @@ def _keys_result(gather: Gather, keys: str) -> GatherResult:
 
 @dataclass(frozen=True)
 class RecordResult:
-    """How long the recording ran and the key that ended it (None: silence or maxLength)."""
+    """How long the recording ran, the key that ended it (None: silence or maxLength), and
+    how much of it was sound (what is left once silence is trimmed)."""
 
     seconds: float
     digits: str | None = None
+    sound: float | None = None  # None: all of `seconds`
+
+    @property
+    def trimmed(self) -> float:
+        return self.seconds if self.sound is None else self.sound
 
 
 def record_result(record: Record, answer: Answer) -> RecordResult:
@@ -107,4 +113,5 @@ def record_result(record: Record, answer: Answer) -> RecordResult:
                 return RecordResult(seconds, key)
     # timeout="0" turns silence detection off: the recording runs to maxLength.
     ended = seconds + record.timeout if record.timeout else float(record.max_length)
-    return RecordResult(min(ended, float(record.max_length)))
+    limit = float(record.max_length)
+    return RecordResult(min(ended, limit), sound=min(seconds, limit))

@@ -95,7 +95,10 @@ async def record(runner: CallRunner, verb: Record) -> Goto:
         seconds = (runner.x.clock.now() - started).total_seconds()
         await runner.notify(_recording_goto(runner, verb, seconds, "hangup"))
         raise
-    return _recording_goto(runner, verb, result.seconds, result.digits)
+    # trim-silence (the default) cuts the silence that ended the recording: silence alone
+    # leaves an empty recording, which Twilio still posts, with RecordingDuration 0.
+    seconds = result.trimmed if verb.trim else result.seconds
+    return _recording_goto(runner, verb, seconds, result.digits)
 
 
 def _recording_goto(runner: CallRunner, verb: Record, seconds: float, digits: str | None) -> Goto:

@@ -192,6 +192,13 @@ def read_record(element: ET.Element, where: Where) -> Record:
             attrs, "1234567890*#", single=False, problem=Problem.RECORD_FINISH_ON_KEY
         ),
         play_beep=attrs.boolean("playBeep", True),
+        trim=attrs.choice(
+            "trim",
+            "trim-silence",
+            frozenset({"trim-silence", "do-not-trim"}),
+            Problem.INVALID_ATTRIBUTE_VALUE,
+        )
+        == "trim-silence",
         warnings=tuple(attrs.warnings),
         fatal=fatal_child(element, frozenset()),
     )

@@ -118,6 +118,7 @@ class Record(Verb):
     max_length: int
     finish_on_key: str
     play_beep: bool
+    trim: bool = True  # trim="trim-silence", Twilio's default: silence is cut from both ends
 
 
 @dataclass(frozen=True, kw_only=True)

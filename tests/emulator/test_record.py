@@ -30,7 +30,8 @@ def test_spoken_message_ends_after_the_silence_timeout(app: Any, make_switch: An
     call = make_switch(app).dial("+8613812345678", to="+864001234567")
     call.say("I forgot my password, please call me back")  # 41 characters: 2.7 s
     params = app.to("/saved")[0].params
-    assert params["RecordingDuration"] == "8"  # speech, then 5 s of silence
+    # 5 s of silence ended it; trim-silence (Twilio's default) cuts them from the recording.
+    assert params["RecordingDuration"] == "3"
     assert "Digits" not in params
     assert re.fullmatch(
         rf"https://api\.twilio\.local/2010-04-01/Accounts/{params['AccountSid']}"
@@ -53,7 +54,7 @@ def test_recording_stops_at_max_length(make_app: Any, make_switch: Any) -> None:
     document = VOICEMAIL.format(max_length=10, timeout=0)
     app = make_app({"/voice/incoming": document, "/saved": SAVED})
     call = make_switch(app).dial("+8613812345678", to="+864001234567")
-    call.silence()
+    call.say("I need help with a withdrawal that has been pending since Friday. " * 4)
     assert app.to("/saved")[0].params["RecordingDuration"] == "10"
 
 
@@ -72,8 +73,18 @@ def test_record_without_action_posts_to_the_current_document(
     app = make_app({"/voice/incoming": "<Response><Record/></Response>"})
     call = make_switch(app).dial("+8613812345678", to="+864001234567", answers=["_"])
     assert len(app.to("/voice/incoming")) == 2
-    assert app.to("/voice/incoming")[1].params["RecordingDuration"] == "5"
+    assert app.to("/voice/incoming")[1].params["RecordingDuration"] == "0"  # silence, trimmed
     assert call.prompt is not None  # the same document asks for a recording again
+
+
+def test_do_not_trim_keeps_the_silence_that_ended_the_recording(
+    make_app: Any, make_switch: Any
+) -> None:
+    document = '<Response><Record action="/saved" trim="do-not-trim"/></Response>'
+    app = make_app({"/voice/incoming": document, "/saved": SAVED})
+    call = make_switch(app).dial("+8613812345678", to="+864001234567")
+    call.say("I forgot my password, please call me back")
+    assert app.to("/saved")[0].params["RecordingDuration"] == "8"  # 2.7 s of speech + 5 s
 
 
 def test_recordings_are_kept_on_the_switch(app: Any, make_switch: Any) -> None:

@@ -34,6 +34,8 @@ log = logging.getLogger("ivr")
 router = APIRouter()
 _ID = re.compile(r"[0-9]{1,12}")
 _SAID = re.compile(r"[0-9]")
+# Twilio trims silence: a shorter recording holds no message worth a ticket.
+MIN_MESSAGE_SECONDS = 1
 FINAL_CALL_STATUSES = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
 
 
@@ -79,6 +81,8 @@ async def recording(
 
     async def save(params: RecordingParams, ctx: CallContext) -> Step:
         kept = fitting(ctx, place)
+        if params.duration < MIN_MESSAGE_SECONDS:
+            return ways.no_message(ctx, kept.language)
         await services.write(
             VOICEMAIL,
             recording_sid=params.recording_sid,

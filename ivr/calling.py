@@ -7,6 +7,7 @@ clock: `--at` is refused there.
 
 from __future__ import annotations
 
+import random
 import secrets
 import tempfile
 from collections.abc import Callable, Iterator
@@ -119,9 +120,14 @@ def _switch(
                 "twilio_auth_token": SecretStr(token),
                 "public_url": public_url,
                 "database_url": f"sqlite:///{Path(scratch) / 'calls.sqlite3'}",
+                "spool_dir": Path(scratch) / "spool",
+                "smtp_url": None,  # a rehearsal never mails the real support mailbox
             }
         )
         app = create_app(local, clock=clock)
+        # Callback codes from a seeded generator: the same rehearsal prints the same code.
+        codes = random.Random(0)
+        app.state.services.codes = lambda: f"{codes.randrange(10**6):06d}"
         with Switch(
             app, clock=clock, auth_token=token, public_url=public_url, ask=ask, on_event=on_event
         ) as switch:

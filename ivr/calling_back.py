@@ -66,7 +66,7 @@ def greeting(ctx: CallContext, callback: PlacedCallback, said: int) -> Step:
         else speaker.say("callback.hello_generic")
     )
     code = speaker.for_line("callback.your_code")
-    lines = [hello, code.say("callback.your_code", code=code.digits(callback.code))]
+    lines = [hello, code.say("callback.your_code", code=code.code(callback.code))]
     topic = TOPICS.get(callback.reason or "")
     if topic:
         lines.append(speaker.say(topic))

@@ -79,6 +79,10 @@ class Speaker:
         """A keyed-in reference read back in groups of four: "1234 5678" -> "1 2 3 4, 5 6 7 8"."""
         return ", ".join(" ".join(digits[i : i + 4]) for i in range(0, len(digits), 4))
 
+    def code(self, code: str) -> str:
+        """A callback code read out in threes, the way people note it down: "482 915"."""
+        return ", ".join(" ".join(code[i : i + 3]) for i in range(0, len(code), 3))
+
     def next_opening(self) -> str | None:
         """When agents open next, in the caller's own time zone when their number pins one down."""
         opening = next_opening(self.ctx.region.opening, self.ctx.now)

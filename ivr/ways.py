@@ -149,7 +149,7 @@ def booked(ctx: CallContext, place: CallPlace, booking: Booking) -> Step:
     hotline = speaker.for_line("callback.booked_open")
     when = "callback.booked_open" if agents_open(ctx) else "callback.booked_closed"
     code = speaker.for_line("callback.code")
-    spoken_code = code.digits(booking.code)
+    spoken_code = code.code(booking.code)
     return step(
         hotline.say(when, number=hotline.phone_number(ctx.region.hotlines[0])),
         code.say("callback.code", code=spoken_code),
@@ -168,7 +168,14 @@ def voicemail(ctx: CallContext, state: MenuState) -> Step:
         speaker.say("voicemail.warning"),
     ]
     record = Record(place.link(RECORDING), finish_on_key=FINISH)
-    return step(lines, record).then(other_channels(ctx, state.language, None, "nothing"))
+    # Twilio posts even an empty recording to the action; what follows <Record> is only a
+    # safety net for a platform that would not.
+    return step(lines, record).then(no_message(ctx, state.language))
+
+
+def no_message(ctx: CallContext, language: str) -> Step:
+    """The recording was silence: nothing to keep; the other channels, goodbye."""
+    return other_channels(ctx, language, None, "nothing")
 
 
 def voicemail_saved(ctx: CallContext, place: CallPlace) -> Step:

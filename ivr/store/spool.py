@@ -30,8 +30,7 @@ class Spool:
         line = (json.dumps(entry, separators=(",", ":"), ensure_ascii=False) + "\n").encode()
         self.directory.mkdir(parents=True, exist_ok=True)
         with self._locked_active() as fd:
-            os.write(fd, line)
-            os.fsync(fd)
+            _write(fd, line)
 
     def pending(self) -> bool:
         """True when records wait to be replayed (cheap: one stat per call)."""
@@ -73,14 +72,13 @@ class Spool:
 
     def _put_back(self, lines: list[str]) -> None:
         with self._locked_active() as fd:
-            os.write(fd, "".join(line + "\n" for line in lines).encode())
-            os.fsync(fd)
+            _write(fd, "".join(line + "\n" for line in lines).encode())
 
     @contextmanager
     def _locked_active(self, create: bool = True) -> Iterator[int]:
         """The active file, opened for appending and exclusively locked; -1 if it is absent
         and `create` is false."""
-        flags = os.O_WRONLY | os.O_APPEND | (os.O_CREAT if create else 0)
+        flags = os.O_RDWR | os.O_APPEND | (os.O_CREAT if create else 0)
         while True:
             try:
                 fd = os.open(self.path, flags, 0o600)
@@ -102,9 +100,19 @@ class Spool:
             os.close(fd)
 
 
+def _write(fd: int, data: bytes) -> None:
+    """Append `data` and fsync. After a line torn by a crash mid-write, start a new line, or
+    the torn bytes would swallow this (acknowledged) line as well."""
+    size = os.fstat(fd).st_size
+    if size and os.pread(fd, 1, size - 1) != b"\n":
+        data = b"\n" + data
+    os.write(fd, data)
+    os.fsync(fd)
+
+
 def _lines(path: Path) -> list[str]:
     # A line cut short by a crash mid-write cannot be parsed; it was never acknowledged.
-    lines = path.read_text(encoding="utf-8").splitlines()
+    lines = path.read_text(encoding="utf-8", errors="replace").split("\n")
     return [line for line in lines if line.strip() and _complete(line)]
 
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 from ivr.app import create_app
 from ivr.emulator import Switch, VirtualClock
 from ivr.regions import load_regions
 from ivr.settings import Settings
 from tests.conftest import ROOT
-from tests.e2e.conftest import PUBLIC_URL, TOKEN, agent_twiml
+from tests.e2e.conftest import CALLERS, PUBLIC_URL, TOKEN, Line, agent_twiml
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 
@@ -46,15 +48,42 @@ def test_the_readme_region_example_loads(tmp_path: Path) -> None:
     assert book.regions["cn"].queue.announce_every == 45
 
 
-def test_the_readme_transcript_is_what_ivr_call_prints() -> None:
+COMMANDS = re.findall(r"\$ ivr call (.*)\n", README)
+
+
+def test_the_readme_has_three_call_transcripts() -> None:
+    assert len(COMMANDS) == 3  # the pending transaction, the callback booked, the voice message
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=range(len(COMMANDS)))
+def test_each_readme_transcript_is_what_ivr_call_prints(command: str) -> None:
     from typer.testing import CliRunner
 
     from ivr.cli import cli
 
-    command = re.search(r"\$ ivr call (.*)\n", README)
-    assert command is not None
-    args = re.findall(r'"[^"]*"|\S+', command.group(1))
+    args = re.findall(r'"[^"]*"|\S+', command)
     result = CliRunner().invoke(cli, ["call", *(a.strip('"') for a in args)])
     assert result.exit_code == 0, result.output
-    transcript = README.split(command.group(0))[1].split("```")[0]
+    transcript = README.split(f"$ ivr call {command}\n")[1].split("```")[0]
     assert result.output == transcript
+
+
+def test_the_readme_callback_call_is_what_the_dispatcher_places(line: Line) -> None:
+    from ivr.emulator import render_transcript
+
+    phone, records = line.phone, line.records
+    phone.clock.set("2026-03-02T08:59+09:00")
+    records.callbacks.book(
+        "CA" + "0" * 32, CALLERS["jp"], "jp", "en-US", "main", "885440", phone.clock.now()
+    )
+    assert line.dispatcher.run_once().placed == []
+    phone.clock.set("2026-03-02T09:00+09:00")
+    assert line.dispatcher.run_once().placed != []
+    phone.run()
+    callee = phone.last_call_to(CALLERS["jp"])
+    phone.dial_twiml_later(20, agent_twiml("jp-en-US-callback"), from_="+81355550100", talk=120)
+    callee.press("1")
+    phone.run()
+    assert callee.ended
+    shown = block("text", "# the callback").split("\n", 1)[1]
+    assert render_transcript(callee.events) + "\n" == shown

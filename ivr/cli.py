@@ -32,7 +32,7 @@ def _settings() -> Settings:
         return Settings()
     except ValidationError as exc:
         for error in exc.errors():
-            name = "IVR_" + str(error["loc"][0]).upper() if error["loc"] else "settings"
+            name = Settings.variable(str(error["loc"][0])) if error["loc"] else "settings"
             typer.echo(f"environment: {name}: {error['msg']}", err=True)
         raise typer.Exit(2) from None
 

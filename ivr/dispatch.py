@@ -86,7 +86,9 @@ class Dispatcher:
         for region in self.regions.regions.values():
             settings = region.callbacks
             callbacks = self.store.callbacks
-            done.released += callbacks.release_stale(now, settings.attempts, settings.retry_after)
+            done.released += callbacks.release_stale(
+                region.id, now, settings.attempts, settings.retry_after
+            )
             expiry = now - timedelta(seconds=settings.expire_after)
             done.expired += callbacks.expire_old(region.id, expiry, now)
             if region.hotlines and is_open(region.opening, now):

@@ -71,6 +71,11 @@ class Settings(BaseSettings):
             )
         return value.rstrip("/")
 
+    @field_validator("twilio_account_sid", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if value == "" else value
+
     @field_validator("smtp_url")
     @classmethod
     def _smtp(cls, value: str | None) -> str | None:
@@ -95,6 +100,14 @@ class Settings(BaseSettings):
     def path_prefix(self) -> str:
         """The path part of the public URL ("" or "/ivr"), put in front of every link we send."""
         return urlsplit(self.public_url).path.rstrip("/") if self.public_url else ""
+
+    @classmethod
+    def variable(cls, field: str) -> str:
+        """The environment variable of `field` ("TWILIO_AUTH_TOKEN", "IVR_SPOOL_DIR")."""
+        alias = cls.model_fields[field].validation_alias if field in cls.model_fields else None
+        if isinstance(alias, AliasChoices):
+            return str(alias.choices[0])
+        return "IVR_" + field.upper()
 
     @property
     def auth_token(self) -> str | None:

@@ -166,12 +166,16 @@ class CallbackStore:
                 return
             _retry_or_expire(callback, result, at, attempts, retry_after)
 
-    def release_stale(self, now: datetime, attempts: int, retry_after: int) -> int:
-        """Claims whose call never reported back (a dispatcher died): back to pending."""
+    def release_stale(self, region: str, now: datetime, attempts: int, retry_after: int) -> int:
+        """Claims of `region` whose call never reported back (a dispatcher died): retried."""
         with Session(self.engine) as session, session.begin():
             stale = session.scalars(
                 select(Callback)
-                .where(Callback.status == "dialing", Callback.claimed_until < now)
+                .where(
+                    Callback.region == region,
+                    Callback.status == "dialing",
+                    Callback.claimed_until < now,
+                )
                 .with_for_update()
             ).all()
             for callback in stale:

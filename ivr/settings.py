@@ -103,10 +103,12 @@ class Settings(BaseSettings):
 
     @classmethod
     def variable(cls, field: str) -> str:
-        """The environment variable of `field` ("TWILIO_AUTH_TOKEN", "IVR_SPOOL_DIR")."""
-        alias = cls.model_fields[field].validation_alias if field in cls.model_fields else None
-        if isinstance(alias, AliasChoices):
-            return str(alias.choices[0])
+        """The environment variable of `field` ("TWILIO_AUTH_TOKEN", "IVR_SPOOL_DIR"); errors
+        name a field by its alias when it has one."""
+        for name, info in cls.model_fields.items():
+            alias = info.validation_alias
+            if isinstance(alias, AliasChoices) and field in (name, *map(str, alias.choices)):
+                return str(alias.choices[0])
         return "IVR_" + field.upper()
 
     @property

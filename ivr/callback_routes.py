@@ -99,14 +99,7 @@ async def recording(
             "record_outcome", call_sid=params.call_sid, outcome="voicemail", at=ctx.now
         )
         if services.mailer is not None:
-            background.add_task(
-                run_in_threadpool,
-                deliver_voicemails,
-                services.store,
-                services.mailer,
-                services.config.regions,
-                services.clock,
-            )
+            background.add_task(run_in_threadpool, _mail_voicemails, services)
         return ways.voicemail_saved(ctx, kept)
 
     return await answer_webhook(
@@ -149,6 +142,16 @@ async def callback_status(request: Request, services: ServicesDep, form: Checked
         except Exception:
             log.exception("could not record the end of callback %s", callback_id)
     return Response(status_code=204)
+
+
+def _mail_voicemails(services: Services) -> None:
+    """After the answer went out; what cannot be mailed now, the dispatcher mails later."""
+    if services.mailer is None:
+        return
+    try:
+        deliver_voicemails(services.store, services.mailer, services.config.regions, services.clock)
+    except Exception:
+        log.exception("voicemail mail deferred to the dispatcher")
 
 
 def _attempt_ended(services: Services, callback_id: int, params: StatusParams) -> None:

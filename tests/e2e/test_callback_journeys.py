@@ -145,33 +145,30 @@ def test_a_callback_nobody_answers_is_retried_then_the_caller_gets_a_text(line: 
     assert "https://help.example.com/chat?region=jp" in texts[0].body
 
 
-def test_the_person_called_back_can_cancel(line: Line) -> None:
-    phone, records = line.phone, line.records
+def booked_and_ringing(line: Line, code: str) -> tuple[Call, Call]:
+    """A caller who booked a callback (with `code`), and our call back to them, answered."""
     call = tokyo_caller_in_the_queue(line)
     call.hangup()
-    records.callbacks.book(
-        call.sid, CALLERS["jp"], "jp", "en-US", "main", "135790", phone.clock.now()
+    line.records.callbacks.book(
+        call.sid, CALLERS["jp"], "jp", "en-US", "main", code, line.phone.clock.now()
     )
     line.dispatcher.run_once()
-    phone.run()
-    callee = phone.last_call_to(CALLERS["jp"])
+    line.phone.run()
+    return call, line.phone.last_call_to(CALLERS["jp"])
+
+
+def test_the_person_called_back_can_cancel(line: Line) -> None:
+    call, callee = booked_and_ringing(line, "135790")
     assert callee.hears("If you don't need help any more, press 9.")
     callee.press("9")
     assert callee.hears("Your callback is cancelled. Thank you, goodbye.") and callee.ended
-    callback = records.callbacks.for_call(call.sid)
+    callback = line.records.callbacks.for_call(call.sid)
     assert callback is not None and callback.status == "cancelled"
 
 
 def test_an_answering_machine_that_presses_nothing_is_tried_again_later(line: Line) -> None:
     phone, records = line.phone, line.records
-    call = tokyo_caller_in_the_queue(line)
-    call.hangup()
-    records.callbacks.book(
-        call.sid, CALLERS["jp"], "jp", "en-US", "main", "246801", phone.clock.now()
-    )
-    line.dispatcher.run_once()
-    phone.run()
-    machine = phone.last_call_to(CALLERS["jp"])
+    call, machine = booked_and_ringing(line, "246801")
     machine.silence()
     machine.silence()
     assert machine.hears("We'll try calling you again later. Goodbye.") and machine.ended

@@ -190,12 +190,13 @@ async def queue_connect(services: ServicesDep, form: CheckedForm) -> Response:
 async def status(services: ServicesDep, form: CheckedForm) -> Response:
     """Status callback at the end of a call: stored (an upsert, so retries are harmless).
 
-    The 204 goes out only once the record is in the database or fsynced to the spool."""
+    The 204 goes out only once the record is in the database or fsynced to the spool; a 503
+    says it is in neither."""
     params = parameters(StatusParams, form)
     caller = caller_id(
         place_caller(services.config.regions, params.from_, params.to, params.from_country)
     )
-    await services.write(
+    kept = await services.write(
         "record_status",
         call_sid=params.call_sid,
         caller=caller,
@@ -203,7 +204,7 @@ async def status(services: ServicesDep, form: CheckedForm) -> Response:
         duration=params.duration,
         at=services.clock.now(),
     )
-    return Response(status_code=204)
+    return Response(status_code=204 if kept else 503)
 
 
 @router.get("/healthz", response_class=PlainTextResponse)

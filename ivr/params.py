@@ -34,7 +34,7 @@ class QueueWaitParams(CallParams):
 
 
 class QueueResultParams(CallParams):
-    result: str = Field(alias="QueueResult", pattern=r"^[a-z-]{1,40}$")
+    result: str = Field(alias="QueueResult", pattern=r"^[a-z-]{1,32}$")  # fits its column
     waited: int = Field(0, alias="QueueTime", ge=0, le=10**7)
 
 

@@ -103,12 +103,15 @@ class Services:
     def twiml(self, step: Step) -> Response:
         return Response(render(step, self.settings.path_prefix), media_type=CONTENT_TYPE)
 
-    async def write(self, op: str, **args: Any) -> None:
-        """Keep a record (database or spool); a failure is logged, never heard by the caller."""
+    async def write(self, op: str, **args: Any) -> bool:
+        """Keep a record (database or spool); False when neither took it. The failure is
+        logged, never heard by the caller."""
         try:
             await run_in_threadpool(self.records.write, op, **args)
         except Exception:
             log.exception("could not keep %s for CallSid %s", op, args.get("call_sid"))
+            return False
+        return True
 
     async def keep(self, params: CallParams, step: Step, place: CallerPlace) -> None:
         """Store what the step asks to keep."""

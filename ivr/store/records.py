@@ -14,7 +14,8 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from ivr.booking import Booking
 from ivr.store.callbacks import Limits
@@ -34,6 +35,9 @@ CALL_WRITES = frozenset(
 )
 BOOK, VOICEMAIL = "book_callback", "save_voicemail"
 PAUSE_SECONDS = 5.0
+# The database is away (down, unreachable, overloaded): worth spooling and trying again.
+# Any other error is this record's own (a value the schema refuses) and would fail forever.
+UNAVAILABLE = (OperationalError, InterfaceError, PoolTimeout)
 
 
 class Records:
@@ -55,7 +59,7 @@ class Records:
             try:
                 apply(self.store, entry)
                 return
-            except SQLAlchemyError:
+            except UNAVAILABLE:
                 if self.spool is None:
                     raise
                 self._pause()
@@ -89,7 +93,7 @@ class Records:
         if self._direct():
             try:
                 return self.store.callbacks.book(**args, limits=limits)
-            except SQLAlchemyError:
+            except UNAVAILABLE:
                 if self.spool is None:
                     raise
                 self._pause()
@@ -101,16 +105,27 @@ class Records:
         """Move spooled records into the database; 0 when there is nothing or it is still away."""
         if self.spool is None or not self.spool.pending():
             return 0
+        spool = self.spool
         try:
             self.store.ping()
-            applied = self.spool.replay(lambda entry: apply(self.store, entry))
-        except SQLAlchemyError:
+            applied = spool.replay(lambda entry: self._replay_one(spool, entry))
+        except UNAVAILABLE:
             self._pause()
             return 0
         if applied:
             log.info("replayed %d spooled records into the database", applied)
         self._paused_until = 0.0
         return applied
+
+    def _replay_one(self, spool: Spool, entry: dict[str, Any]) -> None:
+        try:
+            apply(self.store, entry)
+        except UNAVAILABLE:
+            raise
+        except (SQLAlchemyError, ValueError, KeyError, TypeError):
+            # Refused for good: set aside (rejected.jsonl) so the records behind it go in.
+            log.exception("spooled %s refused by the database; set aside", entry.get("op"))
+            spool.reject(entry)
 
     def _direct(self) -> bool:
         if self.spool is None:

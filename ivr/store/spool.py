@@ -11,6 +11,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -19,6 +20,7 @@ from typing import Any
 
 ACTIVE = "records.jsonl"
 CLAIMED = ".replaying"
+REJECTED = "rejected.jsonl"
 
 
 class Spool:
@@ -41,38 +43,51 @@ class Spool:
         return sum(len(_lines(path)) for path in files if path.exists())
 
     def replay(self, apply: Callable[[dict[str, Any]], None]) -> int:
-        """Apply every spooled entry in order; stops at the first failure and keeps the rest.
+        """Apply every spooled entry in order; stops at the first failure and keeps the rest
+        (in the claimed file, so they stay ahead of anything spooled since).
 
-        Returns how many entries were applied. Entries are idempotent upserts, so an entry
-        applied twice (a replayer killed mid-file) does no harm."""
+        Returns how many entries were applied. A replayer holds a lock on the file it works
+        on, so two replayers never apply the same file; one killed mid-file leaves the file
+        to the next, which applies it again from the top (entries are upserts)."""
         applied = 0
         for claimed in self._claim():
-            lines = _lines(claimed)
-            for index, line in enumerate(lines):
-                try:
-                    apply(json.loads(line))
-                except Exception:
-                    self._put_back(lines[index:])
-                    claimed.unlink()
-                    raise
-                applied += 1
-            claimed.unlink()
+            with _locked_claim(claimed) as held:
+                if not held:
+                    continue  # another replayer is on it, or it has finished it
+                lines = _lines(claimed)
+                for index, line in enumerate(lines):
+                    try:
+                        apply(json.loads(line))
+                    except Exception:
+                        _rewrite(claimed, lines[index:])
+                        raise
+                    applied += 1
+                claimed.unlink()
         return applied
 
+    def reject(self, entry: dict[str, Any]) -> None:
+        """Set aside an entry the database refuses for good, for an operator to look at;
+        it is never replayed."""
+        line = (json.dumps(entry, separators=(",", ":"), ensure_ascii=False) + "\n").encode()
+        fd = os.open(self.directory / REJECTED, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            os.write(fd, line)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
     def _claim(self) -> list[Path]:
-        """Earlier claims left by a replayer that died, then the active file, renamed."""
-        claims = sorted(self.directory.glob(f"*{CLAIMED}"), key=lambda path: path.stat().st_mtime)
+        """Earlier claims (left by a replayer that failed or died), oldest first, then the
+        active file, renamed. Claim names start with the time they were made."""
+        claims = sorted(self.directory.glob(f"*{CLAIMED}"))
         if self.path.exists():
             with self._locked_active(create=False) as fd:
                 if fd >= 0:
-                    target = self.directory / f"{uuid.uuid4().hex}{CLAIMED}"
-                    os.rename(self.path, target)
-                    claims.append(target)
+                    name = f"{time.time_ns():020d}-{uuid.uuid4().hex[:8]}{CLAIMED}"
+                    os.rename(self.path, self.directory / name)
+                    claims.append(self.directory / name)
         return claims
-
-    def _put_back(self, lines: list[str]) -> None:
-        with self._locked_active() as fd:
-            _write(fd, "".join(line + "\n" for line in lines).encode())
 
     @contextmanager
     def _locked_active(self, create: bool = True) -> Iterator[int]:
@@ -122,3 +137,32 @@ def _complete(line: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+@contextmanager
+def _locked_claim(path: Path) -> Iterator[bool]:
+    """Hold `path` exclusively; False when it is gone or another replayer holds it."""
+    try:
+        fd = os.open(path, os.O_RDWR)
+    except FileNotFoundError:
+        yield False
+        return
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        # Finished and unlinked by another replayer between our listing and our lock?
+        yield path.exists() and os.stat(path).st_ino == os.fstat(fd).st_ino
+    finally:
+        os.close(fd)
+
+
+def _rewrite(path: Path, lines: list[str]) -> None:
+    """Replace the claim's content with the entries still to apply, atomically."""
+    partial = path.with_name(path.name + ".tmp")
+    partial.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    with partial.open("rb") as handle:
+        os.fsync(handle.fileno())
+    os.replace(partial, path)

@@ -115,7 +115,9 @@ class Dispatcher:
 
     def _place(self, region: Region, now: datetime, waiting: dict[str, int]) -> list[int]:
         """Place callbacks while fewer callers than the region's threshold wait in its queues."""
+        # Callbacks being dialed now join the line soon: they count as waiting.
         in_line = sum(size for name, size in waiting.items() if region.owns_queue(name))
+        in_line += self.store.callbacks.dialing(region.id)
         placed: list[int] = []
         while in_line + len(placed) < region.callbacks.place_while_waiting_below:
             callback = self.store.callbacks.claim(region.id, now, CLAIM_HOLD)
@@ -154,9 +156,10 @@ class Dispatcher:
         sent = 0
         for callback in self.store.callbacks.notes_due():
             region = self.regions.regions.get(callback.region)
+            if not self.store.callbacks.take_note(callback.id, now):
+                continue  # another dispatcher is sending it
             if region is None or not region.hotlines:
-                self.store.callbacks.note_sent(callback.id, now)  # nothing to send it from
-                continue
+                continue  # nothing to send it from
             body = self.catalogue.line(
                 callback.language,
                 "callback.note",
@@ -168,8 +171,8 @@ class Dispatcher:
                 self.client.messages.create(to=callback.number, from_=region.hotlines[0], body=body)
             except TwilioRestException as exc:
                 log.warning("note to %s failed: %s", masked(callback.number), exc)
+                self.store.callbacks.note_failed(callback.id)
                 continue
-            self.store.callbacks.note_sent(callback.id, now)
             sent += 1
         return sent
 

@@ -20,11 +20,22 @@ class MaskNumbers(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        masked_message = _NUMBER.sub(lambda match: masked(match.group()), message)
-        masked_message = _KEYED.sub(r"\1•••", masked_message)
+        masked_message = mask(message)
         if masked_message != message:
             record.msg, record.args = masked_message, None
+        # A database error quotes its parameters, the caller's number among them.
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = mask(record.exc_text)
+        if record.stack_info:
+            record.stack_info = mask(record.stack_info)
         return True
+
+
+def mask(text: str) -> str:
+    masked_text = _NUMBER.sub(lambda match: masked(match.group()), text)
+    return _KEYED.sub(r"\1•••", masked_text)
 
 
 def configure_logging(level: int = logging.INFO) -> None:

@@ -25,17 +25,33 @@ def callback_number(
     `countries`: the countries the caller's region serves. `default_country` reads a
     national number (and the international prefix, 00 or 011).
     """
-    try:
-        parsed = phonenumbers.parse(keyed, default_country)
-    except phonenumbers.NumberParseException:
-        return None
-    if not phonenumbers.is_valid_number(parsed):
+    parsed = _parse(keyed, default_country)
+    if parsed is None:
         return None
     if phonenumbers.region_code_for_number(parsed) not in countries:
         return None
     if phonenumbers.number_type(parsed) not in CALLABLE_TYPES:
         return None
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _parse(keyed: str, default_country: str | None) -> phonenumbers.PhoneNumber | None:
+    """A valid number from `keyed`. Callers abroad key 00 or 011 for "+" whatever the
+    country's own prefix (Japan's is 010), and no national number starts with them."""
+    digits = keyed.strip()
+    candidates = [digits]
+    for prefix in ("011", "00"):
+        if digits.startswith(prefix):
+            candidates.append("+" + digits[len(prefix) :])
+            break
+    for candidate in candidates:
+        try:
+            parsed = phonenumbers.parse(candidate, default_country)
+        except phonenumbers.NumberParseException:
+            continue
+        if phonenumbers.is_valid_number(parsed):
+            return parsed
+    return None
 
 
 def last_digits(number: str, count: int = 4) -> str:

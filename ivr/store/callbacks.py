@@ -96,8 +96,7 @@ class CallbackStore:
         """Take the longest-waiting due callback of `region` for dialing, or None.
 
         Dispatchers on several replicas never take the same one: PostgreSQL skips rows another
-        transaction has locked; SQLite has one writer at a time and the update re-checks the
-        status, so a lost race just tries the next one."""
+        transaction has locked; on SQLite the choice and the update are one statement."""
         due = (
             select(Callback.id)
             .where(
@@ -108,26 +107,39 @@ class CallbackStore:
             .order_by(Callback.waiting_since, Callback.id)
             .limit(1)
         )
-        if self.engine.dialect.name == "postgresql":
-            due = due.with_for_update(skip_locked=True)
-        for _ in range(5):
-            with Session(self.engine) as session, session.begin():
-                callback_id = session.scalar(due)
+        taking = dict(
+            status="dialing",
+            attempts=Callback.attempts + 1,
+            claimed_until=now + hold,
+            last_call_sid=None,  # this attempt's call is not placed yet
+            updated_at=now,
+        )
+        with Session(self.engine) as session, session.begin():
+            if self.engine.dialect.name == "postgresql":
+                callback_id = session.scalar(due.with_for_update(skip_locked=True))
                 if callback_id is None:
                     return None
-                taken = session.execute(
+                session.execute(update(Callback).where(Callback.id == callback_id).values(taking))
+            else:
+                # One statement: SQLite runs one writer at a time, so the choice and the
+                # update cannot be split by another dispatcher.
+                callback_id = session.scalar(
                     update(Callback)
-                    .where(Callback.id == callback_id, Callback.status == "pending")
-                    .values(
-                        status="dialing",
-                        attempts=Callback.attempts + 1,
-                        claimed_until=now + hold,
-                        updated_at=now,
-                    )
+                    .where(Callback.id == due.scalar_subquery(), Callback.status == "pending")
+                    .values(taking)
+                    .returning(Callback.id)
                 )
-                if _rowcount(taken) == 1:
-                    return _record(session.get_one(Callback, callback_id))
-        return None
+                if callback_id is None:
+                    return None
+            return _record(session.get_one(Callback, callback_id))
+
+    def dialing(self, region: str) -> int:
+        """Callbacks of `region` being placed now (ringing, or the greeting)."""
+        with self.engine.connect() as connection:
+            count = connection.scalar(
+                select(func.count()).where(Callback.region == region, Callback.status == "dialing")
+            )
+            return int(count or 0)
 
     def dialed(self, callback_id: int, call_sid: str, at: datetime) -> None:
         self._update(callback_id, ("dialing",), last_call_sid=call_sid, updated_at=at)
@@ -201,6 +213,16 @@ class CallbackStore:
         with Session(self.engine) as session:
             return [_record(callback) for callback in session.scalars(query)]
 
+    def take_note(self, callback_id: int, at: datetime) -> bool:
+        """Claim the note to send: True for exactly one dispatcher."""
+        return self._update(
+            callback_id, FINAL_STATUSES, note_due=False, note_sent_at=at, updated_at=at, due=True
+        )
+
+    def note_failed(self, callback_id: int) -> None:
+        """The text could not be sent: due again at the next pass."""
+        self._update(callback_id, FINAL_STATUSES, note_due=True, note_sent_at=None)
+
     def note_sent(self, callback_id: int, at: datetime) -> None:
         self._update(callback_id, FINAL_STATUSES, note_due=False, note_sent_at=at, updated_at=at)
 
@@ -224,13 +246,16 @@ class CallbackStore:
         with Session(self.engine) as session:
             return [_record(c) for c in session.scalars(query.order_by(Callback.waiting_since))]
 
-    def _update(self, callback_id: int, statuses: tuple[str, ...], **values: Any) -> bool:
+    def _update(
+        self, callback_id: int, statuses: tuple[str, ...], due: bool = False, **values: Any
+    ) -> bool:
+        """Change callback `callback_id` if its status is one of `statuses` (and, with `due`,
+        its note is due); True when it changed."""
+        condition = [Callback.id == callback_id, Callback.status.in_(statuses)]
+        if due:
+            condition.append(Callback.note_due.is_(True))
         with self.engine.begin() as connection:
-            result = connection.execute(
-                update(Callback)
-                .where(Callback.id == callback_id, Callback.status.in_(statuses))
-                .values(**values)
-            )
+            result = connection.execute(update(Callback).where(*condition).values(**values))
             return _rowcount(result) == 1
 
 

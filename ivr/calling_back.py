@@ -9,19 +9,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ivr.caller import CallContext
+from ivr.handoff import enqueue
 from ivr.phrases import Speaker
-from ivr.state import CallPlace, Node
+from ivr.state import Node
 from ivr.steps import (
     CALLBACK_ANSWER,
     CALLBACK_KEY,
-    QUEUE_RESULT,
-    QUEUE_WAIT,
     Ask,
     CallbackUpdate,
-    Enqueue,
     Hangup,
     Link,
-    QueueEntry,
     Redirect,
     Step,
     step,
@@ -81,17 +78,17 @@ def answer(ctx: CallContext, callback: PlacedCallback, digits: str, said: int) -
     if not callback.open:
         return greeting(ctx, callback, said)
     if digits == TALK:
-        region = ctx.region
-        queue = region.callback_queue_name(callback.language)
-        place = CallPlace(region.id, callback.language, callback.reason)
-        entry = QueueEntry(
-            queue, region.id, callback.language, callback.reason or "menu", callback.reference
+        language = speaker.language
+        reached = step(effects=(CallbackUpdate(callback.id, "reached"),))
+        return reached.then(
+            enqueue(
+                ctx,
+                language,
+                callback.reason or "menu",
+                callback.reference,
+                queue=ctx.region.callback_queue_name(language),
+            )
         )
-        join = Enqueue(
-            queue, wait=place.link(QUEUE_WAIT, ("q", queue)), then=place.link(QUEUE_RESULT)
-        )
-        reached = CallbackUpdate(callback.id, "reached")
-        return step(speaker.say("agent.connecting"), join, effects=(reached, entry))
     if digits == CANCEL:
         cancelled = CallbackUpdate(callback.id, "cancelled")
         return step(speaker.say("callback.cancelled"), Hangup(), effects=(cancelled,))

@@ -89,9 +89,17 @@ def way_out(ctx: CallContext, state: MenuState) -> Step:
     return intro.then(step(channel_lines(ctx, state.language))).then(goodbye(ctx, state.language))
 
 
-def enqueue(ctx: CallContext, language: str, reason: str, reference: str | None = None) -> Step:
+def enqueue(
+    ctx: CallContext,
+    language: str,
+    reason: str,
+    reference: str | None = None,
+    queue: str | None = None,
+) -> Step:
+    """Join `queue` (default: the region's queue for the language and reason), kept with the
+    call for the agent."""
     region = ctx.region
-    queue = region.queue_name(language, priority=reason in PRIORITY_REASONS)
+    queue = queue or region.queue_name(language, priority=reason in PRIORITY_REASONS)
     place = CallPlace(region.id, language, reason)
     effect = QueueEntry(queue, region.id, language, reason, reference)
     join = Enqueue(queue, wait=place.link(QUEUE_WAIT, ("q", queue)), then=place.link(QUEUE_RESULT))

@@ -55,51 +55,36 @@ class Records:
     def write(self, op: str, **args: Any) -> None:
         """Apply the write `op` (a CALL_WRITES name, or BOOK/VOICEMAIL) now, or spool it."""
         entry = {"op": op, "args": {key: _json(value) for key, value in args.items()}}
-        if self._direct():
-            try:
-                apply(self.store, entry)
-                return
-            except UNAVAILABLE:
-                if self.spool is None:
-                    raise
-                self._pause()
-                log.warning("database unavailable; spooling %s", op, exc_info=True)
-        assert self.spool is not None
-        self.spool.append(entry)
+        if not self._tried(lambda: apply(self.store, entry), op):
+            assert self.spool is not None
+            self.spool.append(entry)
 
-    def book_callback(
-        self,
-        *,
-        call_sid: str,
-        number: str,
-        region: str,
-        language: str,
-        reason: str | None,
-        code: str,
-        at: datetime,
-        limits: Limits,
-    ) -> Booking:
-        """Book with the fraud limits; with the database away, accept and spool the booking
-        (its limits cannot be counted, and a caller must not lose the callback for that)."""
-        args: dict[str, Any] = {
-            "call_sid": call_sid,
-            "number": number,
-            "region": region,
-            "language": language,
-            "reason": reason,
-            "code": code,
-            "at": at,
-        }
-        if self._direct():
-            try:
-                return self.store.callbacks.book(**args, limits=limits)
-            except UNAVAILABLE:
-                if self.spool is None:
-                    raise
-                self._pause()
-                log.warning("database unavailable; spooling a callback booking", exc_info=True)
+    def book_callback(self, *, limits: Limits, **args: Any) -> Booking:
+        """Book with the fraud limits (`args`: those of CallbackStore.book); with the database
+        away, accept and spool the booking (its limits cannot be counted, and a caller must
+        not lose the callback for that)."""
+        booked: list[Booking] = []
+        if self._tried(
+            lambda: booked.append(self.store.callbacks.book(**args, limits=limits)), BOOK
+        ):
+            return booked[0]
         self.write(BOOK, **args)
-        return Booking(code)
+        return Booking(args["code"])
+
+    def _tried(self, work: Callable[[], object], op: str) -> bool:
+        """Run `work` against the database when it is worth trying; False when the database
+        is away (the caller then spools). Without a spool, its errors are the caller's."""
+        if not self._direct():
+            return False
+        try:
+            work()
+        except UNAVAILABLE:
+            if self.spool is None:
+                raise
+            self._pause()
+            log.warning("database unavailable; spooling %s", op, exc_info=True)
+            return False
+        return True
 
     def replay(self) -> int:
         """Move spooled records into the database; 0 when there is nothing or it is still away."""

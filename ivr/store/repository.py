@@ -114,7 +114,7 @@ class CallStore:
         update = {
             "caller": insert.excluded.caller,
             "region": insert.excluded.region,
-            "language": func_coalesce(insert.excluded.language, table.c.language),
+            "language": func.coalesce(insert.excluded.language, table.c.language),
             "path": extended if choice else table.c.path,
             "last_step": insert.excluded.last_step,
             "updated_at": insert.excluded.updated_at,
@@ -148,10 +148,10 @@ class CallStore:
             call_sid=call_sid, created_at=at, updated_at=at, queued_at=at, **values
         )
         update: dict[str, Any] = {key: getattr(insert.excluded, key) for key in values}
-        update["transaction_ref"] = func_coalesce(
+        update["transaction_ref"] = func.coalesce(
             insert.excluded.transaction_ref, table.c.transaction_ref
         )
-        update["queued_at"] = func_coalesce(table.c.queued_at, insert.excluded.queued_at)
+        update["queued_at"] = func.coalesce(table.c.queued_at, insert.excluded.queued_at)
         update["updated_at"] = insert.excluded.updated_at
         update.update(_outcome(insert, "queued"))
         self._execute(insert.on_conflict_do_update(index_elements=[Call.call_sid], set_=update))
@@ -258,10 +258,6 @@ def _outcome(insert: Any, outcome: str) -> dict[str, ColumnElement[Any]]:
         "outcome": case((keeps, table.c.outcome), else_=outcome),
         "outcome_rank": case((keeps, table.c.outcome_rank), else_=rank),
     }
-
-
-def func_coalesce(first: Any, second: Any) -> ColumnElement[Any]:
-    return func.coalesce(first, second)
 
 
 def call_record(call: Call) -> CallRecord:

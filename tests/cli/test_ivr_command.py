@@ -208,6 +208,17 @@ def test_serve_refuses_bad_settings() -> None:
     assert "IVR_PUBLIC_URL" in result.stderr
 
 
+def test_serve_with_dispatch_refuses_to_start_without_twilio_credentials(tmp_path: Path) -> None:
+    database = f"sqlite:///{tmp_path / 'ivr.sqlite3'}"
+    result = run(
+        "serve", "--dispatch", "--port", str(free_port()), env=clean_env(IVR_DATABASE_URL=database)
+    )
+    assert result.returncode == 2
+    assert (
+        "cannot dispatch callbacks: set TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN" in result.stderr
+    )
+
+
 # -- ivr serve and ivr call over real HTTP --------------------------------------------------
 def free_port() -> int:
     with socket.socket() as probe:

@@ -34,8 +34,6 @@ log = logging.getLogger("ivr")
 router = APIRouter()
 _ID = re.compile(r"[0-9]{1,12}")
 _SAID = re.compile(r"[0-9]")
-# Twilio trims silence: a shorter recording holds no message worth a ticket.
-MIN_MESSAGE_SECONDS = 1
 FINAL_CALL_STATUSES = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
 
 
@@ -81,14 +79,15 @@ async def recording(
 
     async def save(params: RecordingParams, ctx: CallContext) -> Step:
         kept = fitting(ctx, place)
-        if params.duration < MIN_MESSAGE_SECONDS:
+        spoken = ways.message_seconds(params.duration, params.digits)
+        if spoken < ways.MIN_MESSAGE_SECONDS:
             return ways.no_message(ctx, kept.language)
         await services.write(
             VOICEMAIL,
             recording_sid=params.recording_sid,
             call_sid=params.call_sid,
             recording_url=params.recording_url,
-            duration=params.duration,
+            duration=spoken,
             caller=caller_id(ctx.place),
             region=ctx.region.id,
             language=kept.language,

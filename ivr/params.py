@@ -52,6 +52,8 @@ class RecordingParams(CallParams):
     recording_sid: str = Field(alias="RecordingSid", pattern=r"^RE[0-9a-fA-F]{32}$")
     recording_url: str = Field(alias="RecordingUrl", pattern=r"^https?://", max_length=300)
     duration: int = Field(0, alias="RecordingDuration", ge=0, le=10**5)
+    # The key that ended it, "hangup", or nothing: the silence timeout ended it.
+    digits: str = Field("", alias="Digits", pattern=r"^([0-9*#]{0,64}|hangup)$")
 
 
 P = TypeVar("P", bound=CallParams)

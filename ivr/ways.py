@@ -26,6 +26,9 @@ from ivr.steps import (
 
 YES, OTHER = "1", "2"
 FINISH = "#"
+# Seconds of silence that end a voice message; Twilio's reported length includes them.
+MESSAGE_SILENCE = 5
+MIN_MESSAGE_SECONDS = 1
 
 
 def can_call_back(ctx: CallContext) -> bool:
@@ -167,10 +170,17 @@ def voicemail(ctx: CallContext, state: MenuState) -> Step:
         intro.say("voicemail.intro", key=intro.key_name(FINISH)),
         speaker.say("voicemail.warning"),
     ]
-    record = Record(place.link(RECORDING), finish_on_key=FINISH)
+    record = Record(place.link(RECORDING), finish_on_key=FINISH, timeout=MESSAGE_SILENCE)
     # Twilio posts even an empty recording to the action; what follows <Record> is only a
     # safety net for a platform that would not.
     return step(lines, record).then(no_message(ctx, state.language))
+
+
+def message_seconds(duration: int, ended_by: str) -> int:
+    """How long the caller spoke: Twilio reports a recording's length before trimming, with
+    the closing silence when silence (no key: `ended_by` "") ended it."""
+    silence = MESSAGE_SILENCE if not ended_by else 0
+    return max(duration - silence, 0)
 
 
 def no_message(ctx: CallContext, language: str) -> Step:

@@ -95,19 +95,27 @@ async def record(runner: CallRunner, verb: Record) -> Goto:
         seconds = (runner.x.clock.now() - started).total_seconds()
         await runner.notify(_recording_goto(runner, verb, seconds, "hangup"))
         raise
-    # trim-silence (the default) cuts the silence that ended the recording: silence alone
-    # leaves an empty recording, which Twilio still posts, with RecordingDuration 0.
-    seconds = result.trimmed if verb.trim else result.seconds
-    return _recording_goto(runner, verb, seconds, result.digits)
+    # The action reports the length before trimming (silence that ended it included); the
+    # kept recording loses that silence with trim-silence, Twilio's default.
+    kept = result.trimmed if verb.trim else result.seconds
+    return _recording_goto(runner, verb, result.seconds, result.digits, kept)
 
 
-def _recording_goto(runner: CallRunner, verb: Record, seconds: float, digits: str | None) -> Goto:
-    recording = runner.x.new_recording(runner.call, round(seconds))
-    runner.emit(RecordEvent, duration=recording.duration, digits=digits, url=recording.url)
+def _recording_goto(
+    runner: CallRunner,
+    verb: Record,
+    seconds: float,
+    digits: str | None,
+    kept: float | None = None,
+) -> Goto:
+    """The action request for a recording `seconds` long; `kept`: the length of the stored
+    recording once trimmed (default: all of it)."""
+    recording = runner.x.new_recording(runner.call, round(seconds if kept is None else kept))
+    runner.emit(RecordEvent, duration=round(seconds), digits=digits, url=recording.url)
     params = {
         "RecordingUrl": recording.url,
         "RecordingSid": recording.sid,
-        "RecordingDuration": str(recording.duration),
+        "RecordingDuration": str(round(seconds)),
     }
     if digits is not None:
         params["Digits"] = digits

@@ -30,8 +30,7 @@ def test_spoken_message_ends_after_the_silence_timeout(app: Any, make_switch: An
     call = make_switch(app).dial("+8613812345678", to="+864001234567")
     call.say("I forgot my password, please call me back")  # 41 characters: 2.7 s
     params = app.to("/saved")[0].params
-    # 5 s of silence ended it; trim-silence (Twilio's default) cuts them from the recording.
-    assert params["RecordingDuration"] == "3"
+    assert params["RecordingDuration"] == "8"  # speech, then the 5 s of silence that ended it
     assert "Digits" not in params
     assert re.fullmatch(
         rf"https://api\.twilio\.local/2010-04-01/Accounts/{params['AccountSid']}"
@@ -73,18 +72,22 @@ def test_record_without_action_posts_to_the_current_document(
     app = make_app({"/voice/incoming": "<Response><Record/></Response>"})
     call = make_switch(app).dial("+8613812345678", to="+864001234567", answers=["_"])
     assert len(app.to("/voice/incoming")) == 2
-    assert app.to("/voice/incoming")[1].params["RecordingDuration"] == "0"  # silence, trimmed
+    assert app.to("/voice/incoming")[1].params["RecordingDuration"] == "5"  # the silence
     assert call.prompt is not None  # the same document asks for a recording again
 
 
-def test_do_not_trim_keeps_the_silence_that_ended_the_recording(
-    make_app: Any, make_switch: Any
+@pytest.mark.parametrize(("trim", "kept"), [("trim-silence", 3), ("do-not-trim", 8)])
+def test_the_kept_recording_loses_its_silence_unless_told_not_to(
+    make_app: Any, make_switch: Any, trim: str, kept: int
 ) -> None:
-    document = '<Response><Record action="/saved" trim="do-not-trim"/></Response>'
+    document = f'<Response><Record action="/saved" trim="{trim}"/></Response>'
     app = make_app({"/voice/incoming": document, "/saved": SAVED})
-    call = make_switch(app).dial("+8613812345678", to="+864001234567")
-    call.say("I forgot my password, please call me back")
-    assert app.to("/saved")[0].params["RecordingDuration"] == "8"  # 2.7 s of speech + 5 s
+    switch = make_switch(app)
+    switch.dial("+8613812345678", to="+864001234567").say(
+        "I forgot my password, please call me back"
+    )
+    assert app.to("/saved")[0].params["RecordingDuration"] == "8"  # reported before trimming
+    assert switch.recordings[0].duration == kept
 
 
 def test_recordings_are_kept_on_the_switch(app: Any, make_switch: Any) -> None:

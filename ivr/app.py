@@ -21,8 +21,9 @@ from fastapi.responses import PlainTextResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
-from ivr import menu, waiting
+from ivr import calling_back, menu, waiting
 from ivr.caller import CallContext, place_caller
+from ivr.calling_back import CALLBACK_MARK
 from ivr.clock import Clock, SystemClock
 from ivr.mail import Mailer
 from ivr.menu import Heard
@@ -109,6 +110,12 @@ async def menu_answer(request: Request, services: ServicesDep, form: CheckedForm
     )
 
 
+def served_callback(request: Request) -> int | None:
+    """The callback whose person waits on this leg (a call we placed), from our URL."""
+    mark = request.query_params.get(CALLBACK_MARK, "")
+    return int(mark) if mark.isascii() and mark.isdigit() and len(mark) <= 12 else None
+
+
 async def answer_in_queue(
     request: Request,
     services: Services,
@@ -116,10 +123,14 @@ async def answer_in_queue(
     model: type[P],
     decide: Callable[[P, CallContext, CallPlace | None], Step],
 ) -> Response:
-    """A queue webhook: the caller's region and language come from our URL's query."""
+    """A queue webhook: the caller's region and language come from our URL's query. On a
+    callback's leg the person is the callee: `From` is our own hotline."""
     place = parse_place(request.query_params)
     region = place.region if place else None
-    return await answer_webhook(services, form, model, lambda p, ctx: decide(p, ctx, place), region)
+    outbound = served_callback(request) is not None
+    return await answer_webhook(
+        services, form, model, lambda p, ctx: decide(p, ctx, place), region, outbound=outbound
+    )
 
 
 @webhook(QUEUE_WAIT, QueueWaitParams)
@@ -132,9 +143,11 @@ async def queue_wait(request: Request, services: ServicesDep, form: CheckedForm)
     known = region is not None and region.owns_queue(queue)
     answer_times = await services.answer_times(queue) if known else ()
 
+    may_leave = served_callback(request) is None
+
     def decide(params: QueueWaitParams, ctx: CallContext, place: CallPlace | None) -> Step:
         status = waiting.QueueStatus(params.position, params.waited, params.size, answer_times)
-        return waiting.queue_wait(ctx, place, status)
+        return waiting.queue_wait(ctx, place, status, may_leave)
 
     return await answer_in_queue(request, services, form, QueueWaitParams, decide)
 
@@ -160,8 +173,14 @@ async def queue_result(request: Request, services: ServicesDep, form: CheckedFor
         queue_time=params.waited,
         at=services.clock.now(),
     )
+    callback_id = served_callback(request)
+    called_again = False
+    if callback_id is not None:
+        called_again = await services.callback_left_queue(callback_id, params.result)
 
     def decide(params: QueueResultParams, ctx: CallContext, place: CallPlace | None) -> Step:
+        if callback_id is not None and params.result not in waiting.BRIDGED | {"hangup"}:
+            return calling_back.not_connected(ctx, place.language if place else "", called_again)
         return waiting.queue_result(ctx, place, params.result)
 
     return await answer_in_queue(request, services, form, QueueResultParams, decide)

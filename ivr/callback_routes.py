@@ -9,7 +9,7 @@ import re
 from fastapi import APIRouter, BackgroundTasks, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from ivr import calling_back, ways
+from ivr import calling_back, handoff, ways
 from ivr.caller import CallContext
 from ivr.calling_back import PlacedCallback
 from ivr.params import CallParams, GatherParams, RecordingParams, StatusParams
@@ -58,6 +58,7 @@ async def book_callback(request: Request, services: ServicesDep, form: CheckedFo
                 reason=kept.reason,
                 code=services.codes(),
                 at=ctx.now,
+                due_at=ways.first_attempt(ctx),
                 limits=Limits(settings.per_number_per_day, settings.per_hour),
             )
         )
@@ -82,7 +83,7 @@ async def recording(
         spoken = ways.message_seconds(params.duration, params.digits)
         if spoken < ways.MIN_MESSAGE_SECONDS:
             return ways.no_message(ctx, kept.language)
-        await services.write(
+        kept_message = await services.write(
             VOICEMAIL,
             recording_sid=params.recording_sid,
             call_sid=params.call_sid,
@@ -94,6 +95,9 @@ async def recording(
             reason=kept.reason,
             at=ctx.now,
         )
+        if not kept_message:
+            # Neither the database nor the spool took it: never say "saved" for a lost message.
+            return handoff.apology(ctx, kept.language)
         await services.write(
             "record_outcome", call_sid=params.call_sid, outcome="voicemail", at=ctx.now
         )

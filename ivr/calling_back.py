@@ -23,8 +23,11 @@ from ivr.steps import (
     Step,
     step,
 )
+from ivr.ways import other_channels
 
 TALK, CANCEL = "1", "9"
+# In the callback queue's webhook URLs: which callback the caller on this leg is.
+CALLBACK_MARK = "cb"
 GREETINGS = 2  # the greeting is said at most twice before we try again later
 TOPICS = {
     Node.PASSWORD.value: "callback.topic_password",
@@ -79,20 +82,29 @@ def answer(ctx: CallContext, callback: PlacedCallback, digits: str, said: int) -
         return greeting(ctx, callback, said)
     if digits == TALK:
         language = speaker.language
-        reached = step(effects=(CallbackUpdate(callback.id, "reached"),))
-        return reached.then(
+        queued = step(effects=(CallbackUpdate(callback.id, "queued"),))
+        return queued.then(
             enqueue(
                 ctx,
                 language,
                 callback.reason or "menu",
                 callback.reference,
                 queue=ctx.region.callback_queue_name(language),
+                marks=((CALLBACK_MARK, str(callback.id)),),
             )
         )
     if digits == CANCEL:
         cancelled = CallbackUpdate(callback.id, "cancelled")
         return step(speaker.say("callback.cancelled"), Hangup(), effects=(cancelled,))
     return greeting(ctx, callback, said + 1)
+
+
+def not_connected(ctx: CallContext, language: str, called_again: bool) -> Step:
+    """The person we called back left the callback queue without an agent."""
+    speaker = Speaker(ctx, ctx.region.language_or_default(language))
+    if called_again:
+        return step(speaker.say("callback.again"), Hangup())
+    return other_channels(ctx, speaker.language, speaker.say("queue.trouble"))
 
 
 def _link(path: str, callback: PlacedCallback, said: int) -> Link:

@@ -22,7 +22,7 @@ from twilio.rest import Client
 from ivr.clock import Clock
 from ivr.hours import is_open
 from ivr.mail import Mailer
-from ivr.numbers import masked
+from ivr.numbers import can_receive_texts, masked
 from ivr.prompts import Catalogue
 from ivr.regions import Region, RegionBook
 from ivr.retention import purge
@@ -91,7 +91,7 @@ class Dispatcher:
             )
             expiry = now - timedelta(seconds=settings.expire_after)
             done.expired += callbacks.expire_old(region.id, expiry, now)
-            if region.hotlines and is_open(region.opening, now):
+            if waiting is not None and region.hotlines and _open_for_a_while(region, now):
                 done.placed += self._place(region, now, waiting)
         done.notes = self._send_notes(now)
         if self.mailer is not None:
@@ -110,8 +110,15 @@ class Dispatcher:
                 log.exception("dispatch pass failed; trying again in %s s", every)
             stop.wait(every)
 
-    def _waiting_by_queue(self) -> dict[str, int]:
-        return {queue.friendly_name: queue.current_size or 0 for queue in self.client.queues.list()}
+    def _waiting_by_queue(self) -> dict[str, int] | None:
+        """Callers in each Twilio queue; None when Twilio cannot tell (nothing is placed then,
+        the rest of the pass goes on)."""
+        try:
+            queues = self.client.queues.list()
+        except Exception:
+            log.warning("could not read the queues at Twilio; no callback placed this pass")
+            return None
+        return {queue.friendly_name: queue.current_size or 0 for queue in queues}
 
     def _place(self, region: Region, now: datetime, waiting: dict[str, int]) -> list[int]:
         """Place callbacks while fewer callers than the region's threshold wait in its queues."""
@@ -140,7 +147,7 @@ class Dispatcher:
                 status_callback_event=["completed"],
                 timeout=RING_SECONDS,
             )
-        except TwilioRestException as exc:
+        except Exception as exc:  # refused by Twilio, or Twilio unreachable
             log.warning("callback %s to %s failed: %s", callback.id, masked(callback.number), exc)
             settings = region.callbacks
             self.store.callbacks.attempt_ended(
@@ -167,10 +174,17 @@ class Dispatcher:
                 code=callback.code,
                 chat=region.chat_url,
             ).text
+            if not can_receive_texts(callback.number):
+                continue  # a landline: nothing to send it to
             try:
                 self.client.messages.create(to=callback.number, from_=region.hotlines[0], body=body)
             except TwilioRestException as exc:
                 log.warning("note to %s failed: %s", masked(callback.number), exc)
+                if exc.status >= 500:
+                    self.store.callbacks.note_failed(callback.id)  # Twilio's trouble: again
+                continue  # refused (4xx: not a mobile, blocked...): trying again cannot help
+            except Exception:
+                log.warning("note to %s: Twilio unreachable", masked(callback.number))
                 self.store.callbacks.note_failed(callback.id)
                 continue
             sent += 1
@@ -186,3 +200,9 @@ class Dispatcher:
 
     def _url(self, path: str, query: str) -> str:
         return f"{self.settings.public_url}{path}?{query}"
+
+
+def _open_for_a_while(region: Region, now: datetime) -> bool:
+    """Open now and still open when a callback placed now would reach an agent."""
+    margin = timedelta(seconds=region.callbacks.stop_before_closing)
+    return is_open(region.opening, now) and is_open(region.opening, now + margin)

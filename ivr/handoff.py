@@ -95,14 +95,16 @@ def enqueue(
     reason: str,
     reference: str | None = None,
     queue: str | None = None,
+    marks: tuple[tuple[str, str], ...] = (),
 ) -> Step:
     """Join `queue` (default: the region's queue for the language and reason), kept with the
-    call for the agent."""
+    call for the agent. `marks` go into the queue's webhook URLs (the callback being served)."""
     region = ctx.region
     queue = queue or region.queue_name(language, priority=reason in PRIORITY_REASONS)
     place = CallPlace(region.id, language, reason)
     effect = QueueEntry(queue, region.id, language, reason, reference)
-    join = Enqueue(queue, wait=place.link(QUEUE_WAIT, ("q", queue)), then=place.link(QUEUE_RESULT))
+    wait = place.link(QUEUE_WAIT, ("q", queue), *marks)
+    join = Enqueue(queue, wait=wait, then=place.link(QUEUE_RESULT, *marks))
     return step(Speaker(ctx, language).say("agent.connecting"), join, effects=(effect,))
 
 

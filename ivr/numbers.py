@@ -54,6 +54,15 @@ def _parse(keyed: str, default_country: str | None) -> phonenumbers.PhoneNumber 
     return None
 
 
+def can_receive_texts(number: str) -> bool:
+    """False for numbers known to be landlines (a text to them is refused)."""
+    try:
+        kind = phonenumbers.number_type(phonenumbers.parse(number, None))
+    except phonenumbers.NumberParseException:
+        return False
+    return kind is not PhoneNumberType.FIXED_LINE
+
+
 def last_digits(number: str, count: int = 4) -> str:
     return number[-count:]
 

@@ -126,6 +126,9 @@ class CallbackSettings(_Strict):
     place_while_waiting_below: int = Field(
         3, ge=1, le=5000, description="callers in the region's queues below which we call back"
     )
+    stop_before_closing: int = Field(
+        900, ge=0, le=4 * 3600, description="seconds before closing when no callback is placed"
+    )
 
 
 class RegionSpec(_Strict):

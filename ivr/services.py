@@ -34,6 +34,7 @@ from ivr.settings import Settings
 from ivr.steps import CallbackUpdate, QueueEntry, Step
 from ivr.store import Store
 from ivr.store.records import Records
+from ivr.store.repository import BRIDGED
 from ivr.twiml import CONTENT_TYPE, last_resort, render
 
 log = logging.getLogger("ivr")
@@ -133,11 +134,42 @@ class Services:
 
     async def _update_callback(self, effect: CallbackUpdate) -> None:
         callbacks = self.store.callbacks
-        change = callbacks.reached if effect.change == "reached" else callbacks.cancel
+        change = callbacks.joined_queue if effect.change == "queued" else callbacks.cancel
         try:
             await run_in_threadpool(change, effect.callback_id, self.clock.now())
         except Exception:
             log.exception("could not mark callback %s %s", effect.callback_id, effect.change)
+
+    async def callback_left_queue(self, callback_id: int, result: str) -> bool:
+        """The person we called back left the callback queue (QueueResult `result`): done when
+        an agent took them, else due again or given up. True when we will call again."""
+        callbacks = self.store.callbacks
+        now = self.clock.now()
+        try:
+            if result in BRIDGED:
+                await run_in_threadpool(callbacks.reached, callback_id, now)
+                return False
+            if result == "hangup":
+                # They hung up while waiting: their choice; we do not call again.
+                await run_in_threadpool(callbacks.cancel, callback_id, now)
+                return False
+            callback = await run_in_threadpool(callbacks.get, callback_id)
+            region = self.config.regions.regions.get(callback.region) if callback else None
+            if region is None:
+                return False
+            settings = region.callbacks
+            status = await run_in_threadpool(
+                callbacks.left_queue,
+                callback_id,
+                result,
+                now,
+                settings.attempts,
+                settings.retry_after,
+            )
+            return status == "pending"
+        except Exception:
+            log.exception("could not record how callback %s left its queue", callback_id)
+            return False
 
     async def answer_times(self, queue: str) -> tuple[int, ...]:
         """Answer times of `queue` in the last hour, cached; none when the database is away."""

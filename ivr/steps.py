@@ -120,7 +120,7 @@ class CallbackUpdate:
     """Effect: the person we called back chose to talk to an agent, or cancelled."""
 
     callback_id: int
-    change: Literal["reached", "cancelled"]
+    change: Literal["queued", "cancelled"]
 
 
 Effect = QueueEntry | CallbackUpdate

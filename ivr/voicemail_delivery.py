@@ -1,7 +1,8 @@
 """Mailing voicemail tickets to the regions' support mailboxes, oldest first.
 
 Run after each recording and by the dispatcher, so a mail server that was down catches up.
-Each ticket is marked as mailed only after the server accepted it.
+Each ticket is claimed before it is sent, so two senders never mail it twice, and is unsent
+again when the mail server refuses it.
 """
 
 from __future__ import annotations

@@ -56,7 +56,11 @@ def estimated_wait(status: QueueStatus) -> tuple[str, int] | None:
     return ("queue.estimate_over", TIME_BOXES[-1])
 
 
-def queue_wait(ctx: CallContext, place: CallPlace | None, status: QueueStatus) -> Step:
+def queue_wait(
+    ctx: CallContext, place: CallPlace | None, status: QueueStatus, may_leave: bool = True
+) -> Step:
+    """One announcement and hold. `may_leave` False: no way out is offered (a caller we
+    called back waits in the callback queue, which agents take first)."""
     place = fitting(ctx, place)
     speaker = Speaker(ctx, place.language)
     settings = ctx.region.queue
@@ -82,7 +86,7 @@ def queue_wait(ctx: CallContext, place: CallPlace | None, status: QueueStatus) -
     # Hold no longer than the time left before the maximum wait, which the next poll enforces.
     seconds = max(1, min(settings.announce_every, settings.max_wait - status.waited))
     hold: Prompt = Play(ctx.hold_music) if ctx.hold_music else Pause(seconds)
-    if status.waited < settings.leave_offer_after:
+    if status.waited < settings.leave_offer_after or not may_leave:
         return step(lines, hold)
     lines.append(speaker.option("queue.leave_offer", LEAVE_KEY))
     # Keys work during the hold too; with none, the document ends and Twilio polls again.

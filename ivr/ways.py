@@ -6,9 +6,12 @@ stores it (fraud limits, the callback code) and then asks `booked` what the call
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from ivr.booking import Booking
 from ivr.caller import CallContext, CallerKind
 from ivr.handoff import agents_open, channel_lines, goodbye
+from ivr.hours import next_opening
 from ivr.numbers import callback_number, last_digits
 from ivr.phrases import Speaker
 from ivr.state import CallPlace, MenuState, Node
@@ -32,8 +35,17 @@ MIN_MESSAGE_SECONDS = 1
 
 
 def can_call_back(ctx: CallContext) -> bool:
-    """Callbacks come from the region's published hotline, so a region without one cannot."""
-    return bool(ctx.region.hotlines)
+    """Callbacks come from the region's published hotline, so a region without one cannot;
+    and only to the countries we call back in (none for a withheld caller on the global
+    line, who could never give a number we accept)."""
+    return bool(ctx.region.hotlines) and bool(_countries(ctx))
+
+
+def first_attempt(ctx: CallContext) -> datetime:
+    """When a callback booked now is first due: now, or when agents next open."""
+    if agents_open(ctx):
+        return ctx.now
+    return next_opening(ctx.region.opening, ctx.now) or ctx.now
 
 
 def offer_line(ctx: CallContext, language: str, key: str) -> Prompt:

@@ -10,14 +10,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import Engine, func, select, text, update
 from sqlalchemy.orm import Session
 
 from ivr.booking import Booking
 from ivr.store.models import Call, Callback
 from ivr.store.repository import upsert_into
 
-OPEN_STATUSES = ("pending", "dialing")
+# pending: waits to be called; dialing: being called; queued: answered, pressed 1 and waits
+# in the callback queue; then done (an agent took them), cancelled or expired.
+OPEN_STATUSES = ("pending", "dialing", "queued")
 FINAL_STATUSES = ("done", "cancelled", "expired")
 
 
@@ -62,10 +64,13 @@ class CallbackStore:
         code: str,
         at: datetime,
         limits: Limits | None = None,
+        due_at: datetime | None = None,
     ) -> Booking:
-        """Book a callback for the call `call_sid`; the same call booking again gets the same
+        """Book a callback for the call `call_sid`, first due at `due_at` (default: `at`; the
+        next opening when booked after hours); the same call booking again gets the same
         code (a retried webhook). `limits` None: accept (a spooled booking being replayed)."""
         with Session(self.engine) as session, session.begin():
+            self._serialize_bookings(session, number)
             existing = session.scalar(select(Callback).where(Callback.call_sid == call_sid))
             if existing is not None:
                 return Booking(existing.code)
@@ -84,13 +89,25 @@ class CallbackStore:
                 "transaction_ref": call.transaction_ref if call else None,
                 "waiting_since": call.queued_at if call and call.queued_at else at,
                 "booked_at": at,
-                "next_attempt_at": at,
+                "next_attempt_at": due_at or at,
                 "updated_at": at,
             }
             insert = upsert_into(self.engine, Callback).values(**values)
             session.execute(insert.on_conflict_do_nothing(index_elements=[Callback.call_sid]))
             stored = session.scalar(select(Callback.code).where(Callback.call_sid == call_sid))
             return Booking(stored or code)
+
+    def _serialize_bookings(self, session: Session, number: str) -> None:
+        """Counting a number's bookings and adding one must not interleave with another
+        booking, or concurrent requests all pass the limits. PostgreSQL: a lock per number
+        for this transaction; SQLite: take the database's write lock now (a write statement
+        that changes nothing), before the counts are read."""
+        if self.engine.dialect.name == "postgresql":
+            session.execute(
+                text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": f"cb:{number}"}
+            )
+        else:
+            session.execute(update(Callback).where(Callback.id == -1).values(id=Callback.id))
 
     def claim(self, region: str, now: datetime, hold: timedelta) -> CallbackRecord | None:
         """Take the longest-waiting due callback of `region` for dialing, or None.
@@ -144,15 +161,33 @@ class CallbackStore:
     def dialed(self, callback_id: int, call_sid: str, at: datetime) -> None:
         self._update(callback_id, ("dialing",), last_call_sid=call_sid, updated_at=at)
 
+    def joined_queue(self, callback_id: int, at: datetime) -> bool:
+        """The person we called pressed 1: waiting for an agent, no longer being dialed."""
+        return self._update(
+            callback_id, ("dialing", "queued"), status="queued", claimed_until=None, updated_at=at
+        )
+
     def reached(self, callback_id: int, at: datetime) -> bool:
-        """The callee answered and chose to talk: done. False when it was no longer open."""
+        """An agent took the person we called back: done (a repeat changes nothing)."""
         return self._update(
             callback_id,
-            OPEN_STATUSES + ("done",),
+            ("dialing", "queued", "done"),
             status="done",
             last_result="reached",
             updated_at=at,
         )
+
+    def left_queue(
+        self, callback_id: int, result: str, at: datetime, attempts: int, retry_after: int
+    ) -> str | None:
+        """The person left the callback queue without an agent (agents closed, hung up, the
+        queue full): called again later, or given up. The new status, None if unchanged."""
+        with Session(self.engine) as session, session.begin():
+            callback = session.get(Callback, callback_id, with_for_update=True)
+            if callback is None or callback.status != "queued":
+                return None
+            _retry_or_expire(callback, result, at, attempts, retry_after)
+            return callback.status
 
     def cancel(self, callback_id: int, at: datetime) -> bool:
         return self._update(
@@ -195,21 +230,24 @@ class CallbackStore:
             return len(stale)
 
     def expire_old(self, region: str, before: datetime, at: datetime) -> int:
-        """Pending callbacks booked before `before` are too old to be useful: expired, noted."""
+        """Pending callbacks due since before `before` (not booked: one booked on a Friday
+        night is due on Monday morning) are too old to be useful: expired, noted."""
         with self.engine.begin() as connection:
             result = connection.execute(
                 update(Callback)
                 .where(
                     Callback.region == region,
                     Callback.status == "pending",
-                    Callback.booked_at < before,
+                    Callback.next_attempt_at < before,
                 )
                 .values(status="expired", last_result="too-old", note_due=True, updated_at=at)
             )
             return _rowcount(result)
 
     def notes_due(self, limit: int = 50) -> list[CallbackRecord]:
-        query = select(Callback).where(Callback.note_due.is_(True)).limit(limit)
+        query = (
+            select(Callback).where(Callback.note_due.is_(True)).order_by(Callback.id).limit(limit)
+        )
         with Session(self.engine) as session:
             return [_record(callback) for callback in session.scalars(query)]
 

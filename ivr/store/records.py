@@ -125,8 +125,9 @@ def apply(store: Store, entry: dict[str, Any]) -> None:
     """Carry out one write (fresh, or read back from the spool)."""
     op = entry["op"]
     args = dict(entry["args"])
-    if isinstance(args.get("at"), str):
-        args["at"] = datetime.fromisoformat(args["at"])
+    for moment in ("at", "due_at"):
+        if isinstance(args.get(moment), str):
+            args[moment] = datetime.fromisoformat(args[moment])
     if op in CALL_WRITES:
         getattr(store, op)(**args)
     elif op == BOOK:

@@ -71,6 +71,26 @@ class VoicemailStore:
         with Session(self.engine) as session:
             return [_record(voicemail) for voicemail in session.scalars(query)]
 
+    def take_for_mail(self, recording_sid: str, at: datetime) -> bool:
+        """Claim the ticket for mailing: True for exactly one sender (replicas and the
+        dispatcher sweep the same tickets)."""
+        with self.engine.begin() as connection:
+            result = connection.execute(
+                update(Voicemail)
+                .where(Voicemail.recording_sid == recording_sid, Voicemail.emailed_at.is_(None))
+                .values(emailed_at=at)
+            )
+            return int(result.rowcount) == 1
+
+    def mail_failed(self, recording_sid: str) -> None:
+        """The mail did not go: the ticket is unsent again."""
+        with self.engine.begin() as connection:
+            connection.execute(
+                update(Voicemail)
+                .where(Voicemail.recording_sid == recording_sid)
+                .values(emailed_at=None)
+            )
+
     def emailed(self, recording_sid: str, at: datetime) -> None:
         with self.engine.begin() as connection:
             connection.execute(

@@ -63,14 +63,17 @@ def test_caller_leaves_the_queue_for_a_callback_and_an_agent_takes_it_first(line
     assert callee.hears("To talk to an agent now, press 1.")
     callee.press("1")
     assert callee.queue == "jp-en-US-callback"
-    done = records.callbacks.get(booked.id)
-    assert done is not None and done.status == "done" and done.last_call_sid == callee.sid
+    waiting = records.callbacks.get(booked.id)
+    assert waiting is not None and waiting.status == "queued"
+    assert waiting.last_call_sid == callee.sid
 
     # A new caller waits in the normal queue; the agent takes the callback queue first.
     other = tokyo_caller_in_the_queue(line, "+819087654321", at=None)
     agent = phone.dial_twiml(agent_twiml("jp-en-US-callback"), from_="+81355550100", talk=60)
     assert callee.hears("Connecting you to an agent now.")
     assert agent.ended and other.queue == "jp-en-US"
+    done = records.callbacks.get(booked.id)
+    assert done is not None and done.status == "done" and done.last_result == "reached"
     callback_call = records.call(callee.sid)
     assert callback_call is not None and callback_call.queue == "jp-en-US-callback"
 
@@ -191,3 +194,64 @@ def test_one_number_cannot_book_callbacks_without_limit(line: Line) -> None:
     assert "Sorry, this number already has as many callbacks as we can book in one day." in heard[2]
     assert "Or email us at support-jp@example.com. We reply within 24 hours." in heard[2]
     assert phone.messages == []
+
+
+def test_a_person_called_back_is_not_offered_to_leave_and_is_called_again_if_agents_close(
+    line: Line,
+) -> None:
+    phone, records = line.phone, line.records
+    call = phone.dial(CALLERS["jp"], LINES["jp"], at="2026-03-02T17:40+09:00")  # closes 18:00
+    call.press("2")
+    call.press("0")
+    call.hangup()
+    records.callbacks.book(
+        call.sid, CALLERS["jp"], "jp", "en-US", "main", "112358", phone.clock.now()
+    )
+    assert line.dispatcher.run_once().placed != []  # 17:4x: still 15 minutes before closing
+    phone.run()
+    callee = phone.last_call_to(CALLERS["jp"])
+    callee.press("1")
+    assert callee.queue == "jp-en-US-callback"
+    callee.wait(300)  # past the line's leave_offer_after: the callback queue offers no way out
+    assert not any("press 1" in line for line in callee.heard[-10:])
+    callee.wait(900)  # nobody takes the callback queue; agents close at 18:00
+    assert (
+        "Our agents aren't available right now. They'll be back tomorrow at 9 AM." in callee.heard
+    )
+    assert (
+        callee.ended
+        and callee.heard[-1]
+        == "We couldn't connect you to an agent this time. We'll try calling you again. Goodbye."
+    )
+    again = records.callbacks.for_call(call.sid)
+    assert again is not None and (again.status, again.attempts) == ("pending", 1)
+    assert again.last_result == "leave"
+    # Not placed again before closing, nor on a call that would meet no agent.
+    assert line.dispatcher.run_once().placed == []
+
+
+def test_the_dispatcher_places_no_callback_just_before_closing(line: Line) -> None:
+    phone, records = line.phone, line.records
+    phone.clock.set("2026-03-02T17:50+09:00")
+    records.callbacks.book(
+        "CA" + "2" * 32, CALLERS["jp"], "jp", "en-US", "main", "999000", phone.clock.now()
+    )
+    assert line.dispatcher.run_once().placed == []  # 10 minutes before closing
+
+
+def test_a_callback_booked_on_a_holiday_eve_waits_for_the_next_opening(line: Line) -> None:
+    phone, records = line.phone, line.records
+    call = phone.dial(CALLERS["jp"], LINES["jp"], at="2026-12-28T19:00+09:00")  # closed to 4 Jan
+    call.answers.extend(["2", "0", "1", "1"])
+    phone.run()
+    assert (
+        "Thank you. An agent will call you back after we open, from our number plus 8 1, 3, 4 5 6 7, 8 9 0 1."
+        in call.heard
+    )
+    booked = records.callbacks.for_call(call.sid)
+    assert booked is not None
+    assert booked.next_attempt_at.isoformat() == "2027-01-04T00:00:00+00:00"  # 09:00 in Tokyo
+    phone.clock.set("2026-12-31T12:00+09:00")
+    assert line.dispatcher.run_once().expired == 0  # not due yet: nothing to expire
+    phone.clock.set("2027-01-04T09:00+09:00")
+    assert line.dispatcher.run_once().placed == [booked.id]

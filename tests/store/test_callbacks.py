@@ -146,6 +146,24 @@ def test_booking_the_same_call_from_threads_at_once_stores_one_code(
 # --- limits ------------------------------------------------------------------------------------
 
 
+def test_many_bookings_for_one_number_at_once_stay_within_the_limit(
+    store: Store, replicas: list[Store]
+) -> None:
+    # Counting and adding must not interleave: concurrent requests all saw the old count.
+    limits = Limits(per_number_per_day=2, per_hour=60)
+    barrier = threading.Barrier(len(replicas))
+
+    def attempt(index: int) -> Booking:
+        barrier.wait()
+        return book(replicas[index], 100 + index, limits=limits)
+
+    with ThreadPoolExecutor(len(replicas)) as pool:
+        results = list(pool.map(attempt, range(len(replicas))))
+    assert sum(result.code is not None for result in results) == 2
+    assert {result.refused for result in results if result.code is None} == {"number_limit"}
+    assert count(store) == 2
+
+
 def test_one_number_books_at_most_per_number_per_day(store: Store) -> None:
     limits = Limits(per_number_per_day=2, per_hour=60)
     assert book(store, 1, limits=limits).code == "000001"
@@ -368,8 +386,13 @@ def test_reached_and_cancel_only_change_open_callbacks(store: Store) -> None:
     book(store, 1)
     book(store, 2, number="+819087654321")
     one, two = booked(store, 1), booked(store, 2)
-    assert store.callbacks.reached(one.id, T0)
-    assert store.callbacks.reached(one.id, T0)  # the key webhook retried: still done
+    assert not store.callbacks.reached(one.id, T0)  # pending: nobody was called yet
+    assert store.callbacks.claim("jp", T0, timedelta(minutes=15)) == fresh(store, one.id)
+    assert store.callbacks.joined_queue(one.id, T0)  # the person pressed 1
+    assert store.callbacks.joined_queue(one.id, T0)  # the key webhook retried: still queued
+    assert fresh(store, one.id).status == "queued"
+    assert store.callbacks.reached(one.id, T0)  # an agent took them
+    assert store.callbacks.reached(one.id, T0)  # the queue result retried: still done
     assert not store.callbacks.cancel(one.id, T0)
     assert fresh(store, one.id).status == "done" and fresh(store, one.id).last_result == "reached"
     assert store.callbacks.cancel(two.id, T0)

@@ -232,6 +232,7 @@ def test_old_calls_and_finished_callbacks_are_purged_open_callbacks_stay(
 
     hold = timedelta(minutes=15)
     done = booked(1, old)
+    assert callbacks.claim("jp", old, hold) is not None
     assert callbacks.reached(done, old)
     cancelled = booked(2, old)
     assert callbacks.cancel(cancelled, old)
@@ -240,9 +241,10 @@ def test_old_calls_and_finished_callbacks_are_purged_open_callbacks_stay(
     callbacks.attempt_ended(expired, "", "busy", old, 1, 600)  # the only attempt: expired
     dialing = booked(4, old)
     assert (claimed := callbacks.claim("jp", old, hold)) is not None and claimed.id == dialing
-    pending = booked(5, old)
     recent_done = booked(6, new)
+    assert (claimed := callbacks.claim("jp", new, hold)) is not None and claimed.id == recent_done
     assert callbacks.reached(recent_done, new)
+    pending = booked(5, old)
     for callback_id, status in ((done, "done"), (cancelled, "cancelled"), (expired, "expired")):
         finished = callbacks.get(callback_id)
         assert finished is not None and finished.status == status

@@ -182,19 +182,15 @@ def test_a_booked_callback_is_placed_from_the_hotline_and_the_callee_joins_the_c
     assert call.queue == "jp-en-US-callback"
     members = [member.call_sid for member in rig.switch.queues["jp-en-US-callback"].members]
     assert members == [call.sid]
-    reached = rig.callback(booked.id)
-    assert (reached.status, reached.last_result, reached.last_call_sid) == (
-        "done",
-        "reached",
-        call.sid,
-    )
+    waiting = rig.callback(booked.id)
+    assert (waiting.status, waiting.last_call_sid) == ("queued", call.sid)
     kept = rig.store.call(call.sid)
     assert kept is not None and kept.queue == "jp-en-US-callback"
 
     # the callee waits in the callback queue: it counts as a caller waiting, nothing is re-placed
     assert rig.dispatcher.run_once().placed == []
-    call.hangup()  # tired of waiting; the status callback of a done callback changes nothing
-    assert rig.callback(booked.id) == reached
+    call.hangup()  # tired of waiting: their choice, we do not call again
+    assert rig.callback(booked.id).status == "cancelled"
     rig.switch.run(RETRY + 60)
     assert rig.dispatcher.run_once() == Pass()
     assert len(rig.switch.outbound_calls()) == 1 and rig.switch.messages == []
@@ -323,7 +319,7 @@ def test_an_unanswered_callback_is_retried_on_a_new_call(rig: Rig) -> None:
     assert [call.status for call in calls] == ["no-answer", "in-progress"]
     assert rig.callback(booked.id).last_call_sid == calls[1].sid
     calls[1].press("1")
-    assert rig.callback(booked.id).status == "done"
+    assert rig.callback(booked.id).status == "queued"
 
 
 # --- several dispatchers -----------------------------------------------------------------------

@@ -209,3 +209,12 @@ def test_masked_never_shows_digits_it_cannot_place(value: str, shown: str) -> No
 def test_last_digits() -> None:
     assert last_digits("+819012345678") == "5678"
     assert last_digits("+819012345678", 2) == "78"
+
+
+def test_texts_go_to_mobiles_not_to_landlines() -> None:
+    from ivr.numbers import can_receive_texts
+
+    assert can_receive_texts("+819012345678")  # Japanese mobile
+    assert not can_receive_texts("+81345678901")  # a Tokyo landline
+    assert can_receive_texts("+12025550188")  # NANP: fixed line or mobile, cannot tell
+    assert not can_receive_texts("not a number")

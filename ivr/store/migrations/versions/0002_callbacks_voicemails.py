@@ -30,6 +30,9 @@ def upgrade() -> None:
         calls.add_column(sa.Column("queue_time", sa.Integer))
         calls.add_column(sa.Column("left_queue_at", WHEN))
         calls.add_column(sa.Column("ended_at", WHEN))
+    # Calls from before: what is known of them. A queued call that ended was abandoned or
+    # bridged, which was not recorded; "queued" is the honest most that can be said.
+    op.execute("UPDATE calls SET outcome = 'queued', outcome_rank = 1 WHERE queued_at IS NOT NULL")
     op.create_index("ix_calls_queue_left_queue_at", "calls", ["queue", "left_queue_at"])
     op.create_index("ix_calls_created_at", "calls", ["created_at"])
 

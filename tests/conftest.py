@@ -116,3 +116,13 @@ class AppClient:
     def close(self) -> None:
         self._runner.run(self._client.aclose())
         self._runner.close()
+
+
+def replica(store: Store) -> Store:
+    """Another replica's view of `store`'s database: its own engine and connections."""
+    engine = store.engine
+    if engine.dialect.name == "sqlite":
+        return Store.connect(engine.url.render_as_string(hide_password=False))
+    with engine.connect() as connection:
+        schema = connection.execute(text("SELECT current_schema()")).scalar_one()
+    return Store(create_engine(POSTGRES_URL, connect_args={"options": f"-csearch_path={schema}"}))

@@ -9,11 +9,11 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import func, select
 
 from ivr.store import Booking, CallbackRecord, Limits, Store
 from ivr.store.models import Callback
-from tests.conftest import POSTGRES_URL, instant
+from tests.conftest import instant, replica
 
 T0 = instant("2026-03-02T10:00+09:00")
 HOLD = timedelta(minutes=15)
@@ -57,17 +57,6 @@ def fresh(store: Store, callback_id: int) -> CallbackRecord:
 def count(store: Store) -> int:
     with store.engine.connect() as connection:
         return int(connection.execute(select(func.count()).select_from(Callback)).scalar_one())
-
-
-def replica(store: Store) -> Store:
-    """Another process's view of the same database: its own engine and connections."""
-    engine = store.engine
-    if engine.dialect.name == "sqlite":
-        return Store.connect(engine.url.render_as_string(hide_password=False))
-    with engine.connect() as connection:
-        schema = connection.execute(text("SELECT current_schema()")).scalar_one()
-    options = {"options": f"-csearch_path={schema}"}
-    return Store(create_engine(POSTGRES_URL, connect_args=options))
 
 
 @pytest.fixture

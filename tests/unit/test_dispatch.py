@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import create_engine, event, text
+from sqlalchemy import event
 from twilio.rest import Client
 
 from ivr.app import create_app
@@ -26,7 +26,7 @@ from ivr.dispatch import Dispatcher, Pass, twilio_client
 from ivr.emulator import Call, Recording, Switch, VirtualClock
 from ivr.settings import Settings
 from ivr.store import CallbackRecord, Store
-from tests.conftest import POSTGRES_URL, ROOT
+from tests.conftest import ROOT, replica
 
 TOKEN = "dispatch-auth-token"
 PUBLIC_URL = "https://ivr.example.com"
@@ -40,17 +40,6 @@ THRESHOLD = 3  # place_while_waiting_below
 
 def sid(n: int) -> str:
     return f"CA{n:032x}"
-
-
-def replica(store: Store) -> Store:
-    """Another replica's store: its own engine on the same database."""
-    engine = store.engine
-    if engine.dialect.name == "sqlite":
-        return Store.connect(engine.url.render_as_string(hide_password=False))
-    with engine.connect() as connection:
-        schema = connection.execute(text("SELECT current_schema()")).scalar_one()
-    options = {"options": f"-csearch_path={schema}"}
-    return Store(create_engine(POSTGRES_URL, connect_args=options))
 
 
 @dataclass

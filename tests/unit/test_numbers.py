@@ -173,16 +173,16 @@ def test_no_countries_means_no_callbacks() -> None:
     assert callback_number("+819012345678", (), "JP") is None
 
 
-@pytest.mark.parametrize(
-    ("number", "shown"),
-    [
-        ("+819012345678", "+81 ••• ••5678"),
-        ("+8613812345678", "+86 ••• ••5678"),
-        ("+12025550188", "+1 ••• ••0188"),
-        ("+442079460123", "+44 ••• ••0123"),
-        ("+35312345678", "+353 ••• ••5678"),  # a three-digit country code
-    ],
-)
+MASKED = [
+    ("+819012345678", "+81 ••• ••5678"),
+    ("+8613812345678", "+86 ••• ••5678"),
+    ("+12025550188", "+1 ••• ••0188"),
+    ("+442079460123", "+44 ••• ••0123"),
+    ("+35312345678", "+353 ••• ••5678"),  # a three-digit country code
+]
+
+
+@pytest.mark.parametrize(("number", "shown"), MASKED)
 def test_masked_shows_only_the_country_code_and_the_last_four_digits(
     number: str, shown: str
 ) -> None:

@@ -56,7 +56,9 @@ from ivr.steps import (
     QUEUE_RESULT,
     QUEUE_WAIT,
     STATUS,
+    Reject,
     Step,
+    step,
 )
 from ivr.store import Store
 from ivr.store.migrate import upgrade
@@ -79,14 +81,28 @@ def webhook(
 
 @webhook(INCOMING, CallParams)
 async def incoming(request: Request, services: ServicesDep, form: CheckedForm) -> Response:
-    """A call rings in (the number's voice URL): language menu, or welcome and main menu."""
+    """A call rings in (the number's voice URL): language menu, or welcome and main menu;
+    a blocked number, or one calling too often, is refused before any menu."""
+    params = parameters(CallParams, form)
+    # Rate limits count numbers we can tell apart; the blocklist also sees what a number we
+    # cannot parse (a satellite phone, say) shows as its caller ID.
+    caller = place_caller(services.config.regions, params.from_, params.to).origin.number
+    shown = caller or params.from_.strip()
+    refusal = services.settings.screening.rejects(shown, await services.recent_calls(caller))
+    if refusal:
+        log.warning("refused a call from %s: %s (CallSid %s)", shown, refusal, params.call_sid)
+
+    def decide(_: CallParams, ctx: CallContext) -> Step:
+        return step(Reject()) if refusal else menu.start(ctx)
 
     def visit(params: CallParams) -> Visit:
-        return Visit(step_key(request, params), "")
+        choice = f"rejected:{refusal}" if refusal else ""
+        return Visit(step_key(request, params), choice, stir_verstat=params.stir_verstat or None)
 
-    return await answer_webhook(
-        services, form, CallParams, lambda _, ctx: menu.start(ctx), visit=visit
-    )
+    response = await answer_webhook(services, form, CallParams, decide, visit=visit)
+    if refusal:
+        await services.write("record_outcome", call_sid=params.call_sid, outcome="rejected")
+    return response
 
 
 @webhook(MENU, GatherParams)
@@ -171,7 +187,6 @@ async def queue_result(request: Request, services: ServicesDep, form: CheckedFor
         call_sid=params.call_sid,
         result=params.result,
         queue_time=params.waited,
-        at=services.clock.now(),
     )
     callback_id = served_callback(request)
     called_again = False
@@ -221,7 +236,6 @@ async def status(services: ServicesDep, form: CheckedForm) -> Response:
         caller=caller,
         status=params.call_status,
         duration=params.duration,
-        at=services.clock.now(),
     )
     return Response(status_code=204 if kept else 503)
 

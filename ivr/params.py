@@ -20,6 +20,8 @@ class CallParams(BaseModel):
     to: str = Field("", alias="To", max_length=256)
     from_country: str = Field("", alias="FromCountry", max_length=8)
     call_status: str = Field("", alias="CallStatus", max_length=32)
+    # STIR/SHAKEN verdict on the caller ID (e.g. TN-Validation-Passed-A), when the carrier sent one.
+    stir_verstat: str = Field("", alias="StirVerstat", max_length=64)
 
 
 class GatherParams(CallParams):

@@ -105,9 +105,11 @@ class Services:
         return Response(render(step, self.settings.path_prefix), media_type=CONTENT_TYPE)
 
     async def write(self, op: str, **args: Any) -> bool:
-        """Keep a record (database or spool); False when neither took it. The failure is
-        logged, never heard by the caller."""
+        """Keep a record (database or spool), at `at` (default: now); False when neither took
+        it. The failure is logged, never heard by the caller."""
         try:
+            if "at" not in args:
+                args["at"] = self.clock.now()
             await run_in_threadpool(self.records.write, op, **args)
         except Exception:
             log.exception("could not keep %s for CallSid %s", op, args.get("call_sid"))
@@ -144,8 +146,8 @@ class Services:
         """The person we called back left the callback queue (QueueResult `result`): done when
         an agent took them, else due again or given up. True when we will call again."""
         callbacks = self.store.callbacks
-        now = self.clock.now()
         try:
+            now = self.clock.now()
             if result in BRIDGED:
                 await run_in_threadpool(callbacks.reached, callback_id, now)
                 return False
@@ -171,13 +173,26 @@ class Services:
             log.exception("could not record how callback %s left its queue", callback_id)
             return False
 
+    async def recent_calls(self, caller: str | None) -> int:
+        """The caller's calls in the rate limit's window; 0 when unknown (withheld) or when
+        the database cannot tell (a caller is never refused for our outage)."""
+        screening = self.settings.screening
+        if not caller or not screening.calls_per_window:
+            return 0
+        try:
+            since = self.clock.now() - timedelta(seconds=screening.window_seconds)
+            return await run_in_threadpool(self.store.calls_from, caller, since)
+        except Exception:
+            log.warning("could not count recent calls; the rate limit is off for this call")
+            return 0
+
     async def answer_times(self, queue: str) -> tuple[int, ...]:
         """Answer times of `queue` in the last hour, cached; none when the database is away."""
         cached = self._answer_times.get(queue)
         if cached and self.monotonic() - cached[0] < ANSWER_TIMES_TTL:
             return cached[1]
-        since = self.clock.now() - timedelta(hours=1)
         try:
+            since = self.clock.now() - timedelta(hours=1)
             times = tuple(await run_in_threadpool(self.store.answer_times, queue, since))
         except Exception:
             log.warning("answer times of %s unavailable; saying the position only", queue)
@@ -243,6 +258,7 @@ class Visit:
     step: str
     choice: str
     language: str | None = None
+    stir_verstat: str | None = None
 
 
 async def answer_webhook(
@@ -272,6 +288,7 @@ async def answer_webhook(
                 step=seen.step,
                 choice=seen.choice,
                 at=ctx.now,
+                stir_verstat=seen.stir_verstat,
             )
         await services.keep(params, step, ctx.place)
         return services.twiml(step)

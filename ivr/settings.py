@@ -8,6 +8,8 @@ from urllib.parse import urlsplit
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from ivr.screening import Screening
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="IVR_", extra="ignore", frozen=True)
@@ -50,6 +52,14 @@ class Settings(BaseSettings):
         description="smtp://[user:password@]host[:port] (smtps:// for TLS) for voicemail mail.",
     )
     mail_from: str = Field("ivr@localhost", description="Sender of voicemail mail.")
+    blocked_numbers: str = Field(
+        "",
+        description="Comma-separated E.164 numbers or prefixes ending in * refused with <Reject>.",
+    )
+    calls_per_caller: int = Field(
+        10, ge=0, le=10_000, description="Calls one number may make per window; 0: no limit."
+    )
+    calls_window_seconds: int = Field(600, ge=10, le=86_400)
     retention_days: int | None = Field(
         None, ge=1, le=3650, description="Personal data older than this is purged daily."
     )
@@ -75,6 +85,15 @@ class Settings(BaseSettings):
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if value == "" else value
+
+    @field_validator("blocked_numbers")
+    @classmethod
+    def _blocklist(cls, value: str) -> str:
+        for entry in (part.strip() for part in value.split(",") if part.strip()):
+            digits = entry.removeprefix("+").removesuffix("*")
+            if not entry.startswith("+") or not digits.isascii() or not digits.isdigit():
+                raise ValueError(f"{entry!r}: use +E.164 numbers or prefixes like +88216*")
+        return value
 
     @field_validator("smtp_url")
     @classmethod
@@ -110,6 +129,11 @@ class Settings(BaseSettings):
             if isinstance(alias, AliasChoices) and field in (name, *map(str, alias.choices)):
                 return str(alias.choices[0])
         return "IVR_" + field.upper()
+
+    @property
+    def screening(self) -> Screening:
+        blocked = tuple(part.strip() for part in self.blocked_numbers.split(",") if part.strip())
+        return Screening(blocked, self.calls_per_caller, self.calls_window_seconds)
 
     @property
     def auth_token(self) -> str | None:

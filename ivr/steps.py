@@ -101,7 +101,12 @@ class Hangup:
     pass
 
 
-Action = Say | Pause | Play | Ask | Redirect | Enqueue | Record | Leave | Hangup
+@dataclass(frozen=True)
+class Reject:
+    """Refuse the call before answering it (the caller hears busy; nothing is billed)."""
+
+
+Action = Say | Pause | Play | Ask | Redirect | Enqueue | Record | Leave | Hangup | Reject
 
 
 @dataclass(frozen=True)

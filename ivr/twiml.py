@@ -22,6 +22,7 @@ from ivr.steps import (
     Prompt,
     Record,
     Redirect,
+    Reject,
     Say,
     Step,
 )
@@ -67,6 +68,8 @@ def render(step: Step, prefix: str = "") -> str:
             response.leave()
         elif isinstance(action, Hangup):
             response.hangup()
+        elif isinstance(action, Reject):
+            response.reject(reason="busy")
     return str(response)
 
 

@@ -42,6 +42,7 @@ class Call(Base):
         Index("ix_calls_queue_queued_at", "queue", "queued_at"),
         Index("ix_calls_queue_left_queue_at", "queue", "left_queue_at"),
         Index("ix_calls_created_at", "created_at"),
+        Index("ix_calls_caller_created_at", "caller", "created_at"),
     )
 
     call_sid: Mapped[str] = mapped_column(String(34), primary_key=True)
@@ -66,6 +67,7 @@ class Call(Base):
     queue_time: Mapped[int | None] = mapped_column(Integer)
     left_queue_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    stir_verstat: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 

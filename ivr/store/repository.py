@@ -24,6 +24,7 @@ OUTCOME_RANK = {
     "self-served": 0,
     "queued": 1,
     "error": 2,
+    "rejected": 2,
     "abandoned": 3,
     "bridged": 4,
     "callback": 5,
@@ -51,6 +52,7 @@ class CallRecord:
     queue_time: int | None = None
     created_at: datetime | None = None
     ended_at: datetime | None = None
+    stir_verstat: str | None = None
 
 
 def make_engine(url: str) -> Engine:
@@ -94,13 +96,19 @@ class CallStore:
         step: str,
         choice: str,
         at: datetime,
+        stir_verstat: str | None = None,
     ) -> None:
         """A webhook answered: the call's row exists, and `choice` extends its path once.
 
         `step` identifies the webhook delivery (its URL and input): Twilio repeats exactly the
         last request when it retries, so the same step twice in a row is not added again.
         """
-        values = {"caller": caller, "region": region, "language": language}
+        values = {
+            "caller": caller,
+            "region": region,
+            "language": language,
+            "stir_verstat": stir_verstat,
+        }
         table = Call.__table__
         insert = upsert_into(self.engine, Call).values(
             call_sid=call_sid, created_at=at, updated_at=at, path=choice, last_step=step, **values
@@ -115,6 +123,7 @@ class CallStore:
             "caller": insert.excluded.caller,
             "region": insert.excluded.region,
             "language": func.coalesce(insert.excluded.language, table.c.language),
+            "stir_verstat": func.coalesce(insert.excluded.stir_verstat, table.c.stir_verstat),
             "path": extended if choice else table.c.path,
             "last_step": insert.excluded.last_step,
             "updated_at": insert.excluded.updated_at,
@@ -203,6 +212,12 @@ class CallStore:
         }
         self._execute(insert.on_conflict_do_update(index_elements=[Call.call_sid], set_=update))
 
+    def calls_from(self, caller: str, since: datetime) -> int:
+        """How many calls `caller` made since `since` (for the per-caller rate limit)."""
+        query = select(func.count()).where(Call.caller == caller, Call.created_at >= since)
+        with self.engine.connect() as connection:
+            return int(connection.scalar(query) or 0)
+
     def call(self, call_sid: str) -> CallRecord | None:
         with Session(self.engine) as session:
             call = session.get(Call, call_sid)
@@ -278,4 +293,5 @@ def call_record(call: Call) -> CallRecord:
         queue_time=call.queue_time,
         created_at=call.created_at,
         ended_at=call.ended_at,
+        stir_verstat=call.stir_verstat,
     )

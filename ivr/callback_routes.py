@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import re
+from functools import partial
 
 from fastapi import APIRouter, BackgroundTasks, Request, Response
 from starlette.concurrency import run_in_threadpool
@@ -165,6 +166,7 @@ def _attempt_ended(services: Services, callback_id: int, params: StatusParams) -
         return
     settings = region.callbacks
     result = "unanswered" if params.call_status == "completed" else params.call_status
+    call = services.store.call(params.call_sid)  # how its callback queue ended, if it did
     callbacks.attempt_ended(
         callback_id,
         params.call_sid,
@@ -172,6 +174,8 @@ def _attempt_ended(services: Services, callback_id: int, params: StatusParams) -
         services.clock.now(),
         settings.attempts,
         settings.retry_after,
+        partial(ways.next_due, region),
+        call.queue_result if call else None,
     )
 
 
@@ -189,9 +193,12 @@ async def _placed_callback(request: Request, services: Services) -> tuple[Placed
     if record is None:
         # Unknown, or the database is away: say goodbye politely; the retry comes later.
         return PlacedCallback(0, "", None, "", None, None, open=False), said
+    region = services.config.regions.regions.get(record.region)
+    attempts = region.callbacks.attempts if region else 1
     placed = PlacedCallback(
         id=record.id,
         region=record.region,
+        last_attempt=record.attempts >= attempts,
         code=record.code,
         language=record.language,
         reason=record.reason,

@@ -50,7 +50,8 @@ class PlacedCallback:
     language: str
     reason: str | None
     reference: str | None
-    open: bool  # still pending or dialing (not done, cancelled or expired)
+    open: bool  # still pending, dialing or queued (not done, cancelled or expired)
+    last_attempt: bool = False  # no further call will be placed
 
 
 def greeting(ctx: CallContext, callback: PlacedCallback, said: int) -> Step:
@@ -59,6 +60,8 @@ def greeting(ctx: CallContext, callback: PlacedCallback, said: int) -> Step:
     if not callback.open:
         return step(speaker.say("callback.not_needed"), Hangup())
     if said >= GREETINGS:
+        if callback.last_attempt:  # no promise we would not keep
+            return other_channels(ctx, speaker.language, None)
         return step(speaker.say("callback.try_later"), Hangup())
     hello = (
         speaker.say("callback.hello", company=ctx.company)

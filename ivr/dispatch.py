@@ -14,13 +14,14 @@ import logging
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from urllib.parse import urlencode
 
 from twilio.base.exceptions import TwilioRestException
+from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
 from ivr.clock import Clock
-from ivr.hours import is_open
 from ivr.mail import Mailer
 from ivr.numbers import can_receive_texts, masked
 from ivr.prompts import Catalogue
@@ -30,12 +31,14 @@ from ivr.settings import Settings
 from ivr.steps import CALLBACK_ANSWER, CALLBACK_STATUS
 from ivr.store import CallbackRecord, Store
 from ivr.voicemail_delivery import deliver_voicemails
+from ivr.ways import next_due, placeable
 
 log = logging.getLogger("ivr.dispatch")
 # A claim covers ringing and the greeting; a call that never reports back is retried after it.
 CLAIM_HOLD = timedelta(minutes=15)
 RING_SECONDS = 30
 PURGE_EVERY = timedelta(days=1)
+TWILIO_TIMEOUT_SECONDS = 10
 
 
 class DispatchUnavailable(RuntimeError):
@@ -46,7 +49,9 @@ def twilio_client(settings: Settings) -> Client:
     """Twilio's own client, on Twilio or on the API at IVR_TWILIO_API_URL (an emulator)."""
     if not settings.twilio_account_sid or not settings.auth_token:
         raise DispatchUnavailable("set TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN")
-    client = Client(settings.twilio_account_sid, settings.auth_token)
+    # A request that hangs must not stall the dispatcher's whole pass.
+    http = TwilioHttpClient(timeout=TWILIO_TIMEOUT_SECONDS)
+    client = Client(settings.twilio_account_sid, settings.auth_token, http_client=http)
     if settings.twilio_api_url:
         client.api.base_url = settings.twilio_api_url.rstrip("/")
     return client
@@ -87,11 +92,11 @@ class Dispatcher:
             settings = region.callbacks
             callbacks = self.store.callbacks
             done.released += callbacks.release_stale(
-                region.id, now, settings.attempts, settings.retry_after
+                region.id, now, settings.attempts, settings.retry_after, partial(next_due, region)
             )
             expiry = now - timedelta(seconds=settings.expire_after)
             done.expired += callbacks.expire_old(region.id, expiry, now)
-            if waiting is not None and region.hotlines and _open_for_a_while(region, now):
+            if waiting is not None and region.hotlines and placeable(region, now):
                 done.placed += self._place(region, now, waiting)
         done.notes = self._send_notes(now)
         if self.mailer is not None:
@@ -147,12 +152,23 @@ class Dispatcher:
                 status_callback_event=["completed"],
                 timeout=RING_SECONDS,
             )
-        except Exception as exc:  # refused by Twilio, or Twilio unreachable
-            log.warning("callback %s to %s failed: %s", callback.id, masked(callback.number), exc)
+        except TwilioRestException as exc:  # refused: no call was made
+            log.warning("callback %s to %s refused: %s", callback.id, masked(callback.number), exc)
             settings = region.callbacks
             self.store.callbacks.attempt_ended(
-                callback.id, "", "failed", now, settings.attempts, settings.retry_after
+                callback.id,
+                "",
+                "failed",
+                now,
+                settings.attempts,
+                settings.retry_after,
+                partial(next_due, region),
             )
+            return False
+        except Exception:
+            # No answer from Twilio: the call may have been made. The claim stays; if the
+            # call reports back it settles it, else it is retried when the claim lapses.
+            log.warning("placing callback %s: no answer from Twilio", callback.id, exc_info=True)
             return False
         self.store.callbacks.dialed(callback.id, str(call.sid), now)
         log.info("calling back %s (callback %s)", masked(callback.number), callback.id)
@@ -200,9 +216,3 @@ class Dispatcher:
 
     def _url(self, path: str, query: str) -> str:
         return f"{self.settings.public_url}{path}?{query}"
-
-
-def _open_for_a_while(region: Region, now: datetime) -> bool:
-    """Open now and still open when a callback placed now would reach an agent."""
-    margin = timedelta(seconds=region.callbacks.stop_before_closing)
-    return is_open(region.opening, now) and is_open(region.opening, now + margin)

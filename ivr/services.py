@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
 from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
@@ -36,6 +37,7 @@ from ivr.store import Store
 from ivr.store.records import Records
 from ivr.store.repository import BRIDGED
 from ivr.twiml import CONTENT_TYPE, last_resort, render
+from ivr.ways import next_due
 
 log = logging.getLogger("ivr")
 P = TypeVar("P", bound=CallParams)
@@ -132,13 +134,16 @@ class Services:
                     at=self.clock.now(),
                 )
             elif isinstance(effect, CallbackUpdate):
-                await self._update_callback(effect)
+                await self._update_callback(effect, params.call_sid)
 
-    async def _update_callback(self, effect: CallbackUpdate) -> None:
+    async def _update_callback(self, effect: CallbackUpdate, call_sid: str) -> None:
         callbacks = self.store.callbacks
-        change = callbacks.joined_queue if effect.change == "queued" else callbacks.cancel
         try:
-            await run_in_threadpool(change, effect.callback_id, self.clock.now())
+            now = self.clock.now()
+            if effect.change == "queued":
+                await run_in_threadpool(callbacks.joined_queue, effect.callback_id, call_sid, now)
+            else:
+                await run_in_threadpool(callbacks.cancel, effect.callback_id, now)
         except Exception:
             log.exception("could not mark callback %s %s", effect.callback_id, effect.change)
 
@@ -167,6 +172,7 @@ class Services:
                 now,
                 settings.attempts,
                 settings.retry_after,
+                partial(next_due, region),
             )
             return status == "pending"
         except Exception:

@@ -6,14 +6,15 @@ stores it (fraud limits, the callback code) and then asks `booked` what the call
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from ivr.booking import Booking
 from ivr.caller import CallContext, CallerKind
 from ivr.handoff import agents_open, channel_lines, goodbye
-from ivr.hours import next_opening
+from ivr.hours import is_open, next_opening
 from ivr.numbers import callback_number, last_digits
 from ivr.phrases import Speaker
+from ivr.regions import Region
 from ivr.state import CallPlace, MenuState, Node
 from ivr.steps import (
     CALLBACK_BOOK,
@@ -41,11 +42,24 @@ def can_call_back(ctx: CallContext) -> bool:
     return bool(ctx.region.hotlines) and bool(_countries(ctx))
 
 
+def placeable(region: Region, moment: datetime) -> bool:
+    """A callback placed at `moment` would still find agents: open now and for the region's
+    `stop_before_closing` after."""
+    margin = timedelta(seconds=region.callbacks.stop_before_closing)
+    return is_open(region.opening, moment) and is_open(region.opening, moment + margin)
+
+
+def next_due(region: Region, moment: datetime) -> datetime:
+    """When a callback wanted at `moment` is due: then, or when agents next open (no
+    callback waits out a closure as overdue, and none is placed just before closing)."""
+    if placeable(region, moment):
+        return moment
+    return next_opening(region.opening, moment + timedelta(seconds=1)) or moment
+
+
 def first_attempt(ctx: CallContext) -> datetime:
-    """When a callback booked now is first due: now, or when agents next open."""
-    if agents_open(ctx):
-        return ctx.now
-    return next_opening(ctx.region.opening, ctx.now) or ctx.now
+    """When a callback booked now is first due."""
+    return next_due(ctx.region, ctx.now)
 
 
 def offer_line(ctx: CallContext, language: str, key: str) -> Prompt:
@@ -162,7 +176,8 @@ def booked(ctx: CallContext, place: CallPlace, booking: Booking) -> Step:
         refusal = f"callback.{limit}"
         return other_channels(ctx, place.language, speaker.say(refusal))
     hotline = speaker.for_line("callback.booked_open")
-    when = "callback.booked_open" if agents_open(ctx) else "callback.booked_closed"
+    soon = first_attempt(ctx) == ctx.now
+    when = "callback.booked_open" if soon else "callback.booked_closed"
     code = speaker.for_line("callback.code")
     spoken_code = code.code(booking.code)
     return step(

@@ -6,6 +6,7 @@ of callbacks is ours to keep: the time the caller first joined a queue.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -15,11 +16,19 @@ from sqlalchemy.orm import Session
 
 from ivr.booking import Booking
 from ivr.store.models import Call, Callback
-from ivr.store.repository import upsert_into
+from ivr.store.repository import BRIDGED, upsert_into
 
 # pending: waits to be called; dialing: being called; queued: answered, pressed 1 and waits
 # in the callback queue; then done (an agent took them), cancelled or expired.
 OPEN_STATUSES = ("pending", "dialing", "queued")
+# When a callback retried after an instant is due: the edge moves it out of closed hours.
+Due = Callable[[datetime], datetime]
+
+
+def _as_is(moment: datetime) -> datetime:
+    return moment
+
+
 FINAL_STATUSES = ("done", "cancelled", "expired")
 
 
@@ -70,7 +79,7 @@ class CallbackStore:
         next opening when booked after hours); the same call booking again gets the same
         code (a retried webhook). `limits` None: accept (a spooled booking being replayed)."""
         with Session(self.engine) as session, session.begin():
-            self._serialize_bookings(session, number)
+            self._serialize_bookings(session, region, number)
             existing = session.scalar(select(Callback).where(Callback.call_sid == call_sid))
             if existing is not None:
                 return Booking(existing.code)
@@ -97,15 +106,14 @@ class CallbackStore:
             stored = session.scalar(select(Callback.code).where(Callback.call_sid == call_sid))
             return Booking(stored or code)
 
-    def _serialize_bookings(self, session: Session, number: str) -> None:
-        """Counting a number's bookings and adding one must not interleave with another
-        booking, or concurrent requests all pass the limits. PostgreSQL: a lock per number
-        for this transaction; SQLite: take the database's write lock now (a write statement
-        that changes nothing), before the counts are read."""
+    def _serialize_bookings(self, session: Session, region: str, number: str) -> None:
+        """Counting bookings and adding one must not interleave with another booking, or
+        concurrent requests all pass the limits. PostgreSQL: locks on the region and the
+        number (always in that order) for this transaction; SQLite: take the database's
+        write lock now (a write statement that changes nothing), before the counts are read."""
         if self.engine.dialect.name == "postgresql":
-            session.execute(
-                text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": f"cb:{number}"}
-            )
+            for key in (f"cb-region:{region}", f"cb-number:{number}"):
+                session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": key})
         else:
             session.execute(update(Callback).where(Callback.id == -1).values(id=Callback.id))
 
@@ -161,10 +169,16 @@ class CallbackStore:
     def dialed(self, callback_id: int, call_sid: str, at: datetime) -> None:
         self._update(callback_id, ("dialing",), last_call_sid=call_sid, updated_at=at)
 
-    def joined_queue(self, callback_id: int, at: datetime) -> bool:
-        """The person we called pressed 1: waiting for an agent, no longer being dialed."""
+    def joined_queue(self, callback_id: int, call_sid: str, at: datetime) -> bool:
+        """The person we called (on `call_sid`) pressed 1: waiting for an agent, no longer
+        being dialed. Also when the placing request timed out although the call was made."""
         return self._update(
-            callback_id, ("dialing", "queued"), status="queued", claimed_until=None, updated_at=at
+            callback_id,
+            ("pending", "dialing", "queued"),
+            status="queued",
+            claimed_until=None,
+            last_call_sid=call_sid,
+            updated_at=at,
         )
 
     def reached(self, callback_id: int, at: datetime) -> bool:
@@ -178,15 +192,23 @@ class CallbackStore:
         )
 
     def left_queue(
-        self, callback_id: int, result: str, at: datetime, attempts: int, retry_after: int
+        self,
+        callback_id: int,
+        result: str,
+        at: datetime,
+        attempts: int,
+        retry_after: int,
+        due: Due = _as_is,
     ) -> str | None:
-        """The person left the callback queue without an agent (agents closed, hung up, the
-        queue full): called again later, or given up. The new status, None if unchanged."""
+        """The person left the callback queue without an agent (agents closed, the queue
+        full): called again later, or given up. The status now; a repeated delivery gets the
+        same answer. None for an unknown callback."""
         with Session(self.engine) as session, session.begin():
             callback = session.get(Callback, callback_id, with_for_update=True)
-            if callback is None or callback.status != "queued":
+            if callback is None:
                 return None
-            _retry_or_expire(callback, result, at, attempts, retry_after)
+            if callback.status == "queued":
+                _retry_or_expire(callback, result, at, attempts, retry_after, due)
             return callback.status
 
     def cancel(self, callback_id: int, at: datetime) -> bool:
@@ -202,18 +224,35 @@ class CallbackStore:
         at: datetime,
         attempts: int,
         retry_after: int,
+        due: Due = _as_is,
+        queue_result: str | None = None,
     ) -> None:
-        """The call we placed ended without reaching the caller: try again later, or give up
-        (then the caller gets a note). A late or repeated status callback changes nothing."""
+        """The call we placed ended. Not reached: try again later, or give up (the caller
+        gets a note). Still 'queued' (the queue's own result never came): settled from the
+        call's recorded `queue_result`. A late or repeated status callback changes nothing."""
         with Session(self.engine) as session, session.begin():
             callback = session.get(Callback, callback_id, with_for_update=True)
-            if callback is None or callback.status != "dialing":
+            if callback is None or callback.status not in ("dialing", "queued"):
                 return
             if callback.last_call_sid not in (None, call_sid):
                 return
-            _retry_or_expire(callback, result, at, attempts, retry_after)
+            if callback.status == "dialing":
+                _retry_or_expire(callback, result, at, attempts, retry_after, due)
+            elif queue_result in BRIDGED:
+                callback.status, callback.last_result, callback.updated_at = "done", "reached", at
+            elif queue_result == "hangup":
+                callback.status, callback.last_result, callback.updated_at = (
+                    "cancelled",
+                    "hangup",
+                    at,
+                )
+            else:
+                left = queue_result or result
+                _retry_or_expire(callback, left, at, attempts, retry_after, due)
 
-    def release_stale(self, region: str, now: datetime, attempts: int, retry_after: int) -> int:
+    def release_stale(
+        self, region: str, now: datetime, attempts: int, retry_after: int, due: Due = _as_is
+    ) -> int:
         """Claims of `region` whose call never reported back (a dispatcher died): retried."""
         with Session(self.engine) as session, session.begin():
             stale = session.scalars(
@@ -226,7 +265,7 @@ class CallbackStore:
                 .with_for_update()
             ).all()
             for callback in stale:
-                _retry_or_expire(callback, "lost", now, attempts, retry_after)
+                _retry_or_expire(callback, "lost", now, attempts, retry_after, due)
             return len(stale)
 
     def expire_old(self, region: str, before: datetime, at: datetime) -> int:
@@ -319,7 +358,12 @@ def _over_limit(
 
 
 def _retry_or_expire(
-    callback: Callback, result: str, at: datetime, attempts: int, retry_after: int
+    callback: Callback,
+    result: str,
+    at: datetime,
+    attempts: int,
+    retry_after: int,
+    due: Due = _as_is,
 ) -> None:
     callback.last_result = result
     callback.claimed_until = None
@@ -329,7 +373,7 @@ def _retry_or_expire(
         callback.note_due = True
     else:
         callback.status = "pending"
-        callback.next_attempt_at = at + timedelta(seconds=retry_after)
+        callback.next_attempt_at = due(at + timedelta(seconds=retry_after))
 
 
 def _rowcount(result: Any) -> int:

@@ -121,3 +121,6 @@ class Voicemail(Base):
     transaction_ref: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     emailed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # A sender holds the ticket until then: two senders never mail it twice, and one that
+    # died mid-send leaves it to the next once the lease lapses.
+    mailing_until: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, delete, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from ivr.store.models import Call, Voicemail
 from ivr.store.repository import upsert_into
@@ -60,35 +61,38 @@ class VoicemailStore:
             )
             session.execute(insert.on_conflict_do_nothing(index_elements=[Voicemail.recording_sid]))
 
-    def unsent(self, limit: int = 50) -> list[VoicemailRecord]:
-        """Tickets not yet mailed to the support team, oldest first."""
-        query = (
-            select(Voicemail)
-            .where(Voicemail.emailed_at.is_(None))
-            .order_by(Voicemail.created_at)
-            .limit(limit)
-        )
+    def unsent(self, limit: int = 50, at: datetime | None = None) -> list[VoicemailRecord]:
+        """Tickets not yet mailed to the support team, oldest first; with `at`, only those
+        no sender holds at that moment."""
+        free: ColumnElement[bool] = Voicemail.emailed_at.is_(None)
+        if at is not None:
+            free = free & (Voicemail.mailing_until.is_(None) | (Voicemail.mailing_until < at))
+        query = select(Voicemail).where(free).order_by(Voicemail.created_at).limit(limit)
         with Session(self.engine) as session:
             return [_record(voicemail) for voicemail in session.scalars(query)]
 
-    def take_for_mail(self, recording_sid: str, at: datetime) -> bool:
-        """Claim the ticket for mailing: True for exactly one sender (replicas and the
-        dispatcher sweep the same tickets)."""
+    def take_for_mail(self, recording_sid: str, at: datetime, lease: timedelta) -> bool:
+        """Hold the ticket for mailing until `at + lease`: True for exactly one sender
+        (replicas and the dispatcher sweep the same tickets)."""
         with self.engine.begin() as connection:
             result = connection.execute(
                 update(Voicemail)
-                .where(Voicemail.recording_sid == recording_sid, Voicemail.emailed_at.is_(None))
-                .values(emailed_at=at)
+                .where(
+                    Voicemail.recording_sid == recording_sid,
+                    Voicemail.emailed_at.is_(None),
+                    Voicemail.mailing_until.is_(None) | (Voicemail.mailing_until < at),
+                )
+                .values(mailing_until=at + lease)
             )
             return int(result.rowcount) == 1
 
     def mail_failed(self, recording_sid: str) -> None:
-        """The mail did not go: the ticket is unsent again."""
+        """The mail did not go: free for the next sender."""
         with self.engine.begin() as connection:
             connection.execute(
                 update(Voicemail)
                 .where(Voicemail.recording_sid == recording_sid)
-                .values(emailed_at=None)
+                .values(mailing_until=None)
             )
 
     def emailed(self, recording_sid: str, at: datetime) -> None:

@@ -142,7 +142,13 @@ def test_a_voicemail_ticket_is_mailed_by_one_sender_only(store: Store) -> None:
     store.voicemails.save(
         "RE" + "e" * 32, SID, "https://x", 9, PERSON, "jp", "en-US", None, MONDAY_10_TOKYO
     )
-    assert store.voicemails.take_for_mail("RE" + "e" * 32, MONDAY_10_TOKYO)
-    assert not store.voicemails.take_for_mail("RE" + "e" * 32, MONDAY_10_TOKYO)
-    store.voicemails.mail_failed("RE" + "e" * 32)
-    assert [v.recording_sid for v in store.voicemails.unsent()] == ["RE" + "e" * 32]
+    sid, lease = "RE" + "e" * 32, timedelta(minutes=5)
+    assert store.voicemails.take_for_mail(sid, MONDAY_10_TOKYO, lease)
+    assert not store.voicemails.take_for_mail(sid, MONDAY_10_TOKYO, lease)  # held
+    assert store.voicemails.unsent(at=MONDAY_10_TOKYO) == []
+    later = MONDAY_10_TOKYO + timedelta(minutes=6)  # the sender died: the lease lapsed
+    assert store.voicemails.take_for_mail(sid, later, lease)
+    store.voicemails.mail_failed(sid)
+    assert [v.recording_sid for v in store.voicemails.unsent(at=later)] == [sid]
+    store.voicemails.emailed(sid, later)
+    assert not store.voicemails.take_for_mail(sid, later + lease * 2, lease)  # mailed

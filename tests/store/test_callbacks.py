@@ -377,8 +377,10 @@ def test_reached_and_cancel_only_change_open_callbacks(store: Store) -> None:
     one, two = booked(store, 1), booked(store, 2)
     assert not store.callbacks.reached(one.id, T0)  # pending: nobody was called yet
     assert store.callbacks.claim("jp", T0, timedelta(minutes=15)) == fresh(store, one.id)
-    assert store.callbacks.joined_queue(one.id, T0)  # the person pressed 1
-    assert store.callbacks.joined_queue(one.id, T0)  # the key webhook retried: still queued
+    assert store.callbacks.joined_queue(one.id, sid(101), T0)  # the person pressed 1
+    assert store.callbacks.joined_queue(
+        one.id, sid(101), T0
+    )  # the key webhook retried: still queued
     assert fresh(store, one.id).status == "queued"
     assert store.callbacks.reached(one.id, T0)  # an agent took them
     assert store.callbacks.reached(one.id, T0)  # the queue result retried: still done
@@ -463,3 +465,73 @@ def test_dispatchers_claiming_at_once_take_each_callback_exactly_once(
     for callback_id in all_ids:
         record = fresh(store, callback_id)
         assert (record.status, record.attempts) == ("dialing", 1)
+
+
+# --- the callback queue ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("queue_result", "status"),
+    [("bridged", "done"), ("hangup", "cancelled"), ("leave", "pending"), (None, "pending")],
+)
+def test_a_callback_left_queued_is_settled_by_the_calls_end(
+    store: Store, queue_result: str | None, status: str
+) -> None:
+    # The queue's own result webhook never arrived (lost, or failed to store): the call's
+    # status callback settles the callback from what was recorded of the queue.
+    book(store, 1)
+    claimed = store.callbacks.claim("jp", T0, timedelta(minutes=15))
+    assert claimed is not None
+    store.callbacks.dialed(claimed.id, sid(101), T0)
+    assert store.callbacks.joined_queue(claimed.id, sid(101), T0)
+    ended = T0 + timedelta(minutes=5)
+    store.callbacks.attempt_ended(
+        claimed.id, sid(101), "unanswered", ended, ATTEMPTS, RETRY, queue_result=queue_result
+    )
+    assert fresh(store, claimed.id).status == status
+
+
+def test_leaving_the_callback_queue_twice_gives_the_same_answer(store: Store) -> None:
+    book(store, 1)
+    claimed = store.callbacks.claim("jp", T0, timedelta(minutes=15))
+    assert claimed is not None and store.callbacks.joined_queue(claimed.id, sid(101), T0)
+    first = store.callbacks.left_queue(claimed.id, "leave", T0, ATTEMPTS, RETRY)
+    again = store.callbacks.left_queue(claimed.id, "leave", T0, ATTEMPTS, RETRY)
+    assert first == again == "pending"
+    assert fresh(store, claimed.id).next_attempt_at == T0 + timedelta(seconds=RETRY)
+
+
+def test_a_call_made_although_placing_it_timed_out_can_still_join_the_queue(store: Store) -> None:
+    # The dispatcher never learnt the call's sid: the person pressed 1 anyway.
+    book(store, 1)
+    claimed = store.callbacks.claim("jp", T0, timedelta(minutes=15))
+    assert claimed is not None and fresh(store, claimed.id).last_call_sid is None
+    assert store.callbacks.joined_queue(claimed.id, sid(101), T0)
+    assert fresh(store, claimed.id).last_call_sid == sid(101)
+
+
+def test_a_retry_is_moved_out_of_closed_hours(store: Store) -> None:
+    book(store, 1)
+    claimed = store.callbacks.claim("jp", T0, timedelta(minutes=15))
+    assert claimed is not None
+    monday = T0 + timedelta(days=3)
+    store.callbacks.attempt_ended(
+        claimed.id, "", "busy", T0, ATTEMPTS, RETRY, due=lambda _moment: monday
+    )
+    assert fresh(store, claimed.id).next_attempt_at == monday
+
+
+def test_bookings_from_many_numbers_at_once_keep_the_regions_hourly_limit(
+    store: Store, replicas: list[Store]
+) -> None:
+    limits = Limits(per_number_per_day=5, per_hour=2)
+    barrier = threading.Barrier(len(replicas))
+
+    def attempt(index: int) -> Booking:
+        barrier.wait()
+        return book(replicas[index], 200 + index, number=f"+8190222233{index:02d}", limits=limits)
+
+    with ThreadPoolExecutor(len(replicas)) as pool:
+        results = list(pool.map(attempt, range(len(replicas))))
+    assert sum(result.code is not None for result in results) == 2
+    assert count(store) == 2

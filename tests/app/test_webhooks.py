@@ -66,6 +66,31 @@ def test_signed_request_over_the_public_url_is_answered(signed_client: AppClient
     assert response.headers["content-type"].startswith("text/xml")
 
 
+def test_a_signature_over_the_url_with_its_port_is_accepted_too(
+    signed_client: AppClient,
+) -> None:
+    # Twilio's signing is inconsistent about default ports; its validator accepts both.
+    with_port = PUBLIC.replace("https://ivr.example.com", "https://ivr.example.com:443")
+    signature = sign(f"{with_port}/voice/incoming", CHINA_CALL)
+    response = signed_client.post(
+        "/voice/incoming", data=CHINA_CALL, headers={"X-Twilio-Signature": signature}
+    )
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize(("settings_header", "accepted"), [(True, True), (False, False)])
+def test_a_shared_key_webhook_signed_with_sha256_names_its_algorithm(
+    signed_client: AppClient, settings_header: bool, accepted: bool
+) -> None:
+    url = f"{PUBLIC}/voice/incoming"
+    signature = RequestValidator(TOKEN).compute_signature(url, CHINA_CALL, "HMAC_SHA256")
+    headers = {"X-Twilio-Signature": signature}
+    if settings_header:
+        headers["X-Twilio-Webhooks-Signature-Settings"] = "key=webhooks_key,algorithm=HMAC_SHA256"
+    response = signed_client.post("/voice/incoming", data=CHINA_CALL, headers=headers)
+    assert (response.status_code == 200) is accepted
+
+
 def test_query_string_is_signed_byte_for_byte(signed_client: AppClient) -> None:
     path = "/voice/menu?n=main&r=cn&l=zh-CN"
     params = {**CHINA_CALL, "Digits": "1"}

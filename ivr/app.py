@@ -254,6 +254,7 @@ def create_app(
     A database that is down at start does not stop the service: callers are answered, records
     go to the spool, and the schema is brought up to date once the database answers."""
     from ivr.callback_routes import router as callback_router
+    from ivr.ops import router as ops_router
 
     settings = settings or Settings()
     config = load_config(settings)
@@ -287,6 +288,7 @@ def create_app(
     app.state.services = services
     app.include_router(router)
     app.include_router(callback_router)
+    app.include_router(ops_router)
     return app
 
 

@@ -294,6 +294,7 @@ def test_openapi_documents_every_voice_route(client: AppClient) -> None:
         "/voice/callback/key",
         "/voice/callback/status",
         "/voice/recording",
+        "/voice/fallback",
     }
     body = paths["/voice/incoming"]["post"]["requestBody"]["content"]
     assert "CallSid" in body["application/x-www-form-urlencoded"]["schema"]["properties"]

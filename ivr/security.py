@@ -11,6 +11,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from fastapi import HTTPException, Request
 from starlette.datastructures import FormData, UploadFile
+from starlette.requests import ClientDisconnect
 from twilio.request_validator import (
     SIGNATURE_SETTINGS_HEADER,
     RequestValidator,
@@ -49,10 +50,14 @@ async def read_form(request: Request, settings: Settings) -> FormData:
     if not declared.isdigit() or int(declared) > settings.max_body_bytes:
         raise HTTPException(413, "request body too large")
     body = b""
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > settings.max_body_bytes:
-            raise HTTPException(413, "request body too large")
+    try:
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > settings.max_body_bytes:
+                raise HTTPException(413, "request body too large")
+    except ClientDisconnect:
+        # The client went away before its body arrived: nobody is left to answer.
+        raise HTTPException(400, "client disconnected") from None
     try:
         pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, strict_parsing=bool(body))
     except (UnicodeDecodeError, ValueError):

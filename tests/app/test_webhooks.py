@@ -328,3 +328,41 @@ def test_a_broken_database_costs_no_call(settings: Settings, tmp_path: Path) -> 
     assert status.status_code == 204
     assert says(connect.text) == ["正在为您接通人工客服。"]
     assert ElementTree.fromstring(queued.text).find("Enqueue") is not None  # queued all the same
+
+
+def test_a_client_that_goes_away_before_its_body_is_not_a_server_error(
+    settings: Settings,
+) -> None:
+    import asyncio
+
+    from ivr.app import create_app
+
+    app = create_app(settings)
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "http_version": "1.1",
+        "method": "POST",
+        "path": "/voice/status",
+        "raw_path": b"/voice/status",
+        "query_string": b"",
+        "root_path": "",
+        "scheme": "http",
+        "server": ("127.0.0.1", 8000),
+        "client": ("127.0.0.1", 5000),
+        "headers": [
+            (b"content-type", b"application/x-www-form-urlencoded"),
+            (b"content-length", b"120"),
+        ],
+    }
+    asyncio.run(app(scope, receive, send))
+    start = next(message for message in sent if message["type"] == "http.response.start")
+    assert start["status"] == 400
+    app.state.services.store.close()

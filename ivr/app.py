@@ -83,25 +83,28 @@ def webhook(
 async def incoming(request: Request, services: ServicesDep, form: CheckedForm) -> Response:
     """A call rings in (the number's voice URL): language menu, or welcome and main menu;
     a blocked number, or one calling too often, is refused before any menu."""
-    params = parameters(CallParams, form)
-    # Rate limits count numbers we can tell apart; the blocklist also sees what a number we
-    # cannot parse (a satellite phone, say) shows as its caller ID.
-    caller = place_caller(services.config.regions, params.from_, params.to).origin.number
-    shown = caller or params.from_.strip()
-    refusal = services.settings.screening.rejects(shown, await services.recent_calls(caller))
-    if refusal:
-        log.warning("refused a call from %s: %s (CallSid %s)", shown, refusal, params.call_sid)
+    refusal: list[str] = []
 
-    def decide(_: CallParams, ctx: CallContext) -> Step:
-        return step(Reject()) if refusal else menu.start(ctx)
+    async def decide(params: CallParams, ctx: CallContext) -> Step:
+        # Rate limits count numbers we can tell apart; the blocklist also sees what a number
+        # we cannot parse (a satellite phone, say) shows as its caller ID.
+        caller = ctx.place.origin.number
+        shown = caller or params.from_.strip()
+        why = services.settings.screening.rejects(shown, await services.recent_calls(caller))
+        if why is None:
+            return menu.start(ctx)
+        log.warning("refused a call from %s: %s (CallSid %s)", shown, why, params.call_sid)
+        refusal.append(why)
+        return step(Reject())
 
     def visit(params: CallParams) -> Visit:
-        choice = f"rejected:{refusal}" if refusal else ""
+        choice = f"rejected:{refusal[0]}" if refusal else ""
         return Visit(step_key(request, params), choice, stir_verstat=params.stir_verstat or None)
 
     response = await answer_webhook(services, form, CallParams, decide, visit=visit)
     if refusal:
-        await services.write("record_outcome", call_sid=params.call_sid, outcome="rejected")
+        call_sid = parameters(CallParams, form).call_sid
+        await services.write("record_outcome", call_sid=call_sid, outcome="rejected")
     return response
 
 

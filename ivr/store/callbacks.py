@@ -300,9 +300,6 @@ class CallbackStore:
         """The text could not be sent: due again at the next pass."""
         self._update(callback_id, FINAL_STATUSES, note_due=True, note_sent_at=None)
 
-    def note_sent(self, callback_id: int, at: datetime) -> None:
-        self._update(callback_id, FINAL_STATUSES, note_due=False, note_sent_at=at, updated_at=at)
-
     def get(self, callback_id: int) -> CallbackRecord | None:
         with Session(self.engine) as session:
             callback = session.get(Callback, callback_id)

@@ -291,7 +291,7 @@ def test_unanswered_attempts_are_retried_then_expire_with_a_note(store: Store) -
     assert (record.status, record.note_due) == ("expired", True)
     assert store.callbacks.claim("jp", now + timedelta(days=1), HOLD) is None
     assert [c.code for c in store.callbacks.notes_due()] == ["424242"]
-    store.callbacks.note_sent(record.id, now + timedelta(minutes=1))
+    assert store.callbacks.take_note(record.id, now + timedelta(minutes=1))
     assert store.callbacks.notes_due() == []
     sent = fresh(store, record.id)
     assert (sent.status, sent.note_due) == ("expired", False)

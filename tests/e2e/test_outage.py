@@ -33,6 +33,7 @@ from ivr.store.spool import ACTIVE, Spool
 from tests.conftest import POSTGRES_URL, ROOT, AppClient
 from tests.e2e.conftest import CALLERS, LINES
 from tests.e2e.tcp_gate import TcpGate
+from tests.infra.replicas import replica, replica_env
 
 UK_MONDAY_MORNING = "2026-03-02T10:00+00:00"
 # Nothing listens on port 1: a database there is down, and refuses at once.
@@ -267,38 +268,13 @@ def serving(
     database_url: str, spool_dir: Path, log: Path
 ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """`ivr serve` in its own process, local mode (no signatures), until the block ends."""
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("IVR_", "TWILIO_"))}
-    env.update(
-        IVR_DATABASE_URL=database_url,
-        IVR_SPOOL_DIR=str(spool_dir),
-        IVR_REGIONS=str(ROOT / "regions.toml"),
-        IVR_PROMPTS=str(ROOT / "prompts"),
-    )
-    with log.open("a") as output:
-        process = subprocess.Popen(
-            [*IVR, "serve", "--port", str(port)],
-            cwd=ROOT,
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-    try:
+    env = replica_env(IVR_DATABASE_URL=database_url, IVR_SPOOL_DIR=str(spool_dir))
+    with replica(env, log) as server:
         deadline = time.monotonic() + 30
-        while True:
-            assert process.poll() is None, log.read_text()
+        while not server.healthy():
             assert time.monotonic() < deadline, f"no /healthz in time:\n{log.read_text()}"
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1.0).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.05)
-        yield base, process
-    finally:
-        if process.poll() is None:
-            process.terminate()
-        process.wait(timeout=30)
+            time.sleep(0.05)
+        yield server.url, server.process
 
 
 def burst(base: str, pid: int, total: int = 300, kill_after: int = 150) -> list[str]:

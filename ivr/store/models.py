@@ -124,3 +124,32 @@ class Voicemail(Base):
     # A sender holds the ticket until then: two senders never mail it twice, and one that
     # died mid-send leaves it to the next once the lease lapses.
     mailing_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class User(Base):
+    """A supervisor or operator who may sign in to the wallboard; only a hash of the password."""
+
+    __tablename__ = "users"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Announcement(Base):
+    """An operator's live change to a region's line, until it expires: a message played before
+    the main menu (an outage, a known delay, a scam warning), or a queue closed or made
+    callback-only."""
+
+    __tablename__ = "announcements"
+    __table_args__ = (Index("ix_announcements_expires_at", "expires_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    region: Mapped[str] = mapped_column(String(24))
+    language: Mapped[str | None] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(16))
+    text: Mapped[str] = mapped_column(Text, default="")
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_by: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())

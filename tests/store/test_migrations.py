@@ -1,0 +1,43 @@
+"""The migrations build exactly the tables the models describe, on both databases."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import create_engine, text
+
+from ivr.store.migrate import upgrade
+from ivr.store.models import Base
+from tests.conftest import POSTGRES_URL
+
+
+def differences(url: str) -> list[object]:
+    engine = create_engine(url)
+    try:
+        upgrade(engine)
+        with engine.connect() as connection:
+            return list(compare_metadata(MigrationContext.configure(connection), Base.metadata))
+    finally:
+        engine.dispose()
+
+
+def test_migrated_sqlite_matches_the_models(tmp_path: Path) -> None:
+    assert differences(f"sqlite:///{tmp_path / 'ivr.sqlite3'}") == []
+
+
+@pytest.mark.postgres
+def test_migrated_postgresql_matches_the_models() -> None:
+    schema = f"test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(POSTGRES_URL)
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        assert differences(f"{POSTGRES_URL}?options=-csearch_path%3D{schema}") == []
+    finally:
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()

@@ -6,11 +6,12 @@ reach the database can be spooled as JSON and replayed later (see `ivr.store.rec
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, and_, case, create_engine, event, func, select
+from sqlalchemy import Connection, Engine, and_, bindparam, case, create_engine, event, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.orm import Session
@@ -86,6 +87,7 @@ class CallStore:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self._statements: dict[tuple[Any, ...], Any] = {}
 
     def record_step(
         self,
@@ -97,6 +99,8 @@ class CallStore:
         choice: str,
         at: datetime,
         stir_verstat: str | None = None,
+        *,
+        connection: Connection | None = None,
     ) -> None:
         """A webhook answered: the call's row exists, and `choice` extends its path once.
 
@@ -108,27 +112,32 @@ class CallStore:
             "region": region,
             "language": language,
             "stir_verstat": stir_verstat,
+            "path": choice,
+            "last_step": step,
         }
+        self._write(("step", bool(choice)), self._step_statement, call_sid, at, values, connection)
+
+    def _step_statement(self, key: tuple[Any, ...]) -> Any:
         table = Call.__table__
-        insert = upsert_into(self.engine, Call).values(
-            call_sid=call_sid, created_at=at, updated_at=at, path=choice, last_step=step, **values
-        )
+        insert = self._insert(["caller", "region", "language", "stir_verstat", "path", "last_step"])
         repeated = table.c.last_step == insert.excluded.last_step
         extended = case(
             (repeated, table.c.path),
             (table.c.path == "", insert.excluded.path),
             else_=table.c.path + " " + insert.excluded.path,
         )
-        update = {
-            "caller": insert.excluded.caller,
-            "region": insert.excluded.region,
-            "language": func.coalesce(insert.excluded.language, table.c.language),
-            "stir_verstat": func.coalesce(insert.excluded.stir_verstat, table.c.stir_verstat),
-            "path": extended if choice else table.c.path,
-            "last_step": insert.excluded.last_step,
-            "updated_at": insert.excluded.updated_at,
-        }
-        self._execute(insert.on_conflict_do_update(index_elements=[Call.call_sid], set_=update))
+        chose = key[1]
+        return self._on_conflict(
+            insert,
+            {
+                "caller": insert.excluded.caller,
+                "region": insert.excluded.region,
+                "language": func.coalesce(insert.excluded.language, table.c.language),
+                "stir_verstat": func.coalesce(insert.excluded.stir_verstat, table.c.stir_verstat),
+                "path": extended if chose else table.c.path,
+                "last_step": insert.excluded.last_step,
+            },
+        )
 
     def remember_queue_entry(
         self,
@@ -140,6 +149,8 @@ class CallStore:
         reason: str,
         reference: str | None,
         at: datetime,
+        *,
+        connection: Connection | None = None,
     ) -> None:
         """The caller joins a queue; kept for the agent (reason, reference) and for reports.
 
@@ -151,33 +162,42 @@ class CallStore:
             "reason": reason,
             "transaction_ref": reference,
             "queue": queue,
+            "queued_at": at,
         }
+        self._write(("queue_entry",), self._queue_entry_statement, call_sid, at, values, connection)
+
+    def _queue_entry_statement(self, _: tuple[Any, ...]) -> Any:
         table = Call.__table__
-        insert = upsert_into(self.engine, Call).values(
-            call_sid=call_sid, created_at=at, updated_at=at, queued_at=at, **values
-        )
-        update: dict[str, Any] = {key: getattr(insert.excluded, key) for key in values}
+        kept = ["caller", "region", "language", "reason", "transaction_ref", "queue"]
+        insert = self._insert([*kept, "queued_at"], outcome="queued")
+        update: dict[str, Any] = {key: getattr(insert.excluded, key) for key in kept}
         update["transaction_ref"] = func.coalesce(
             insert.excluded.transaction_ref, table.c.transaction_ref
         )
         update["queued_at"] = func.coalesce(table.c.queued_at, insert.excluded.queued_at)
-        update["updated_at"] = insert.excluded.updated_at
-        update.update(_outcome(insert, "queued"))
-        self._execute(insert.on_conflict_do_update(index_elements=[Call.call_sid], set_=update))
+        return self._on_conflict(insert, update, outcome="queued")
 
     def record_queue_result(
-        self, call_sid: str, result: str, queue_time: int | None, at: datetime
+        self,
+        call_sid: str,
+        result: str,
+        queue_time: int | None,
+        at: datetime,
+        *,
+        connection: Connection | None = None,
     ) -> None:
         """The Enqueue action: how long the caller waited and how it ended."""
         outcome = "bridged" if result in BRIDGED else "abandoned" if result == "hangup" else None
         values = {"queue_result": result, "queue_time": queue_time, "left_queue_at": at}
-        self._upsert(call_sid, at, values, outcome)
+        self._upsert(call_sid, at, values, outcome, connection)
 
-    def record_outcome(self, call_sid: str, outcome: str, at: datetime) -> None:
+    def record_outcome(
+        self, call_sid: str, outcome: str, at: datetime, *, connection: Connection | None = None
+    ) -> None:
         """A callback booked, a voicemail left, an error: the call's outcome, if more telling."""
         if outcome not in OUTCOME_RANK:
             raise ValueError(f"unknown outcome {outcome!r}")
-        self._upsert(call_sid, at, {}, outcome)
+        self._upsert(call_sid, at, {}, outcome, connection)
 
     def record_status(
         self,
@@ -186,31 +206,26 @@ class CallStore:
         status: str,
         duration: int | None,
         at: datetime,
+        *,
+        connection: Connection | None = None,
     ) -> None:
         """A status callback; a repeated delivery overwrites with the same values.
 
         A call that ends while still counted as queued was abandoned in the queue."""
+        values = {"caller": caller, "status": status, "duration": duration, "ended_at": at}
+        self._write(("status",), self._status_statement, call_sid, at, values, connection)
+
+    def _status_statement(self, _: tuple[Any, ...]) -> Any:
         table = Call.__table__
-        insert = upsert_into(self.engine, Call).values(
-            call_sid=call_sid,
-            created_at=at,
-            updated_at=at,
-            caller=caller,
-            status=status,
-            duration=duration,
-            ended_at=at,
-        )
+        columns = ["caller", "status", "duration", "ended_at"]
+        insert = self._insert(columns)
         queued = table.c.outcome == "queued"
-        update = {
-            "caller": insert.excluded.caller,
-            "status": insert.excluded.status,
-            "duration": insert.excluded.duration,
-            "ended_at": insert.excluded.ended_at,
-            "updated_at": insert.excluded.updated_at,
-            "outcome": case((queued, "abandoned"), else_=table.c.outcome),
-            "outcome_rank": case((queued, OUTCOME_RANK["abandoned"]), else_=table.c.outcome_rank),
-        }
-        self._execute(insert.on_conflict_do_update(index_elements=[Call.call_sid], set_=update))
+        update: dict[str, Any] = {key: getattr(insert.excluded, key) for key in columns}
+        update["outcome"] = case((queued, "abandoned"), else_=table.c.outcome)
+        update["outcome_rank"] = case(
+            (queued, OUTCOME_RANK["abandoned"]), else_=table.c.outcome_rank
+        )
+        return self._on_conflict(insert, update)
 
     def calls_from(self, caller: str, since: datetime) -> int:
         """How many calls `caller` made since `since` (for the per-caller rate limit)."""
@@ -247,24 +262,58 @@ class CallStore:
             return [int(seconds) for seconds in connection.scalars(query) if seconds is not None]
 
     def _upsert(
-        self, call_sid: str, at: datetime, values: dict[str, Any], outcome: str | None
+        self,
+        call_sid: str,
+        at: datetime,
+        values: dict[str, Any],
+        outcome: str | None,
+        connection: Connection | None,
     ) -> None:
-        insert = upsert_into(self.engine, Call).values(
-            call_sid=call_sid, created_at=at, updated_at=at, **values
-        )
-        update: dict[str, Any] = {key: getattr(insert.excluded, key) for key in values}
-        update["updated_at"] = insert.excluded.updated_at
+        key = ("upsert", tuple(values), outcome)
+        self._write(key, self._upsert_statement, call_sid, at, values, connection)
+
+    def _upsert_statement(self, key: tuple[Any, ...]) -> Any:
+        _, columns, outcome = key
+        insert = self._insert(list(columns), outcome=outcome)
+        update: dict[str, Any] = {key: getattr(insert.excluded, key) for key in columns}
+        return self._on_conflict(insert, update, outcome=outcome)
+
+    # Each kind of write is one statement with bound parameters, built once per store: SQL
+    # construction and compilation were most of a write's cost, now paid on the first call.
+    def _write(
+        self,
+        key: tuple[Any, ...],
+        build: Callable[[tuple[Any, ...]], Any],
+        call_sid: str,
+        at: datetime,
+        values: dict[str, Any],
+        connection: Connection | None,
+    ) -> None:
+        statement = self._statements.get(key)
+        if statement is None:
+            statement = self._statements.setdefault(key, build(key))
+        parameters = {"call_sid": call_sid, "created_at": at, "updated_at": at, **values}
+        if connection is not None:
+            connection.execute(statement, parameters)
+            return
+        with self.engine.begin() as fresh:
+            fresh.execute(statement, parameters)
+
+    def _insert(self, columns: list[str], outcome: str | None = None) -> Any:
+        names = ["call_sid", "created_at", "updated_at", *columns]
+        insert = upsert_into(self.engine, Call).values({name: bindparam(name) for name in names})
         if outcome is not None:
             insert = insert.values(outcome=outcome, outcome_rank=OUTCOME_RANK[outcome])
-            update.update(_outcome(insert, outcome))
-        self._execute(insert.on_conflict_do_update(index_elements=[Call.call_sid], set_=update))
+        return insert
 
-    def _execute(self, statement: Any) -> None:
-        with self.engine.begin() as connection:
-            connection.execute(statement)
+    def _on_conflict(self, insert: Any, update: dict[str, Any], outcome: str | None = None) -> Any:
+        update["updated_at"] = insert.excluded.updated_at
+        if outcome is not None:
+            update.update(_outcome(outcome))
+        return insert.on_conflict_do_update(index_elements=[Call.call_sid], set_=update)
 
 
-def _outcome(insert: Any, outcome: str) -> dict[str, ColumnElement[Any]]:
+def _outcome(outcome: str) -> dict[str, ColumnElement[Any]]:
     """SET clauses that take `outcome` unless the row already holds a more telling one."""
     table = Call.__table__
     rank = OUTCOME_RANK[outcome]

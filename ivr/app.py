@@ -283,6 +283,7 @@ def create_app(
         keeper.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await keeper
+        await run_in_threadpool(services.records.close)
         services.store.close()
 
     app = FastAPI(

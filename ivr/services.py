@@ -112,7 +112,7 @@ class Services:
         try:
             if "at" not in args:
                 args["at"] = self.clock.now()
-            await run_in_threadpool(self.records.write, op, **args)
+            await self.records.write_soon(op, **args)
         except Exception:
             log.exception("could not keep %s for CallSid %s", op, args.get("call_sid"))
             return False
@@ -219,7 +219,8 @@ def step_key(request: Request, params: CallParams, *inputs: str) -> str:
     return hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:
+    # async: FastAPI runs a plain `def` dependency in the thread pool, a hand-off per request.
     services: Services = request.app.state.services
     return services
 

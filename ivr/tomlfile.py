@@ -95,6 +95,8 @@ def _line_from_message(message: str, text: str) -> int:
 
 
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
+# A basic string may hold escaped quotes; a literal string holds no quote at all.
+_ONE_LINE_STRING = {'"': re.compile(r'"(?:[^"\\]|\\.)*"'), "'": re.compile(r"'[^']*'")}
 
 
 class _KeyLineScanner:
@@ -153,7 +155,7 @@ class _KeyLineScanner:
         elif char == "{":
             self._inline_table(path)
         elif char in "\"'":
-            self._string()
+            self._string(decode=False)
         else:
             while self.pos < len(self.text) and self.text[self.pos] not in ",]}\n#":
                 self.pos += 1
@@ -203,7 +205,9 @@ class _KeyLineScanner:
                 continue
             return tuple(parts)
 
-    def _string(self) -> str:
+    def _string(self, decode: bool = True) -> str:
+        """Skip a string; decode it only when asked (a quoted key): values need only their
+        extent, and decoding each with tomllib made this scan most of loading the prompts."""
         quote = self.text[self.pos]
         triple = quote * 3
         if self.text.startswith(triple, self.pos):
@@ -213,12 +217,13 @@ class _KeyLineScanner:
             raw = self.text[self.pos : end + 3]
             self.pos = end + 3
         else:
-            end = self.pos + 1
-            while self.text[end] != quote:
-                end += 2 if (quote == '"' and self.text[end] == "\\") else 1
-            raw = self.text[self.pos : end + 1]
-            self.pos = end + 1
+            match = _ONE_LINE_STRING[quote].match(self.text, self.pos)
+            assert match is not None, f"unterminated string at line {self.line}"
+            raw = match.group(0)
+            self.pos = match.end()
         self.line += raw.count("\n")
+        if not decode:
+            return raw
         value = tomllib.loads(f"v = {raw}")["v"]
         assert isinstance(value, str)
         return value

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, text
 
-from ivr.store.migrate import upgrade
+from ivr.store.migrate import HEAD, MIGRATIONS, current_revision, upgrade
 from ivr.store.models import Base
 from tests.conftest import POSTGRES_URL
 
@@ -41,3 +41,26 @@ def test_migrated_postgresql_matches_the_models() -> None:
         with admin.begin() as connection:
             connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+def test_head_names_the_newest_migration() -> None:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    assert ScriptDirectory.from_config(config).get_current_head() == HEAD
+
+
+def test_a_current_database_is_not_migrated_again(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite:///{tmp_path / 'ivr.sqlite3'}")
+    try:
+        assert current_revision(engine) is None
+        upgrade(engine)
+        assert current_revision(engine) == HEAD
+        statements: list[str] = []
+        event.listen(engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+        upgrade(engine)
+        assert statements == ["SELECT version_num FROM alembic_version"]
+    finally:
+        engine.dispose()

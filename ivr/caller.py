@@ -9,12 +9,18 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import phonenumbers
 from phonenumbers import timezone as number_timezones
 
 from ivr.prompts import Catalogue
 from ivr.regions import Region, RegionBook
+
+if TYPE_CHECKING:
+    from ivr.agents import Staffing  # ivr.agents speaks through this module
+    from ivr.announcements import Announcement  # ivr.announcements speaks through this module
 
 _KEYPAD = {
     **dict.fromkeys("ABC", "2"),
@@ -60,6 +66,10 @@ class CallerOrigin:
     timezone: str | None = None  # the caller's own zone, when the number pins one down
 
 
+# Every webhook of a call carries the same From and To: parsing them once per call, not once
+# per webhook, saves phonenumbers' parse (the largest cost of placing a caller). Both are
+# pure functions of their strings, so a bounded cache per process is safe.
+@lru_cache(maxsize=8192)
 def identify_caller(from_: str, from_country: str = "") -> CallerOrigin:
     """Classify Twilio's `From` value; `from_country` is Twilio's FromCountry, a weaker hint.
 
@@ -145,6 +155,7 @@ def place_caller(book: RegionBook, from_: str, to: str, from_country: str = "") 
     return CallerPlace(origin, region, dialed)
 
 
+@lru_cache(maxsize=1024)
 def _normalized(number: str) -> str | None:
     try:
         parsed = phonenumbers.parse(number.strip())
@@ -172,3 +183,9 @@ class CallContext:
     company: str = ""
     reference_lengths: tuple[int, int] = (6, 20)
     hold_music: str | None = None
+    # Operators' announcements of the call's region not yet over (the engine picks those in
+    # force for the caller's language at `now`); read at the edge, none when unknown.
+    announcements: tuple[Announcement, ...] = ()
+    # Which (region, language) lines have a logged-in agent, read at the edge; None: no agent
+    # is configured (or not known yet), so no caller is kept out of a queue for it.
+    staffing: Staffing | None = None

@@ -6,13 +6,16 @@ prefix, so Twilio resolves them against the host it called and signs them as req
 
 from __future__ import annotations
 
+from functools import lru_cache
 from urllib.parse import urlencode
 
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
 from ivr.languages import LANGUAGES
 from ivr.steps import (
+    Action,
     Ask,
+    DialQueue,
     Enqueue,
     Hangup,
     Leave,
@@ -39,8 +42,17 @@ def url_for(link: Link, prefix: str = "") -> str:
 
 def render(step: Step, prefix: str = "") -> str:
     """The TwiML document for `step`; `prefix` is the path of the public URL ("" or "/ivr")."""
+    return _document(step.actions, prefix)
+
+
+# A menu is the same document for every caller in the same (region, language, state): built
+# once with the twilio builder, then served from here. Actions are frozen values, so equal
+# actions are the same document; documents that vary per call (a queue position, a number
+# read back) simply fall out of the cache.
+@lru_cache(maxsize=4096)
+def _document(actions: tuple[Action, ...], prefix: str) -> str:
     response = VoiceResponse()
-    for action in step.actions:
+    for action in actions:
         if isinstance(action, Say | Pause | Play):
             _prompt(response, action)
         elif isinstance(action, Ask):
@@ -70,6 +82,15 @@ def render(step: Step, prefix: str = "") -> str:
             response.hangup()
         elif isinstance(action, Reject):
             response.reject(reason="busy")
+        elif isinstance(action, DialQueue):
+            # hangupOnStar: the agent presses * to end the conversation and stays on the line.
+            dial = response.dial(
+                action=url_for(action.then, prefix),
+                method="POST",
+                timeout=action.timeout,
+                hangup_on_star=True,
+            )
+            dial.queue(action.queue, url=url_for(action.connect, prefix), method="POST")
     return str(response)
 
 

@@ -7,14 +7,17 @@ from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 from xml.etree import ElementTree
 
 import pytest
 from pydantic import SecretStr
+from starlette.datastructures import MultiDict
 from twilio.request_validator import RequestValidator
 
 from ivr.app import create_app
 from ivr.clock import FixedClock
+from ivr.security import FORM
 from ivr.settings import Settings
 from ivr.store import Store
 from tests.conftest import AppClient, instant
@@ -89,6 +92,21 @@ def test_a_shared_key_webhook_signed_with_sha256_names_its_algorithm(
         headers["X-Twilio-Webhooks-Signature-Settings"] = "key=webhooks_key,algorithm=HMAC_SHA256"
     response = signed_client.post("/voice/incoming", data=CHINA_CALL, headers=headers)
     assert (response.status_code == 200) is accepted
+
+
+def test_a_repeated_parameter_is_signed_with_all_its_values(signed_client: AppClient) -> None:
+    # Twilio signs every value of a repeated name, in order; a dropped one must not pass.
+    body = [*CHINA_CALL.items(), ("Hint", "b"), ("Hint", "a")]
+    url = f"{PUBLIC}/voice/incoming"
+    every_value = RequestValidator(TOKEN).compute_signature(url, MultiDict(body))
+    first_only = sign(url, {**CHINA_CALL, "Hint": "b"})
+    for signature, status in ((every_value, 200), (first_only, 403)):
+        response = signed_client.post(
+            "/voice/incoming",
+            content=urlencode(body),
+            headers={"X-Twilio-Signature": signature, "Content-Type": FORM},
+        )
+        assert response.status_code == status
 
 
 def test_query_string_is_signed_byte_for_byte(signed_client: AppClient) -> None:
@@ -295,6 +313,11 @@ def test_openapi_documents_every_voice_route(client: AppClient) -> None:
         "/voice/callback/status",
         "/voice/recording",
         "/voice/fallback",
+        "/voice/agent",
+        "/voice/agent/pin",
+        "/voice/agent/key",
+        "/voice/agent/dialed",
+        "/voice/agent/status",
     }
     body = paths["/voice/incoming"]["post"]["requestBody"]["content"]
     assert "CallSid" in body["application/x-www-form-urlencoded"]["schema"]["properties"]

@@ -10,6 +10,9 @@ hang up), or -- waiting in a queue -- has heard one full round of its wait docum
 `serve_rest()` also answers a subset of Twilio's REST API (`rest.py`) on a loopback port, for the
 twilio client: calls it places start at the switch's next drive (`outbound.py`), and whoever they
 call behaves as `callee()` set (answering, by default).
+
+`configure_number()` gives one number a voice URL and status callback of its own, as a second
+Twilio number of the account would have (an agent line).
 """
 
 from __future__ import annotations
@@ -17,15 +20,17 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import Callable, Coroutine, Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Any, Literal, Self, TypeVar
 
 import httpx
 from starlette.types import ASGIApp
 
 from ivr.emulator.answers import parse_answer
 from ivr.emulator.call import Call, CallNotWaiting
+from ivr.emulator.callbacks import StatusCallback
 from ivr.emulator.clock import VirtualClock, as_utc
 from ivr.emulator.events import Event, Prompt
 from ivr.emulator.exchange import Endpoint, Exchange, Limits, Message, Recording
@@ -40,6 +45,16 @@ from ivr.emulator.transport import TWILIO_TIME_LIMIT_SECONDS, Transport
 DEFAULT_START = datetime(2026, 1, 1, tzinfo=UTC)
 DEFAULT_TO = "+15005550006"
 T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class NumberSettings:
+    """A Twilio number's own voice URL and status callback URL (a second line of the account,
+    such as an agent line), used instead of the switch's for calls to that number."""
+
+    voice_url: str
+    voice_method: str = "POST"
+    status_url: str | None = None
 
 
 class Switch:
@@ -95,6 +110,8 @@ class Switch:
         )
         # Whoever a REST call rings, by number; a number not listed answers.
         self.callees: dict[str, Callee] = {}
+        # Numbers configured with URLs of their own (`configure_number`).
+        self.numbers: dict[str, NumberSettings] = {}
         self._outbox = Outbox(self._exchange)
         self._rest: RestServer | None = None
 
@@ -180,6 +197,16 @@ class Switch:
         self.callees[number] = callee
         return callee
 
+    def configure_number(
+        self, number: str, voice_path: str, status_path: str | None = None, method: str = "POST"
+    ) -> NumberSettings:
+        """Give `number` a voice URL and status callback of its own (paths under the public
+        URL), as a Twilio number configured apart from the others."""
+        status_url = None if status_path is None else self.public_url + status_path
+        settings = NumberSettings(self.public_url + voice_path, method, status_url)
+        self.numbers[number] = settings
+        return settings
+
     # --- placing calls -----------------------------------------------------------------------
     def dial(
         self,
@@ -199,9 +226,15 @@ class Switch:
         silence and it runs until the call ends. `talk`: seconds the caller talks once bridged
         before hanging up (None: until the other side hangs up).
         """
-        first = Goto(self.voice_url, self.voice_method, "voice")
         dialed = self.home_line(from_) if to is None else to
-        return self._sync(self._place(first, from_, dialed, at, answers, run_to_end, talk))
+        number = self.numbers.get(dialed)
+        if number is None:
+            first = Goto(self.voice_url, self.voice_method, "voice")
+            return self._sync(self._place(first, from_, dialed, at, answers, run_to_end, talk))
+        first = Goto(number.voice_url, number.voice_method, "voice")
+        callback = None if number.status_url is None else StatusCallback(number.status_url)
+        placing = self._place(first, from_, dialed, at, answers, run_to_end, talk, callback)
+        return self._sync(placing)
 
     def dial_twiml(
         self,
@@ -269,13 +302,15 @@ class Switch:
         answers: Iterable[str],
         run_to_end: bool,
         talk: float | None,
+        callback: StatusCallback | None | Literal["switch"] = "switch",
     ) -> Call:
         await self._move_clock(at)
         call = self._exchange.new_call(from_, to, talk)
         call._driver = self
         call.queue_answers(answers)
         call.silence_when_out_of_answers = run_to_end
-        self._exchange.scheduler.spawn(CallRunner(self._exchange, call, first).run())
+        runner = CallRunner(self._exchange, call, first, callback=callback)
+        self._exchange.scheduler.spawn(runner.run())
         if run_to_end:
             await self._exchange.scheduler.run(lambda: call.ended)
         else:

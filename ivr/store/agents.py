@@ -1,0 +1,381 @@
+"""Agents in the shared store: who they are (phones, skills, a PIN hash), their state, and the
+queue each is about to take a caller from. (Who waits where: ivr.store.staffing.)
+
+Every change of an agent's state goes through `_move`, which applies `ivr.agents.next_state`:
+an event that does not apply (a retried webhook, a Dial action after the hang-up) changes
+nothing. Agents choosing at the same moment never take the same queue: a queue is claimed in
+`queue_claims` with one atomic upsert that only wins over a lapsed claim or the agent's own.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, delete, or_, select, update
+from sqlalchemy.orm import Session
+
+from ivr.agents import (
+    MAX_PIN_TRIES,
+    AgentEvent,
+    AgentState,
+    Skills,
+    Waiting,
+    next_state,
+    shown_state,
+)
+from ivr.store.models import Agent, AgentPhone, Call, QueueClaim
+from ivr.store.repository import upsert_into
+
+log = logging.getLogger("ivr")
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+# Twilio ends a call after 4 hours: older queue entries and logins are leftovers of calls whose
+# last webhook never reached us.
+LONGEST_CALL = timedelta(hours=4)
+
+
+class AgentExists(ValueError):
+    pass
+
+
+class PhoneTaken(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class AgentRecord:
+    name: str
+    phones: tuple[str, ...]
+    skills: Skills
+    state: AgentState
+    state_since: datetime | None
+    line_call: str | None
+    serving: str | None
+    wrap_up_until: datetime | None
+    failed_pins: int
+    locked_until: datetime | None
+    created_at: datetime
+
+    @property
+    def language(self) -> str:
+        """The language the agent line speaks to them."""
+        return self.skills.languages[0]
+
+    def shown_state(self, now: datetime) -> AgentState:
+        return shown_state(self.state, self.wrap_up_until, now)
+
+    def locked(self, now: datetime) -> bool:
+        return self.locked_until is not None and self.locked_until > now
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """What the PIN check needs about the agent a number belongs to."""
+
+    name: str
+    pin_hash: str
+    locked_until: datetime | None
+
+
+class AgentStore:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    # -- operators ------------------------------------------------------------------------
+    def add(
+        self,
+        name: str,
+        phones: Sequence[str],
+        skills: Skills,
+        pin_hash: str,
+        at: datetime,
+    ) -> AgentRecord:
+        """A new agent, offline; raises AgentExists or PhoneTaken (nothing is stored then)."""
+        if not NAME.fullmatch(name):
+            raise ValueError(f"{name!r}: use letters, digits, '.', '_' or '-' (at most 64)")
+        with Session(self.engine) as session, session.begin():
+            _write_lock(session)
+            if session.get(Agent, name) is not None:
+                raise AgentExists(f"there is already an agent named {name!r}")
+            taken = session.scalars(select(AgentPhone).where(AgentPhone.number.in_(phones)))
+            for phone in taken:
+                raise PhoneTaken(f"{phone.number} is already {phone.agent!r}'s phone")
+            session.add(
+                Agent(
+                    name=name,
+                    languages=",".join(skills.languages),
+                    regions=",".join(skills.regions),
+                    pin_hash=pin_hash,
+                    state=AgentState.OFFLINE.value,
+                    failed_pins=0,
+                    created_at=at,
+                    updated_at=at,
+                )
+            )
+            session.add_all(AgentPhone(number=number, agent=name) for number in phones)
+        found = self.get(name)
+        assert found is not None
+        return found
+
+    def remove(self, name: str, at: datetime) -> bool:
+        with Session(self.engine) as session, session.begin():
+            _write_lock(session)
+            session.execute(delete(AgentPhone).where(AgentPhone.agent == name))
+            _release(session, name, at)
+            return _count(session.execute(delete(Agent).where(Agent.name == name))) == 1
+
+    def get(self, name: str) -> AgentRecord | None:
+        with Session(self.engine) as session:
+            agent = session.get(Agent, name)
+            return None if agent is None else _record(agent, _phones(session, name))
+
+    def all(self) -> list[AgentRecord]:
+        with Session(self.engine) as session:
+            phones: dict[str, list[str]] = {}
+            for phone in session.scalars(select(AgentPhone).order_by(AgentPhone.number)):
+                phones.setdefault(phone.agent, []).append(phone.number)
+            agents = session.scalars(select(Agent).order_by(Agent.name))
+            return [_record(agent, tuple(phones.get(agent.name, ()))) for agent in agents]
+
+    def set_pin(self, name: str, pin_hash: str, at: datetime) -> bool:
+        values = {"pin_hash": pin_hash, "failed_pins": 0, "last_failure": None, "updated_at": at}
+        return self._update(name, values)
+
+    def lock(self, name: str, until: datetime, at: datetime) -> bool:
+        """No login until `until`; an agent logged in now is logged out (at their next step)."""
+        with Session(self.engine) as session, session.begin():
+            agent = _agent_for_update(session, name)
+            if agent is None:
+                return False
+            agent.locked_until = until
+            _move(session, agent, AgentEvent.LOGOUT, at)
+            return True
+
+    def unlock(self, name: str, at: datetime) -> bool:
+        values = {"locked_until": None, "failed_pins": 0, "last_failure": None, "updated_at": at}
+        return self._update(name, values)
+
+    # -- the PIN ----------------------------------------------------------------------------
+    def credentials(self, number: str) -> Credentials | None:
+        """The agent whose phone `number` is, for the PIN check; None for anyone else."""
+        query = (
+            select(Agent.name, Agent.pin_hash, Agent.locked_until)
+            .join(AgentPhone, AgentPhone.agent == Agent.name)
+            .where(AgentPhone.number == number)
+        )
+        with Session(self.engine) as session:
+            row = session.execute(query).first()
+            return None if row is None else Credentials(row.name, row.pin_hash, row.locked_until)
+
+    def pin_failed(self, name: str, attempt: str, at: datetime, lock_for: timedelta) -> bool:
+        """A wrong PIN for `name` (`attempt`: which entry of which call, so a retried webhook
+        counts once). The MAX_PIN_TRIES-th in a row locks the agent for `lock_for`; True then."""
+        with Session(self.engine) as session, session.begin():
+            agent = _agent_for_update(session, name)
+            if agent is None or agent.last_failure == attempt:
+                return False
+            agent.failed_pins += 1
+            agent.last_failure = attempt
+            agent.updated_at = at
+            if agent.failed_pins < MAX_PIN_TRIES:
+                return False
+            agent.failed_pins = 0
+            agent.locked_until = at + lock_for
+            return True
+
+    def log_in(self, name: str, line_call: str, at: datetime) -> AgentRecord | None:
+        """The right PIN on the agent line call `line_call`: available. None when locked."""
+        with Session(self.engine) as session, session.begin():
+            agent = _agent_for_update(session, name)
+            if agent is None or (agent.locked_until is not None and agent.locked_until > at):
+                return None
+            _release(session, name, at)
+            agent.failed_pins, agent.last_failure, agent.locked_until = 0, None, None
+            _move(session, agent, AgentEvent.LOGIN, at, line_call=line_call)
+            return _record(agent, _phones(session, name))
+
+    # -- the agent line -----------------------------------------------------------------------
+    def on_line(self, line_call: str) -> AgentRecord | None:
+        """The agent logged in on the agent line call `line_call`, if any: the only way a
+        follow-up webhook of the agent line learns who it serves."""
+        with Session(self.engine) as session:
+            agent = session.scalar(select(Agent).where(Agent.line_call == line_call))
+            if agent is None or agent.state == AgentState.OFFLINE.value:
+                return None
+            return _record(agent, _phones(session, agent.name))
+
+    def take(
+        self,
+        name: str,
+        line_call: str,
+        candidates: Sequence[Waiting],
+        at: datetime,
+        hold: timedelta,
+    ) -> Waiting | None:
+        """The first of `candidates` (best first) whose queue no other agent holds: claimed
+        for `hold`, and the agent is on a call with them. None: nobody to take (the agent is
+        then available)."""
+        with Session(self.engine) as session, session.begin():
+            agent = _agent_for_update(session, name)
+            if agent is None or agent.line_call != line_call:
+                return None
+            _release(session, name, at)
+            _move(session, agent, AgentEvent.READY, at)
+            for candidate in candidates:
+                if self._claim(session, name, candidate, at, hold):
+                    _move(session, agent, AgentEvent.TAKE, at, serving=candidate.call_sid)
+                    return candidate
+            agent.updated_at = at  # still here: counts for staffing
+            return None
+
+    def _claim(
+        self, session: Session, name: str, caller: Waiting, at: datetime, hold: timedelta
+    ) -> bool:
+        table = QueueClaim.__table__
+        insert = upsert_into(self.engine, QueueClaim).values(
+            queue=caller.queue, agent=name, call_sid=caller.call_sid, claimed_until=at + hold
+        )
+        claim = insert.on_conflict_do_update(
+            index_elements=[QueueClaim.queue],
+            set_={
+                "agent": insert.excluded.agent,
+                "call_sid": insert.excluded.call_sid,
+                "claimed_until": insert.excluded.claimed_until,
+            },
+            # Over another agent's claim only once it has lapsed; PostgreSQL locks the row,
+            # so of two agents upserting at once the second sees the first's claim.
+            where=or_(table.c.claimed_until <= at, table.c.agent == name),
+        ).returning(table.c.agent)
+        return session.execute(claim).first() is not None
+
+    def dial_ended(
+        self,
+        name: str,
+        line_call: str,
+        taken_call: str | None,
+        answered_at: datetime | None,
+        at: datetime,
+        wrap_up: timedelta,
+        empty: tuple[str, datetime] | None = None,
+    ) -> None:
+        """The agent's Dial ended: after a conversation with `taken_call` (marked as theirs),
+        wrap-up; without one, available again. The queue is free for others either way.
+        `empty`: (queue, since) when the Dial found that queue empty all along, so callers our
+        records show there from before `since` are gone (taken some other way, or left)."""
+        with Session(self.engine) as session, session.begin():
+            agent = _agent_for_update(session, name)
+            if taken_call is not None:
+                session.execute(
+                    update(Call)
+                    .where(Call.call_sid == taken_call)
+                    .values(agent=name, answered_at=answered_at, updated_at=at)
+                )
+            if empty is not None:
+                queue, since = empty
+                session.execute(
+                    update(QueueClaim).where(QueueClaim.queue == queue).values(empty_at=since)
+                )
+            if agent is None or agent.line_call != line_call:
+                return  # a late action of a line call that is over: the call is marked, no more
+            _release(session, name, at)
+            if taken_call is not None:
+                _move(session, agent, AgentEvent.TALKED, at, wrap_up_until=at + wrap_up)
+            else:
+                _move(session, agent, AgentEvent.MISSED, at)
+
+    def claimed_by(self, queue: str, call_sid: str) -> str | None:
+        """The agent who last chose caller `call_sid` of `queue` (their claim may have lapsed)."""
+        query = select(QueueClaim.agent).where(
+            QueueClaim.queue == queue, QueueClaim.call_sid == call_sid
+        )
+        with self.engine.connect() as connection:
+            name = connection.scalar(query)
+            return str(name) if name else None
+
+    def line_ended(self, line_call: str, at: datetime) -> str | None:
+        """The agent line call ended: its agent (returned) is offline."""
+        with Session(self.engine) as session, session.begin():
+            _write_lock(session)
+            query = select(Agent).where(Agent.line_call == line_call).with_for_update()
+            agent = session.scalar(query)
+            if agent is None:
+                return None
+            _release(session, agent.name, at)
+            _move(session, agent, AgentEvent.LOGOUT, at)
+            return agent.name
+
+    def _update(self, name: str, values: dict[str, Any]) -> bool:
+        with self.engine.begin() as connection:
+            result = connection.execute(update(Agent).where(Agent.name == name).values(**values))
+            return _count(result) == 1
+
+
+def _move(session: Session, agent: Agent, event: AgentEvent, at: datetime, **changes: Any) -> bool:
+    """Apply `event` to `agent` (in `session`'s transaction): the one place states change."""
+    state = next_state(AgentState(agent.state), event)
+    if state is None:
+        return False
+    if event is AgentEvent.LOGOUT:
+        changes = {"line_call": None, **changes}
+    if state is not AgentState.ON_CALL:
+        changes.setdefault("serving", None)
+    if state is not AgentState.WRAP_UP:
+        changes.setdefault("wrap_up_until", None)
+    if state.value != agent.state:
+        agent.state, agent.state_since = state.value, at
+    for key, value in changes.items():
+        setattr(agent, key, value)
+    agent.updated_at = at
+    session.flush()
+    return True
+
+
+def _release(session: Session, name: str, at: datetime) -> None:
+    """The queues `name` holds are free again from `at`."""
+    held = update(QueueClaim).where(QueueClaim.agent == name, QueueClaim.claimed_until > at)
+    session.execute(held.values(claimed_until=at))
+
+
+def _write_lock(session: Session) -> None:
+    """SQLite: take the database's write lock first (a write that changes nothing), so a
+    transaction that reads then writes never fails to upgrade its lock (SQLITE_BUSY)."""
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(update(Agent).where(Agent.name == "").values(name=Agent.name))
+
+
+def _agent_for_update(session: Session, name: str) -> Agent | None:
+    _write_lock(session)
+    return session.get(Agent, name, with_for_update=True)
+
+
+def _phones(session: Session, name: str) -> tuple[str, ...]:
+    query = select(AgentPhone.number).where(AgentPhone.agent == name).order_by(AgentPhone.number)
+    return tuple(session.scalars(query))
+
+
+def skills_of(languages: str, regions: str) -> Skills:
+    return Skills(tuple(languages.split(",")), tuple(regions.split(",")))
+
+
+def _record(agent: Agent, phones: tuple[str, ...]) -> AgentRecord:
+    return AgentRecord(
+        name=agent.name,
+        phones=phones,
+        skills=skills_of(agent.languages, agent.regions),
+        state=AgentState(agent.state),
+        state_since=agent.state_since,
+        line_call=agent.line_call,
+        serving=agent.serving,
+        wrap_up_until=agent.wrap_up_until,
+        failed_pins=agent.failed_pins,
+        locked_until=agent.locked_until,
+        created_at=agent.created_at,
+    )
+
+
+def _count(result: Any) -> int:
+    return int(result.rowcount)

@@ -1,0 +1,358 @@
+"""Agents in the shared store, on SQLite and PostgreSQL: who they are, the PIN lock, their
+states, who waits where since when, and two agents choosing at the same moment."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import text
+
+from ivr.agents import AgentState, Skills, Waiting
+from ivr.store import Store
+from ivr.store.agents import AgentExists, AgentStore, PhoneTaken
+from ivr.store.staffing import LiveStaffing, QueueRecords
+from tests.agents.conftest import (
+    AMY_PHONE,
+    ENGLISH_IN_JAPAN_AND_CHINA,
+    LI_PHONE,
+    PIN_HASH,
+    T0,
+    add,
+    sid,
+)
+from tests.conftest import replica
+
+LOCK = timedelta(minutes=15)
+HOLD = timedelta(seconds=45)
+WRAP_UP = timedelta(seconds=30)
+LINE_CALL, OTHER_LINE_CALL = "CA" + "e" * 32, "CA" + "f" * 32
+
+
+def queue(store: Store, n: int, name: str, minutes: float, reason: str = "main") -> str:
+    """Caller n joined `name` `minutes` before T0; their CallSid."""
+    region, language = name.split("-")[0], "-".join(name.split("-")[1:3])
+    at = T0 - timedelta(minutes=minutes)
+    store.remember_queue_entry(sid(n), "+8613812345678", name, region, language, reason, None, at)
+    return sid(n)
+
+
+def logged_in(agents: AgentStore, name: str = "li", line_call: str = LINE_CALL) -> None:
+    assert agents.log_in(name, line_call, T0) is not None
+
+
+# -- who the agents are ----------------------------------------------------------------------
+def test_an_agent_is_added_offline_with_phones_skills_and_only_a_pin_hash(
+    agents: AgentStore,
+) -> None:
+    added = add(agents)
+    assert added.phones == (LI_PHONE,) and added.state is AgentState.OFFLINE
+    assert added.skills == Skills(("zh-CN", "en-US"), ("cn", "sg"))
+    found = agents.credentials(LI_PHONE)
+    assert found is not None and found.name == "li" and found.pin_hash == PIN_HASH
+    assert agents.credentials(AMY_PHONE) is None
+
+
+def test_a_name_or_a_phone_cannot_be_taken_twice(agents: AgentStore) -> None:
+    add(agents)
+    with pytest.raises(AgentExists):
+        add(agents, phone=AMY_PHONE)
+    with pytest.raises(PhoneTaken):
+        add(agents, name="amy", phone=LI_PHONE)
+    assert [agent.name for agent in agents.all()] == ["li"]
+
+
+def test_a_removed_agent_and_their_phones_are_gone(agents: AgentStore) -> None:
+    add(agents)
+    logged_in(agents)
+    assert agents.remove("li", T0)
+    assert agents.get("li") is None and agents.credentials(LI_PHONE) is None
+    assert agents.on_line(LINE_CALL) is None
+    assert not agents.remove("li", T0)
+
+
+# -- the PIN ------------------------------------------------------------------------------------
+def test_three_wrong_pins_in_a_row_lock_the_agent_and_a_retried_webhook_counts_once(
+    agents: AgentStore,
+) -> None:
+    add(agents)
+    assert not agents.pin_failed("li", f"{LINE_CALL}:0", T0, LOCK)
+    assert not agents.pin_failed("li", f"{LINE_CALL}:0", T0, LOCK)  # the same webhook again
+    assert not agents.pin_failed("li", f"{LINE_CALL}:1", T0, LOCK)
+    assert agents.pin_failed("li", f"{OTHER_LINE_CALL}:0", T0, LOCK)  # a new call counts too
+    agent = agents.get("li")
+    assert agent is not None and agent.locked(T0) and agent.locked_until == T0 + LOCK
+    assert agents.log_in("li", LINE_CALL, T0 + timedelta(minutes=14)) is None
+    assert agents.log_in("li", LINE_CALL, T0 + LOCK) is not None
+
+
+def test_a_login_starts_the_count_of_wrong_pins_again(agents: AgentStore) -> None:
+    add(agents)
+    agents.pin_failed("li", "a", T0, LOCK)
+    agents.pin_failed("li", "b", T0, LOCK)
+    logged_in(agents)
+    agents.pin_failed("li", "c", T0, LOCK)
+    agents.pin_failed("li", "d", T0, LOCK)
+    agent = agents.get("li")
+    assert agent is not None and not agent.locked(T0)
+
+
+def test_an_operator_lock_logs_the_agent_out_and_unlock_lets_them_in(agents: AgentStore) -> None:
+    add(agents)
+    logged_in(agents)
+    assert agents.lock("li", T0 + timedelta(hours=1), T0)
+    assert agents.on_line(LINE_CALL) is None
+    assert agents.log_in("li", LINE_CALL, T0) is None
+    assert agents.unlock("li", T0)
+    assert agents.log_in("li", LINE_CALL, T0) is not None
+    assert not agents.lock("nobody", T0, T0) and not agents.unlock("nobody", T0)
+
+
+def test_a_new_pin_replaces_the_old_hash(agents: AgentStore) -> None:
+    add(agents)
+    assert agents.set_pin("li", "scrypt$other", T0)
+    found = agents.credentials(LI_PHONE)
+    assert found is not None and found.pin_hash == "scrypt$other"
+
+
+# -- states --------------------------------------------------------------------------------
+def test_the_agent_line_call_carries_the_login_and_its_end_logs_out(agents: AgentStore) -> None:
+    add(agents)
+    logged_in(agents)
+    on_line = agents.on_line(LINE_CALL)
+    assert on_line is not None and on_line.state is AgentState.AVAILABLE
+    assert agents.on_line(OTHER_LINE_CALL) is None
+    assert agents.line_ended(OTHER_LINE_CALL, T0) is None  # another call: nothing changes
+    assert agents.line_ended(LINE_CALL, T0) == "li"
+    agent = agents.get("li")
+    assert agent is not None and agent.state is AgentState.OFFLINE and agent.line_call is None
+
+
+def test_a_call_taken_marks_the_caller_and_wrap_up_follows(
+    store: Store, agents: AgentStore
+) -> None:
+    add(agents)
+    logged_in(agents)
+    caller = queue(store, 1, "cn-zh-CN", 3)
+    taken = agents.take(
+        "li", LINE_CALL, QueueRecords(agents.engine).waiting(["cn-zh-CN"], T0), T0, HOLD
+    )
+    assert taken is not None and taken.call_sid == caller
+    agent = agents.get("li")
+    assert agent is not None and agent.state is AgentState.ON_CALL and agent.serving == caller
+    ended = T0 + timedelta(minutes=5)
+    for _ in range(2):  # Twilio may deliver the Dial action twice: the same result
+        agents.dial_ended("li", LINE_CALL, caller, T0 + timedelta(seconds=20), ended, WRAP_UP)
+    agent = agents.get("li")
+    assert agent is not None and agent.state is AgentState.WRAP_UP
+    assert agent.wrap_up_until == ended + WRAP_UP and agent.serving is None
+    assert agent.shown_state(ended + WRAP_UP) is AgentState.AVAILABLE
+    record = store.call(caller)
+    assert record is not None and record.agent == "li"
+    assert record.answered_at == T0 + timedelta(seconds=20)
+
+
+def test_a_dial_action_after_the_hang_up_does_not_bring_the_agent_back(
+    store: Store, agents: AgentStore
+) -> None:
+    add(agents)
+    logged_in(agents)
+    caller = queue(store, 1, "cn-zh-CN", 3)
+    agents.take("li", LINE_CALL, QueueRecords(agents.engine).waiting(["cn-zh-CN"], T0), T0, HOLD)
+    agents.line_ended(LINE_CALL, T0)
+    agents.dial_ended("li", LINE_CALL, caller, T0, T0, WRAP_UP)
+    agent = agents.get("li")
+    assert agent is not None and agent.state is AgentState.OFFLINE
+    record = store.call(caller)
+    assert record is not None and record.agent == "li"  # the call is still theirs
+
+
+# -- who waits where since when ---------------------------------------------------------------
+def test_only_callers_still_waiting_are_offered_with_their_place_in_line(
+    store: Store, agents: AgentStore
+) -> None:
+    first = queue(store, 1, "cn-zh-CN", 9)
+    queue(store, 2, "cn-zh-CN", 8)
+    left = queue(store, 3, "cn-en-US", 20)
+    store.record_queue_result(left, "leave", 60, T0 - timedelta(minutes=19))
+    ended = queue(store, 4, "cn-en-US", 19)
+    store.record_status(ended, "+8613812345678", "completed", 60, T0 - timedelta(minutes=18))
+    queue(store, 5, "cn-en-US", 5 * 60)  # from a call whose end we never heard of
+    english = queue(store, 6, "cn-en-US", 2)
+    found = QueueRecords(agents.engine).waiting(["cn-zh-CN", "cn-en-US", "cn-zh-CN-priority"], T0)
+    assert [(w.call_sid, w.queue) for w in found] == [
+        (first, "cn-zh-CN"),
+        (english, "cn-en-US"),
+    ]
+    assert found[0].queued_at == T0 - timedelta(minutes=9) and found[0].language == "zh-CN"
+
+
+def test_a_person_called_back_keeps_the_place_they_first_had(
+    store: Store, agents: AgentStore
+) -> None:
+    store.callbacks.book(
+        sid(90), "+8613700001234", "cn", "zh-CN", "password", "424242", T0 - timedelta(hours=1)
+    )
+    callback = store.callbacks.for_call(sid(90))
+    assert callback is not None
+    person = queue(store, 91, "cn-zh-CN-callback", 1)
+    store.callbacks.joined_queue(callback.id, person, T0 - timedelta(minutes=1))
+    (found,) = QueueRecords(agents.engine).waiting(["cn-zh-CN-callback"], T0)
+    assert found.call_sid == person and found.since == T0 - timedelta(hours=1)
+
+
+def test_a_caller_being_talked_to_or_taken_is_not_offered_again(
+    store: Store, agents: AgentStore
+) -> None:
+    add(agents)
+    logged_in(agents)
+    first = queue(store, 1, "cn-zh-CN", 9)
+    second = queue(store, 2, "cn-zh-CN", 8)
+    agents.take("li", LINE_CALL, QueueRecords(agents.engine).waiting(["cn-zh-CN"], T0), T0, HOLD)
+    # While Li talks to the first, the second is the front of the queue.
+    assert [w.call_sid for w in QueueRecords(agents.engine).waiting(["cn-zh-CN"], T0)] == [second]
+    agents.dial_ended("li", LINE_CALL, first, T0, T0 + timedelta(minutes=2), WRAP_UP)
+    assert [w.call_sid for w in QueueRecords(agents.engine).waiting(["cn-zh-CN"], T0)] == [second]
+
+
+def test_a_dial_that_found_the_queue_empty_clears_who_we_thought_waited(
+    store: Store, agents: AgentStore
+) -> None:
+    add(agents)
+    logged_in(agents)
+    queue(store, 1, "cn-zh-CN", 9)  # taken some other way: our records never heard
+    agents.take("li", LINE_CALL, QueueRecords(agents.engine).waiting(["cn-zh-CN"], T0), T0, HOLD)
+    later = queue(store, 2, "cn-zh-CN", -1)  # joins after the Dial started
+    agents.dial_ended("li", LINE_CALL, None, None, T0, WRAP_UP, ("cn-zh-CN", T0))
+    agent = agents.get("li")
+    assert agent is not None and agent.state is AgentState.AVAILABLE
+    assert [
+        w.call_sid
+        for w in QueueRecords(agents.engine).waiting(["cn-zh-CN"], T0 + timedelta(minutes=2))
+    ] == [later]
+
+
+# -- claims: one agent per queue while the whisper plays -----------------------------------------
+def test_a_second_agent_skips_the_queue_the_first_is_taking_from(
+    store: Store, agents: AgentStore
+) -> None:
+    add(agents)
+    add(agents, "amy", AMY_PHONE, ENGLISH_IN_JAPAN_AND_CHINA)
+    logged_in(agents)
+    logged_in(agents, "amy", OTHER_LINE_CALL)
+    queue(store, 1, "cn-en-US", 9)
+    queue(store, 2, "cn-en-US", 8)
+    japan = queue(store, 3, "jp-en-US", 1)
+    li = agents.take(
+        "li", LINE_CALL, QueueRecords(agents.engine).waiting(["cn-en-US"], T0), T0, HOLD
+    )
+    assert li is not None and li.call_sid == sid(1)
+    offered = QueueRecords(agents.engine).waiting(["cn-en-US", "jp-en-US"], T0)
+    amy = agents.take("amy", OTHER_LINE_CALL, offered, T0, HOLD)
+    assert amy is not None and amy.call_sid == japan
+    # Once Li's claim has lapsed, the queue's next caller can be taken.
+    later = T0 + HOLD
+    amy_again = agents.take(
+        "amy",
+        OTHER_LINE_CALL,
+        QueueRecords(agents.engine).waiting(["cn-en-US"], later),
+        later,
+        HOLD,
+    )
+    assert amy_again is not None and amy_again.call_sid == sid(2)
+
+
+def test_an_agent_on_another_line_call_takes_nobody(store: Store, agents: AgentStore) -> None:
+    add(agents)
+    logged_in(agents)
+    queue(store, 1, "cn-zh-CN", 9)
+    assert (
+        agents.take(
+            "li", OTHER_LINE_CALL, QueueRecords(agents.engine).waiting(["cn-zh-CN"], T0), T0, HOLD
+        )
+        is None
+    )
+
+
+def test_two_agents_choosing_at_the_same_moment_never_take_the_same_queue(store: Store) -> None:
+    main = AgentStore(store.engine)
+    names = ["a1", "a2", "a3", "a4"]
+    for n, name in enumerate(names):
+        main.add(name, [f"+1202555010{n}"], Skills(("en-US",), ("cn",)), PIN_HASH, T0)
+        assert main.log_in(name, sid(200 + n), T0) is not None
+    for n, name in enumerate(["cn-en-US", "cn-en-US-priority", "cn-en-US-callback"]):
+        queue(store, n + 1, name, 5 - n)
+    offered = QueueRecords(main.engine).waiting(
+        ["cn-en-US", "cn-en-US-priority", "cn-en-US-callback"], T0
+    )
+    replicas = [replica(store) for _ in names]
+    start = threading.Barrier(len(names))
+
+    def choose(n: int) -> Waiting | None:
+        start.wait()
+        return AgentStore(replicas[n].engine).take(names[n], sid(200 + n), offered, T0, HOLD)
+
+    try:
+        with ThreadPoolExecutor(len(names)) as pool:
+            taken = [w for w in pool.map(choose, range(len(names))) if w is not None]
+    finally:
+        for other in replicas:
+            other.close()
+    assert len(taken) == 3 and len({w.queue for w in taken}) == 3
+
+
+# -- staffing ---------------------------------------------------------------------------------
+def test_staffing_is_unknown_until_an_agent_is_set_up_then_follows_logins(
+    agents: AgentStore,
+) -> None:
+    assert QueueRecords(agents.engine).staffing(T0) is None
+    add(agents)
+    nobody = QueueRecords(agents.engine).staffing(T0)
+    assert nobody is not None and not nobody.serves("cn", "zh-CN")
+    logged_in(agents)
+    staffed = QueueRecords(agents.engine).staffing(T0)
+    assert staffed is not None and staffed.serves("cn", "zh-CN")
+    # A login whose line went silent for longer than any call lasts is not counted.
+    stale = QueueRecords(agents.engine).staffing(T0 + timedelta(hours=5))
+    assert stale is not None and not stale.serves("cn", "zh-CN")
+    agents.line_ended(LINE_CALL, T0)
+    after = QueueRecords(agents.engine).staffing(T0)
+    assert after is not None and not after.serves("cn", "zh-CN")
+
+
+def test_a_dial_action_after_the_status_callback_still_marks_the_call_taken(
+    store: Store, agents: AgentStore
+) -> None:
+    add(agents)
+    logged_in(agents)
+    caller = queue(store, 1, "cn-zh-CN", 3)
+    agents.take("li", LINE_CALL, QueueRecords(agents.engine).waiting(["cn-zh-CN"], T0), T0, HOLD)
+    agents.line_ended(LINE_CALL, T0 + timedelta(minutes=3))
+    assert agents.claimed_by("cn-zh-CN", caller) == "li"
+    assert agents.claimed_by("cn-zh-CN", sid(2)) is None
+
+
+def test_each_replica_reads_staffing_when_due_and_keeps_it_while_the_database_is_away(
+    agents: AgentStore,
+) -> None:
+    add(agents)
+    live = LiveStaffing(QueueRecords(agents.engine))
+    assert live.claim(T0)
+    live.refresh(T0)
+    before = live.current()
+    assert before is not None and not before.serves("cn", "zh-CN")
+    logged_in(agents)
+    assert not live.claim(T0 + timedelta(seconds=1))  # read 1 s ago: the copy stands
+    live.stale()  # a login through this replica
+    assert live.claim(T0 + timedelta(seconds=1))
+    live.refresh(T0 + timedelta(seconds=1))
+    after = live.current()
+    assert after is not None and after.serves("cn", "zh-CN")
+    with agents.engine.begin() as connection:  # the table cannot be read any more
+        connection.execute(text("DROP TABLE agents"))
+    live.stale()
+    assert live.claim(T0 + timedelta(seconds=2))
+    live.refresh(T0 + timedelta(seconds=2))
+    assert live.current() is after

@@ -1,0 +1,159 @@
+"""The wallboard's routes: sign in and out, the page, its live feed and its two static files.
+
+Everything but the sign-in page and its stylesheet needs a session. Without
+IVR_SESSION_SECRET every route answers 503 with a page saying how to turn the wallboard on.
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import partial
+
+from fastapi import APIRouter, FastAPI, HTTPException, Request, Response
+from fastapi.responses import RedirectResponse, StreamingResponse
+
+from ivr.dashboard.access import (
+    DATABASE_AWAY,
+    Gate,
+    GateDep,
+    PageProblem,
+    SameOrigin,
+    SignedIn,
+    SignedInPage,
+    SignInRefused,
+    form_fields,
+)
+from ivr.dashboard.announcements import router as announcements_router
+from ivr.dashboard.figures import take_snapshot
+from ivr.dashboard.pages import SECURITY_HEADERS, asset, message, page
+from ivr.dashboard.sessions import SessionSigner
+from ivr.dashboard.stream import Feed, Snapshots, events
+from ivr.services import Services
+from ivr.store.users import UserStore
+
+log = logging.getLogger("ivr.dashboard")
+WRONG = "Wrong name or password."
+TOO_MANY = "Too many failed attempts. Try again in a minute."
+
+router = APIRouter(include_in_schema=False)
+
+
+def install_wallboard(app: FastAPI, services: Services) -> None:
+    """Add the wallboard to `app`. Without IVR_SESSION_SECRET it is off: a warning now, and
+    503 on its routes."""
+    settings = services.settings
+    key = settings.session_key
+    if key is None:
+        log.warning(
+            "IVR_SESSION_SECRET is not set: the wallboard (/dashboard) is off and answers 503"
+        )
+        app.include_router(_off(settings.path_prefix))
+        return
+    users = UserStore(services.store.engine)
+    app.state.wallboard = Gate(settings, SessionSigner(key), users, services.clock)
+    snapshots = Snapshots(partial(take_snapshot, services), settings.dashboard_refresh_seconds)
+    app.state.wallboard_feed = Feed(snapshots, settings.dashboard_refresh_seconds)
+    app.add_exception_handler(PageProblem, _problem_page)
+    app.include_router(router)
+    app.include_router(announcements_router)
+
+
+@router.get("/login")
+async def login_page(request: Request, door: GateDep) -> Response:
+    """The sign-in form (already signed in: the wallboard)."""
+    prefix = door.settings.path_prefix
+    try:
+        signed_in = await door.user(request) is not None
+    except Exception:
+        signed_in = False  # the database is away: signing in will say so
+    if signed_in:
+        return RedirectResponse(f"{prefix}/dashboard", 303)
+    return page("login.html", prefix=prefix, error="", name="")
+
+
+@router.post("/login", dependencies=[SameOrigin])
+async def login(request: Request, door: GateDep) -> Response:
+    """Check the name and password; on success set the session cookie and open the wallboard."""
+    prefix = door.settings.path_prefix
+    form = await form_fields(request)
+    name, password = form.get("name", "").strip(), form.get("password", "")
+    address = request.client.host if request.client else "unknown"
+    try:
+        cookie = await door.sign_in(name, password, address)
+    except SignInRefused:
+        return page("login.html", 429, prefix=prefix, error=TOO_MANY, name=name)
+    except Exception:
+        log.exception("could not check a wallboard sign-in")
+        return message("Try again shortly", DATABASE_AWAY, 503, prefix)
+    if cookie is None:
+        return page("login.html", 401, prefix=prefix, error=WRONG, name=name)
+    response = RedirectResponse(f"{prefix}/dashboard", 303, headers=SECURITY_HEADERS)
+    door.set_cookie(response, cookie)
+    return response
+
+
+@router.post("/logout", dependencies=[SameOrigin])
+async def logout(door: GateDep) -> Response:
+    """Forget the session in this browser and go back to the sign-in page."""
+    response = RedirectResponse(f"{door.settings.path_prefix}/login", 303)
+    door.clear_cookie(response)
+    return response
+
+
+@router.get("/dashboard")
+async def dashboard(user: SignedInPage, request: Request, door: GateDep) -> Response:
+    """The wallboard: one tile per region and language, kept live by /dashboard/events."""
+    feed: Feed = request.app.state.wallboard_feed
+    return page(
+        "wallboard.html", prefix=door.settings.path_prefix, user=user, interval=feed.interval
+    )
+
+
+@router.get("/dashboard/events")
+async def dashboard_events(user: SignedIn, request: Request, door: GateDep) -> Response:
+    """Server-sent events: a `snapshot` (JSON figures) every interval, `unavailable` when the
+    figures cannot be read, `signed-out` when the session expired."""
+    session = door.session(request)
+    if session is None:  # it expired since SignedIn read it
+        raise HTTPException(401, "sign in first")
+    feed: Feed = request.app.state.wallboard_feed
+    stream = events(feed, partial(door.still_valid, session))
+    headers = {**SECURITY_HEADERS, "X-Accel-Buffering": "no"}  # nginx: pass events on at once
+    return StreamingResponse(stream, media_type="text/event-stream", headers=headers)
+
+
+@router.get("/dashboard/live.js")
+async def script(user: SignedIn) -> Response:
+    """The wallboard's script (signed-in users only, like everything on the wallboard)."""
+    return asset("live.js")
+
+
+@router.get("/dashboard/style.css")
+async def stylesheet() -> Response:
+    """The stylesheet, which the sign-in page needs too: nothing in it is private."""
+    return asset("style.css")
+
+
+async def _problem_page(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, PageProblem)
+    return exc.response
+
+
+def _off(prefix: str) -> APIRouter:
+    """Every wallboard route, answering that the wallboard is off."""
+    off = APIRouter(include_in_schema=False)
+
+    async def wallboard_off() -> Response:
+        return message(
+            "The wallboard is off",
+            "IVR_SESSION_SECRET is not set on this server. Set it to a random secret of 32 "
+            "characters or more (the same on every replica), restart, and sign in with a user "
+            "made with `ivr users add`.",
+            503,
+            prefix,
+        )
+
+    for path in ("/login", "/logout", "/dashboard", "/dashboard/events", "/dashboard/live.js"):
+        off.add_api_route(path, wallboard_off, methods=["GET", "POST"])
+    off.add_api_route("/dashboard/style.css", stylesheet, methods=["GET"])
+    return off

@@ -1,0 +1,86 @@
+"""Whole calls through the emulator (in-process, on the app's virtual clock) show on the feed."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+
+from ivr.emulator import Switch, VirtualClock
+from ivr.store import Store
+from ivr.store.users import UserStore
+from ivr.twiml import agent_takes_queue
+from tests.conftest import AppClient
+from tests.dashboard.conftest import sign_in
+
+UK_LINE = "+442079460123"
+UK_CALLER = "+447700900123"
+
+
+@pytest.fixture
+def feed(service: FastAPI, client: AppClient, users: UserStore) -> AppClient:
+    """A signed-in client whose event stream sends one fresh snapshot, then ends."""
+    service.state.wallboard_feed.lifetime = 0
+    service.state.wallboard_feed.snapshots.max_age = 0
+    assert sign_in(client) == 303
+    return client
+
+
+@pytest.fixture
+def phone(service: FastAPI, clock: VirtualClock) -> Iterator[Switch]:
+    with Switch(service, clock=clock) as switch:
+        yield switch
+
+
+def snapshot(client: AppClient) -> dict[str, Any]:
+    response = client.get("/dashboard/events")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/event-stream")
+    event, data = response.text.split("\n\n")[1].split("\n")
+    assert event == "event: snapshot"
+    document: dict[str, Any] = json.loads(data.removeprefix("data: "))
+    return document
+
+
+def uk(document: dict[str, Any]) -> dict[str, Any]:
+    (line,) = [x for x in document["lines"] if (x["region"], x["language"]) == ("gb", "en-GB")]
+    return line
+
+
+def test_a_caller_waiting_for_an_agent_shows_then_leaves_the_board(
+    feed: AppClient, phone: Switch, records: Store, clock: VirtualClock
+) -> None:
+    assert uk(snapshot(feed))["waiting"] == 0
+    call = phone.dial(UK_CALLER, UK_LINE)
+    call.press("0")
+    assert call.queue == "gb-en-GB"
+    waiting = uk(snapshot(feed))
+    queued_at = records.call(call.sid).queued_at  # type: ignore[union-attr]
+    assert queued_at is not None
+    assert waiting["waiting"] == 1 and waiting["calls_today"] == 1
+    assert waiting["longest_wait"] == int((clock.now() - queued_at).total_seconds())
+    assert waiting["agents_open"] is True
+
+    agent = phone.dial_twiml(
+        agent_takes_queue("gb-en-GB", "/voice/queue/connect", timeout=30),
+        from_="client:agent-1",
+        talk=60,
+    )
+    phone.run()
+    assert call.ended and agent.ended
+    taken = uk(snapshot(feed))
+    assert taken["waiting"] == 0 and taken["longest_wait"] is None
+    assert taken["calls_today"] == 1 and taken["abandonment_rate"] == 0
+    assert taken["service_level"] in (0, 1)  # one answered call: in time or not
+
+
+def test_the_feed_and_the_page_never_show_a_callers_number(feed: AppClient, phone: Switch) -> None:
+    call = phone.dial(UK_CALLER, UK_LINE)
+    call.press("0")
+    events = feed.get("/dashboard/events").text
+    page = feed.get("/dashboard").text
+    for shown in (events, page):
+        assert "7700900123" not in shown and "+447700" not in shown and "+44 " not in shown

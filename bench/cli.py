@@ -2,7 +2,8 @@
 
 The servers run on core 0 (`taskset -c 0`), wrk and this process on core 1. Progress goes to
 stderr, the report to stdout. Exit 0 when every target passes, 1 when one fails, 2 when the
-benchmark cannot run here (wrk or taskset missing, fewer than two cores).
+benchmark cannot run here (wrk or taskset missing, fewer than two cores). `--surge [N]` runs
+the surge instead (bench/surge_command.py).
 """
 
 from __future__ import annotations
@@ -93,6 +94,19 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--results", type=Path, help="also write the report as Markdown here")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    parser.add_argument(
+        "--surge",
+        type=int,
+        nargs="?",
+        const=300,
+        metavar="N",
+        help="instead: N whole calls at once (default 300), then check their records",
+    )
+    parser.add_argument(
+        "--surge-database",
+        metavar="URL",
+        help="the surge on PostgreSQL, in a fresh schema of this database (default: SQLite)",
+    )
     return parser.parse_args(argv)
 
 
@@ -181,7 +195,7 @@ class Bench:
             }
         )
         ivr = Path(sys.executable).with_name("ivr")
-        argv = (str(ivr), "serve", "--port", str(port))
+        argv = (str(ivr), "serve", "--no-access-log", "--port", str(port))
         return Launch(name, argv, env, workdir, workdir / "server.log")
 
     def bare(self, port: int) -> Launch:
@@ -355,8 +369,8 @@ def header(bench: Bench, machine: list[str], requests: list[SignedRequest]) -> l
         f"  cores: servers on core {SERVER_CPU} (taskset -c {SERVER_CPU}), wrk on core {LOAD_CPU}"
         f" (taskset -c {LOAD_CPU}), this process on core {LOAD_CPU} (idle while wrk runs)",
         "  servers: `ivr serve` (1 worker; uvicorn picks uvloop + httptools, checked in"
-        " /proc/<pid>/maps); access log ON: `ivr serve` has no option to turn it off, and the"
-        " bare app is served the same way (bench/bare.py)",
+        " /proc/<pid>/maps); access log off (`ivr serve --no-access-log`, as behind nginx,"
+        " which logs every request), and the bare app is served the same way (bench/bare.py)",
         f"  signed: TWILIO_AUTH_TOKEN set, IVR_PUBLIC_URL={PUBLIC_URL}; every request carries"
         " X-Twilio-Signature (RequestValidator.compute_signature, computed before the run)",
         "  database: a fresh SQLite file per server in a temp dir; writes on incoming and menu"
@@ -430,13 +444,20 @@ def run(args: argparse.Namespace, tmp: Path) -> int:
         python = os.path.relpath(sys.executable, Path.cwd())
         argv = sys.argv[1:] if sys.argv and sys.argv[0].endswith("__main__.py") else []
         command = shlex.join([python, "-m", "bench", *argv])
-        args.results.write_text(markdown(report, command, machine), encoding="utf-8")
+        from bench.surge_report import keep_surge
+
+        rewritten = keep_surge(args.results, markdown(report, command, machine))
+        args.results.write_text(rewritten, encoding="utf-8")
         progress(f"wrote {args.results}")
     return 1 if report.failed() else 0
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.surge is not None:
+        from bench.surge_command import run_surge_command
+
+        return run_surge_command(args)
     problem = missing_tools()
     if problem:
         print(problem, file=sys.stderr)

@@ -21,7 +21,7 @@ from fastapi.responses import PlainTextResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
-from ivr import calling_back, menu, waiting
+from ivr import calling_back, menu, metrics, waiting
 from ivr.caller import CallContext, place_caller
 from ivr.calling_back import CALLBACK_MARK
 from ivr.clock import Clock, SystemClock
@@ -36,6 +36,7 @@ from ivr.params import (
 )
 from ivr.services import (
     CheckedForm,
+    Config,
     Services,
     ServicesDep,
     Visit,
@@ -191,6 +192,8 @@ async def queue_result(request: Request, services: ServicesDep, form: CheckedFor
         result=params.result,
         queue_time=params.waited,
     )
+    place = parse_place(request.query_params)
+    metrics.left_queue(services.config.regions, place, params.result, params.waited)
     callback_id = served_callback(request)
     called_again = False
     if callback_id is not None:
@@ -250,17 +253,24 @@ async def healthz() -> str:
 
 
 def create_app(
-    settings: Settings | None = None, *, clock: Clock | None = None, store: Store | None = None
+    settings: Settings | None = None,
+    *,
+    clock: Clock | None = None,
+    store: Store | None = None,
+    config: Config | None = None,
 ) -> FastAPI:
     """Build the service; refuses to start on a broken configuration (ConfigError).
 
     A database that is down at start does not stop the service: callers are answered, records
     go to the spool, and the schema is brought up to date once the database answers."""
+    from ivr.agent_routes import router as agent_router
     from ivr.callback_routes import router as callback_router
+    from ivr.dashboard import install_wallboard
     from ivr.ops import router as ops_router
+    from ivr.reload import ConfigReloader
 
     settings = settings or Settings()
-    config = load_config(settings)
+    config = config or load_config(settings)  # `ivr serve` has loaded it to check it already
     migrated = store is not None
     if store is None:
         store = Store.connect(settings.database_url)
@@ -275,15 +285,18 @@ def create_app(
     mailer = Mailer(settings.smtp_url, settings.mail_from) if settings.smtp_url else None
     records = Records(store, Spool(settings.spool_dir))
     services = Services(settings, config, clock or SystemClock(), store, records, mailer)
+    records.on_call_end = lambda end: metrics.call_ended(services.config.regions, end)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         keeper = asyncio.create_task(_keep_records(services, migrated))
+        reloader = ConfigReloader(services).start()  # SIGHUP, and IVR_RELOAD=watch
         yield
+        await reloader.stop()
         keeper.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await keeper
-        await run_in_threadpool(services.records.close)
+        await services.records.aclose()
         services.store.close()
 
     app = FastAPI(
@@ -292,7 +305,10 @@ def create_app(
     app.state.services = services
     app.include_router(router)
     app.include_router(callback_router)
+    app.include_router(agent_router)
     app.include_router(ops_router)
+    install_wallboard(app, services)
+    app.include_router(metrics.router)
     return app
 
 

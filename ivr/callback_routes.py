@@ -10,7 +10,7 @@ from functools import partial
 from fastapi import APIRouter, BackgroundTasks, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from ivr import calling_back, handoff, ways
+from ivr import calling_back, handoff, metrics, ways
 from ivr.caller import CallContext
 from ivr.calling_back import PlacedCallback
 from ivr.params import CallParams, GatherParams, RecordingParams, StatusParams
@@ -67,6 +67,7 @@ async def book_callback(request: Request, services: ServicesDep, form: CheckedFo
             await services.write(
                 "record_outcome", call_sid=params.call_sid, outcome="callback", at=ctx.now
             )
+            metrics.callback_event(ctx.region.id, "booked")
         return ways.booked(ctx, kept, booking)
 
     return await answer_webhook(services, form, CallParams, book, place.region if place else None)
@@ -177,6 +178,8 @@ def _attempt_ended(services: Services, callback_id: int, params: StatusParams) -
         partial(ways.next_due, region),
         call.queue_result if call else None,
     )
+    if callback.status == "dialing" and callback.last_call_sid in (None, params.call_sid):
+        metrics.callback_not_reached(region.id, last_attempt=callback.attempts >= settings.attempts)
 
 
 async def _placed_callback(request: Request, services: Services) -> tuple[PlacedCallback, int]:

@@ -118,6 +118,7 @@ def _switch(
         local = settings.model_copy(
             update={
                 "twilio_auth_token": SecretStr(token),
+                "session_secret": SecretStr(secrets.token_hex(32)),  # no wallboard warning
                 "public_url": public_url,
                 "database_url": f"sqlite:///{Path(scratch) / 'calls.sqlite3'}",
                 "spool_dir": Path(scratch) / "spool",

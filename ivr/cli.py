@@ -1,20 +1,27 @@
-"""The `ivr` command: serve the webhooks, check the configuration, place emulated calls."""
+"""The `ivr` command: serve the webhooks, check and draw the configuration, place emulated calls."""
 
 from __future__ import annotations
 
+import os
 import shlex
+import shutil
 import sys
+import tempfile
 import threading
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from pydantic import ValidationError
 
+from ivr.agent_commands import agents
+from ivr.announce_commands import announce
+from ivr.config_commands import check, graph
 from ivr.report_commands import calls, report
 from ivr.settings import Settings
 from ivr.tomlfile import ConfigError
+from ivr.user_commands import users
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -25,6 +32,7 @@ if TYPE_CHECKING:
 
 cli = typer.Typer(help="Regional wallet support hotlines over Twilio.", no_args_is_help=True)
 DISPATCH_EVERY = 15.0
+MULTIPROC_DIR = "PROMETHEUS_MULTIPROC_DIR"
 
 
 def _settings() -> Settings:
@@ -45,18 +53,26 @@ def serve(
     dispatch: Annotated[
         bool, typer.Option(help="Also place callbacks from this process (see `ivr dispatch`).")
     ] = False,
+    access_log: Annotated[
+        bool,
+        typer.Option(
+            envvar="IVR_ACCESS_LOG",
+            help="Log every request (off behind a proxy that logs them already).",
+        ),
+    ] = True,
 ) -> None:
     """Run the webhook service (uvicorn) on the configuration in the environment."""
     import uvicorn
 
-    from ivr.logs import configure_logging
+    from ivr.logs import configure_logging, server_logging
+
+    settings = _settings()
+    configure_logging(log_format=settings.log_format)
+    created = _metrics_dir(workers)  # before anything imports prometheus_client
     from ivr.services import load_config
 
-    configure_logging()
-    uvicorn_log = {"version": 1, "disable_existing_loggers": False}
-    settings = _settings()
     try:
-        load_config(settings)  # refuse a broken file before binding the port
+        config = load_config(settings)  # refuse a broken file before binding the port
     except ConfigError as exc:
         typer.echo(f"refusing to start, the configuration is broken:\n{exc}", err=True)
         raise typer.Exit(2) from None
@@ -72,33 +88,67 @@ def serve(
         threading.Thread(
             target=dispatcher.run_forever, args=(DISPATCH_EVERY, stop), daemon=True
         ).start()
+    application: Any = "ivr.app:app"  # each worker process builds its own
+    if workers == 1:
+        from ivr.app import create_app
+
+        application = create_app(settings, config=config)  # read the files once, not twice
     try:
         uvicorn.run(
-            "ivr.app:app",
+            application,
             host=host,
             port=port,
             workers=workers,
             proxy_headers=True,
-            log_config=uvicorn_log,
+            log_config=server_logging(settings.log_format),
+            access_log=access_log,
         )
     finally:
         stop.set()
+        if created is not None:
+            shutil.rmtree(created, ignore_errors=True)
+
+
+def _metrics_dir(workers: int) -> str | None:
+    """Several workers add up their metrics in PROMETHEUS_MULTIPROC_DIR (prometheus-client's
+    multiprocess mode): a fresh directory, removed at exit, unless one is given (which must
+    exist and be emptied before each start). The path made, if any."""
+    given = os.environ.get(MULTIPROC_DIR)
+    if given:
+        if not Path(given).is_dir():
+            typer.echo(f"environment: {MULTIPROC_DIR}: {given!r} is not a directory", err=True)
+            raise typer.Exit(2)
+        return None
+    if workers == 1:
+        return None
+    os.environ[MULTIPROC_DIR] = created = tempfile.mkdtemp(prefix="ivr-metrics-")
+    return created
 
 
 @cli.command(name="dispatch")
 def dispatch_callbacks(
     once: Annotated[bool, typer.Option(help="One pass, then exit.")] = False,
     every: Annotated[float, typer.Option(min=1, help="Seconds between passes.")] = DISPATCH_EVERY,
+    metrics_port: Annotated[
+        int | None, typer.Option(help="Serve GET /metrics on this port (IVR_METRICS_TOKEN).")
+    ] = None,
+    metrics_host: Annotated[str, typer.Option(help="Interface for --metrics-port.")] = "127.0.0.1",
 ) -> None:
     """Place booked callbacks through Twilio when regions are open and queues are short; text
     the callers we could not reach; mail voicemails; purge old data (IVR_RETENTION_DAYS)."""
     from ivr.logs import configure_logging
 
-    configure_logging()
-    dispatcher = _dispatcher(_settings())
+    settings = _settings()
+    configure_logging(log_format=settings.log_format)
+    dispatcher = _dispatcher(settings)
     if once:
         typer.echo(str(dispatcher.run_once()))
         return
+    if metrics_port is not None:
+        from ivr.metrics import serve_metrics
+
+        token = settings.metrics_token.get_secret_value() if settings.metrics_token else None
+        serve_metrics(metrics_host, metrics_port, token)
     stop = threading.Event()
     try:
         dispatcher.run_forever(every, stop)
@@ -177,24 +227,8 @@ def _config_or_exit(settings: Settings) -> Config:
         raise typer.Exit(2) from None
 
 
-@cli.command()
-def check() -> None:
-    """Validate regions.toml and the prompts; list errors and prompt gaps with file and line."""
-    from ivr.prompts import check_prompts
-    from ivr.services import load_config
-
-    settings = _settings()
-    try:
-        config = load_config(settings)
-    except ConfigError as exc:
-        typer.echo(str(exc), err=True)
-        raise typer.Exit(1) from None
-    gaps = check_prompts(config.prompts)
-    for problem in gaps:
-        typer.echo(f"warning: {problem}")
-    regions = config.regions.regions
-    languages = sorted(config.prompts.languages)
-    typer.echo(f"ok: {len(regions)} regions, {len(languages)} languages ({', '.join(languages)})")
+cli.command()(check)
+cli.command()(graph)
 
 
 @cli.command()
@@ -272,6 +306,9 @@ def _config(settings: Settings) -> Config:
 
 cli.command()(calls)
 cli.command()(report)
+cli.add_typer(users, name="users")
+cli.add_typer(announce, name="announce")
+cli.add_typer(agents, name="agents")
 
 
 def main() -> None:

@@ -2,9 +2,10 @@
 
 One pass (`run_once`): claims that never reported back return to the queue of callbacks,
 callbacks too old to help expire, and for each region that is open and whose queues are
-short, the longest-waiting callbacks are placed from the region's published hotline. Callers
-we could not reach get a text message. Voicemail mail that failed is sent again, and personal
-data past its retention is purged. Several dispatchers may run on several replicas: a
+short, the longest-waiting callbacks are placed from the region's published hotline, except
+on lines an operator closed (`ivr announce --kind closed`): those wait for the closure to end.
+Callers we could not reach get a text message. Voicemail mail that failed is sent again, and
+personal data past its retention is purged. Several dispatchers may run on several replicas: a
 callback is claimed in the database before it is placed, so none is placed twice.
 """
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
@@ -21,6 +23,9 @@ from twilio.base.exceptions import TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
+from ivr import metrics
+from ivr.agents import Staffing
+from ivr.announcements import Announcement, QueueMode, applying, mode_of
 from ivr.clock import Clock
 from ivr.mail import Mailer
 from ivr.numbers import can_receive_texts, masked
@@ -30,6 +35,8 @@ from ivr.retention import purge
 from ivr.settings import Settings
 from ivr.steps import CALLBACK_ANSWER, CALLBACK_STATUS
 from ivr.store import CallbackRecord, Store
+from ivr.store.announcements import AnnouncementStore
+from ivr.store.staffing import QueueRecords
 from ivr.voicemail_delivery import deliver_voicemails
 from ivr.ways import next_due, placeable
 
@@ -39,6 +46,8 @@ CLAIM_HOLD = timedelta(minutes=15)
 RING_SECONDS = 30
 PURGE_EVERY = timedelta(days=1)
 TWILIO_TIMEOUT_SECONDS = 10
+# A language no announcement names: only region-wide announcements reach it.
+_NO_LANGUAGE = ""
 
 
 class DispatchUnavailable(RuntimeError):
@@ -88,6 +97,8 @@ class Dispatcher:
         now = self.clock.now()
         done = Pass()
         waiting = self._waiting_by_queue()
+        announcements = self._announcements(now)
+        staffing = self._staffing(now)
         for region in self.regions.regions.values():
             settings = region.callbacks
             callbacks = self.store.callbacks
@@ -95,9 +106,14 @@ class Dispatcher:
                 region.id, now, settings.attempts, settings.retry_after, partial(next_due, region)
             )
             expiry = now - timedelta(seconds=settings.expire_after)
-            done.expired += callbacks.expire_old(region.id, expiry, now)
+            expired = callbacks.expire_old(region.id, expiry, now)
+            metrics.callback_event(region.id, "expired", expired)
+            done.expired += expired
             if waiting is not None and region.hotlines and placeable(region, now):
-                done.placed += self._place(region, now, waiting)
+                closed = closed_languages(region, announcements, now)
+                if closed is not None:
+                    held = closed | unstaffed_languages(region, staffing)
+                    done.placed += self._place(region, now, waiting, held)
         done.notes = self._send_notes(now)
         if self.mailer is not None:
             done.mails = deliver_voicemails(self.store, self.mailer, self.regions, self.clock)
@@ -125,14 +141,41 @@ class Dispatcher:
             return None
         return {queue.friendly_name: queue.current_size or 0 for queue in queues}
 
-    def _place(self, region: Region, now: datetime, waiting: dict[str, int]) -> list[int]:
-        """Place callbacks while fewer callers than the region's threshold wait in its queues."""
+    def _announcements(self, now: datetime) -> list[Announcement]:
+        """The operators' announcements in force, read once a pass; none when they cannot be
+        read (callbacks are then placed as if no line were closed)."""
+        try:
+            return AnnouncementStore(self.store.engine).in_force(now)
+        except Exception as exc:
+            log.warning(
+                "announcements could not be read (%s); placing callbacks as if no line were closed",
+                type(exc).__name__,
+            )
+            return []
+
+    def _staffing(self, now: datetime) -> Staffing | None:
+        """Which lines have a logged-in agent, read once a pass; None when no agent is
+        configured (agents take callers some other way) or when it cannot be read."""
+        try:
+            return QueueRecords(self.store.engine).staffing(now)
+        except Exception as exc:
+            log.warning(
+                "staffing could not be read (%s); placing callbacks for every language",
+                type(exc).__name__,
+            )
+            return None
+
+    def _place(
+        self, region: Region, now: datetime, waiting: dict[str, int], closed: frozenset[str]
+    ) -> list[int]:
+        """Place callbacks while fewer callers than the region's threshold wait in its queues;
+        callbacks in the `closed` languages stay pending."""
         # Callbacks being dialed now join the line soon: they count as waiting.
         in_line = sum(size for name, size in waiting.items() if region.owns_queue(name))
         in_line += self.store.callbacks.dialing(region.id)
         placed: list[int] = []
         while in_line + len(placed) < region.callbacks.place_while_waiting_below:
-            callback = self.store.callbacks.claim(region.id, now, CLAIM_HOLD)
+            callback = self.store.callbacks.claim(region.id, now, CLAIM_HOLD, closed)
             if callback is None:
                 break
             if self._call(region, callback, now):
@@ -155,6 +198,9 @@ class Dispatcher:
         except TwilioRestException as exc:  # refused: no call was made
             log.warning("callback %s to %s refused: %s", callback.id, masked(callback.number), exc)
             settings = region.callbacks
+            metrics.callback_not_reached(
+                region.id, callback.attempts >= settings.attempts, refused=True
+            )
             self.store.callbacks.attempt_ended(
                 callback.id,
                 "",
@@ -171,6 +217,7 @@ class Dispatcher:
             log.warning("placing callback %s: no answer from Twilio", callback.id, exc_info=True)
             return False
         self.store.callbacks.dialed(callback.id, str(call.sid), now)
+        metrics.callback_event(region.id, "placed")
         log.info("calling back %s (callback %s)", masked(callback.number), callback.id)
         return True
 
@@ -204,6 +251,7 @@ class Dispatcher:
                 self.store.callbacks.note_failed(callback.id)
                 continue
             sent += 1
+            metrics.callback_event(region.id, "texted")
         return sent
 
     def _purge(self, now: datetime) -> bool:
@@ -216,3 +264,26 @@ class Dispatcher:
 
     def _url(self, path: str, query: str) -> str:
         return f"{self.settings.public_url}{path}?{query}"
+
+
+def unstaffed_languages(region: Region, staffing: Staffing | None) -> frozenset[str]:
+    """The languages of `region` no logged-in agent speaks: a person called back there would
+    wait in the callback queue with nobody to take them, so their callbacks stay pending."""
+    if staffing is None:
+        return frozenset()
+    return frozenset(lang for lang in region.languages if not staffing.serves(region.id, lang))
+
+
+def closed_languages(
+    region: Region, announcements: Sequence[Announcement], now: datetime
+) -> frozenset[str] | None:
+    """The languages of `region` whose line an operator closed at `now`; None when the whole
+    region is closed. Callback-only lines are not closed: calling back is their point."""
+    if mode_of(applying(announcements, region.id, _NO_LANGUAGE, now)) is QueueMode.CLOSED:
+        return None  # a region-wide closure reaches every language
+    named = {a.language for a in announcements if a.region == region.id and a.language}
+    return frozenset(
+        language
+        for language in named
+        if mode_of(applying(announcements, region.id, language, now)) is QueueMode.CLOSED
+    )

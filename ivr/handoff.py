@@ -65,9 +65,18 @@ def goodbye(ctx: CallContext, language: str) -> Step:
 
 
 def to_agent(ctx: CallContext, language: str, reason: str) -> Step:
-    """Agents are open: say what to prepare, ask for a reference when it helps, then queue."""
+    """Agents are open: say what to prepare, ask for a reference when it helps, then queue.
+    With no agent logged in for the caller's language: the overflow queue, or other ways."""
+    queue = staffed_queue(ctx, language, reason)
+    if queue is None:
+        return no_agent_for_language(ctx, language, reason)
     speaker = Speaker(ctx, language)
     prepare = step(speaker.say("agent.prepare"))
+    if queue != ctx.region.queue_name(language, priority=reason in PRIORITY_REASONS):
+        overflow = ctx.region.overflow[1] if ctx.region.overflow else language
+        telling = speaker.for_line("agent.overflow")
+        name = telling.text(f"agent_line.languages.{overflow}")
+        prepare = step(telling.say("agent.overflow", language=name)).then(prepare)
     if reason in REFERENCE_REASONS:
         state = MenuState(Node.REFERENCE, ctx.region.id, language, reason=reason)
         return prepare.then(reference_prompt(ctx, state))
@@ -100,12 +109,38 @@ def enqueue(
     """Join `queue` (default: the region's queue for the language and reason), kept with the
     call for the agent. `marks` go into the queue's webhook URLs (the callback being served)."""
     region = ctx.region
-    queue = queue or region.queue_name(language, priority=reason in PRIORITY_REASONS)
+    if queue is None:
+        queue = staffed_queue(ctx, language, reason)
+        if queue is None:  # the last agent for the language logged out meanwhile
+            return no_agent_for_language(ctx, language, reason)
     place = CallPlace(region.id, language, reason)
     effect = QueueEntry(queue, region.id, language, reason, reference)
     wait = place.link(QUEUE_WAIT, ("q", queue), *marks)
     join = Enqueue(queue, wait=wait, then=place.link(QUEUE_RESULT, *marks))
     return step(Speaker(ctx, language).say("agent.connecting"), join, effects=(effect,))
+
+
+def staffed_queue(ctx: CallContext, language: str, reason: str) -> str | None:
+    """The queue for a caller of `language`: their own while an agent for it is logged in
+    (always, when no agent is configured: agents then take callers some other way), else the
+    region's overflow queue while that is staffed, else None."""
+    region = ctx.region
+    priority = reason in PRIORITY_REASONS
+    staffing = ctx.staffing
+    if staffing is None or staffing.serves(region.id, language):
+        return region.queue_name(language, priority=priority)
+    if region.overflow is not None and staffing.serves(*region.overflow):
+        return region.overflow_queue(priority=priority)
+    return None
+
+
+def no_agent_for_language(ctx: CallContext, language: str, reason: str) -> Step:
+    """Nobody logged in speaks the caller's language: say so, then the other ways (a
+    callback, a voice message, the channels) rather than a wait for nobody."""
+    from ivr.menu import other_ways  # here: ivr.menu builds on this module
+
+    state = MenuState(Node.WAYS, ctx.region.id, language, reason=reason)
+    return step(Speaker(ctx, language).say("agent.no_language")).then(other_ways(ctx, state))
 
 
 # -- the transaction reference ------------------------------------------------------------

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ivr.announcements import QueueMode, message_lines, mode_notice, queue_mode
 from ivr.caller import CallContext
 from ivr.handoff import (
     agents_open,
@@ -183,6 +184,8 @@ def welcome(ctx: CallContext, language: str) -> Step:
         number = notice.phone_number(ctx.region.hotlines[0])
         lines += [notice.say("roaming.other_line", number=number), speaker.say("roaming.fees")]
     lines.append(speaker.say("common.safety"))
+    # Operators' messages (an outage, a scam warning) once per call, right before the menu.
+    lines += message_lines(ctx, language)
     state = MenuState(Node.MAIN, ctx.region.id, language)
     return step(lines).then(main_menu(ctx, state))
 
@@ -285,11 +288,13 @@ def _act(ctx: CallContext, state: MenuState, choice: str) -> Step:
         return present(ctx, state.at(state.node))
     if choice == MAIN_MENU:
         return main_menu(ctx, state)
-    reason = state.reason or (state.node.value if state.node.value in REASONS else "menu")
+    reason = _agent_reason(state)
     if choice == AGENT:
         if not agents_open(ctx):
             closed = step(when_back(ctx, state.language))
             return closed.then(other_ways(ctx, state.at(state.node, reason=reason)))
+        if not _queue_open(ctx, state):
+            return _not_queued(ctx, state.at(state.node, reason=reason))
         return to_agent(ctx, state.language, reason=reason)
     if choice == CALLBACK:
         return start_callback(ctx, state)
@@ -339,9 +344,28 @@ def _again(ctx: CallContext, state: MenuState, heard: Heard) -> Step:
     if state.out_of_tries and state.node is Node.WAYS:
         # The caller is here because no agent can take the call: do not queue them again.
         return other_channels(ctx, state.language, _sorry(Speaker(ctx, state.language), heard))
+    if state.out_of_tries and agents_open(ctx) and not _queue_open(ctx, state):
+        intro = step(Speaker(ctx, state.language).say("agent.way_out"))
+        return intro.then(_not_queued(ctx, state.at(state.node, reason=_agent_reason(state))))
     if state.out_of_tries:
         return way_out(ctx, state)
     return step(_sorry(Speaker(ctx, state.language), heard)).then(present(ctx, state.retry()))
+
+
+def _agent_reason(state: MenuState) -> str:
+    return state.reason or (state.node.value if state.node.value in REASONS else "menu")
+
+
+def _queue_open(ctx: CallContext, state: MenuState) -> bool:
+    return queue_mode(ctx, state.language) is QueueMode.OPEN
+
+
+def _not_queued(ctx: CallContext, state: MenuState) -> Step:
+    """An operator closed the caller's queue or made it callback-only: say so, then the
+    other ways (callback, voice message, channels); self-service stays a # away."""
+    mode = queue_mode(ctx, state.language)
+    notice = mode_notice(ctx, state.language, mode, can_call_back(ctx))
+    return step(notice).then(other_ways(ctx, state))
 
 
 def _sorry(speaker: Speaker, heard: Heard) -> Say:

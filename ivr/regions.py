@@ -154,6 +154,14 @@ class RegionSpec(_Strict):
     name_utc_offset: bool = Field(
         False, description="say the UTC offset of opening times to callers whose zone is unknown"
     )
+    overflow: str | None = Field(
+        None,
+        description="the queue (<region>-<language>) for callers whose language no logged-in "
+        "agent serves",
+    )
+    wrap_up: int | None = Field(
+        None, ge=0, le=600, description="agents' seconds after a call; default: the global one"
+    )
 
     @field_validator("hotlines")
     @classmethod
@@ -211,6 +219,11 @@ class RegionsFile(_Strict):
     regions: dict[Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{0,23}$")], RegionSpec]
 
 
+def queue_name(region_id: str, language_id: str, *, priority: bool = False) -> str:
+    """`<region>-<language>`, or `<region>-<language>-priority` for pending transactions."""
+    return f"{region_id}-{language_id}" + (_PRIORITY_SUFFIX if priority else "")
+
+
 @dataclass(frozen=True)
 class Region:
     """One regional hotline as the rest of the service sees it."""
@@ -229,6 +242,8 @@ class Region:
     name_utc_offset: bool = False
     callbacks: CallbackSettings = CallbackSettings()
     voicemail_email: str = ""
+    overflow: tuple[str, str] | None = None  # (region id, language) of the overflow queue
+    wrap_up: int | None = None  # agents' wrap-up seconds after a call of this region
 
     @property
     def default_language(self) -> str:
@@ -240,7 +255,13 @@ class Region:
 
     def queue_name(self, language_id: str, *, priority: bool = False) -> str:
         """Twilio queue for callers of this region speaking `language_id`."""
-        return f"{self.id}-{language_id}" + (_PRIORITY_SUFFIX if priority else "")
+        return queue_name(self.id, language_id, priority=priority)
+
+    def overflow_queue(self, *, priority: bool = False) -> str | None:
+        """The queue for callers whose language no logged-in agent serves, if configured."""
+        if self.overflow is None:
+            return None
+        return queue_name(*self.overflow, priority=priority)
 
     def callback_queue_name(self, language_id: str) -> str:
         """Twilio queue for callers we called back: agents take it before the others."""
@@ -293,7 +314,7 @@ def load_regions(file: Path, prompt_languages: Iterable[str] | None = None) -> R
     problems = _cross_region_problems(document, parsed, prompt_languages)
     if problems:
         raise ConfigError(problems)
-    return RegionBook({rid: _region(rid, spec) for rid, spec in parsed.regions.items()})
+    return RegionBook({rid: _region(rid, spec, parsed) for rid, spec in parsed.regions.items()})
 
 
 def _problem(document: TomlDocument, error: Any) -> ConfigProblem:
@@ -332,6 +353,12 @@ def _cross_region_problems(
             if available is not None and language_id not in available:
                 where = ("regions", rid, "languages", index)
                 problems.append(document.problem(where, f"no prompts for {language_id}"))
+        if spec.overflow is not None and _overflow(parsed, spec.overflow) is None:
+            reason = (
+                f"{spec.overflow!r} is not a queue of this file; use <region>-<language> of a "
+                "region that offers that language, e.g. 'gb-en-GB'"
+            )
+            problems.append(document.problem(("regions", rid, "overflow"), reason))
         if (
             len(rid) + len(max(spec.languages, key=len)) + len(_CALLBACK_SUFFIX) + 1
             > QUEUE_NAME_LIMIT
@@ -342,7 +369,16 @@ def _cross_region_problems(
     return problems
 
 
-def _region(rid: str, spec: RegionSpec) -> Region:
+def _overflow(parsed: RegionsFile, queue: str) -> tuple[str, str] | None:
+    """The (region, language) whose normal queue is named `queue`, if there is one."""
+    for rid, spec in parsed.regions.items():
+        for language in spec.languages:
+            if queue == queue_name(rid, language):
+                return rid, language
+    return None
+
+
+def _region(rid: str, spec: RegionSpec, parsed: RegionsFile) -> Region:
     calendar = None
     if spec.holidays.calendar is not None:
         calendar = holidays.country_holidays(
@@ -375,4 +411,6 @@ def _region(rid: str, spec: RegionSpec) -> Region:
         name_utc_offset=spec.name_utc_offset,
         callbacks=spec.callbacks,
         voicemail_email=spec.voicemail_email or spec.email,
+        overflow=_overflow(parsed, spec.overflow) if spec.overflow else None,
+        wrap_up=spec.wrap_up,
     )

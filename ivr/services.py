@@ -17,15 +17,16 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import partial
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, TypeVar, get_type_hints
 
-from fastapi import APIRouter, Depends, HTTPException, Request, Response
+from fastapi import APIRouter, BackgroundTasks, Depends, HTTPException, Request, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
-from ivr import handoff
+from ivr import handoff, metrics
 from ivr.caller import CallContext, CallerPlace, place_caller
 from ivr.clock import Clock
+from ivr.logs import bind_call
 from ivr.mail import Mailer
 from ivr.params import BadRequest, CallParams, parse
 from ivr.prompts import Catalogue, check_prompts, load_prompts
@@ -34,8 +35,10 @@ from ivr.security import FORM, read_form
 from ivr.settings import Settings
 from ivr.steps import CallbackUpdate, QueueEntry, Step
 from ivr.store import Store
+from ivr.store.announcements import AnnouncementStore, LiveAnnouncements
 from ivr.store.records import Records
 from ivr.store.repository import BRIDGED
+from ivr.store.staffing import LiveStaffing, QueueRecords
 from ivr.twiml import CONTENT_TYPE, last_resort, render
 from ivr.ways import next_due
 
@@ -80,6 +83,12 @@ class Services:
     codes: Callable[[], str] = callback_code
     monotonic: Callable[[], float] = time.monotonic
     _answer_times: dict[str, tuple[float, tuple[int, ...]]] = field(default_factory=dict)
+    announcements: LiveAnnouncements = field(init=False)
+    staffing: LiveStaffing = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.announcements = LiveAnnouncements(AnnouncementStore(self.store.engine))
+        self.staffing = LiveStaffing(QueueRecords(self.store.engine))
 
     def context(
         self, params: CallParams, region_id: str | None = None, *, outbound: bool = False
@@ -101,6 +110,8 @@ class Services:
                 self.settings.reference_max_digits,
             ),
             hold_music=self.settings.hold_music_url,
+            announcements=self.announcements.for_region(region.id),
+            staffing=self.staffing.current(),
         )
 
     def twiml(self, step: Step) -> Response:
@@ -192,6 +203,19 @@ class Services:
             log.warning("could not count recent calls; the rate limit is off for this call")
             return 0
 
+    async def refresh_staffing(self) -> None:
+        """Read which lines have a logged-in agent again when due (like the announcements)."""
+        now = self.clock.now()
+        if self.staffing.claim(now):
+            await run_in_threadpool(self.staffing.refresh, now)
+
+    async def refresh_announcements(self) -> None:
+        """Read operators' announcements again when due (every few seconds, one webhook pays
+        for the read); a failed read keeps the last list."""
+        now = self.clock.now()
+        if self.announcements.claim(now):
+            await run_in_threadpool(self.announcements.refresh, now)
+
     async def answer_times(self, queue: str) -> tuple[int, ...]:
         """Answer times of `queue` in the last hour, cached; none when the database is away."""
         cached = self._answer_times.get(queue)
@@ -230,7 +254,9 @@ ServicesDep = Annotated[Services, Depends(get_services)]
 
 async def checked_form(request: Request, services: ServicesDep) -> FormData:
     """The webhook's form, after content type, size and signature checks (4xx otherwise)."""
-    return await read_form(request, services.settings)
+    form = await read_form(request, services.settings)
+    bind_call(form.get("CallSid"))  # from here on, this webhook's log lines name its call
+    return form
 
 
 CheckedForm = Annotated[FormData, Depends(checked_form)]
@@ -249,13 +275,57 @@ def webhook(
     """Register a Twilio webhook; OpenAPI documents its form body and its answer."""
     body = {"required": True, "content": {FORM: {"schema": model.model_json_schema(by_alias=True)}}}
     answer: dict[str, Any] = {"content": {"text/xml": {}}} if status_code == 200 else {}
-    return router.post(
-        path,
-        response_class=Response,
-        status_code=status_code,
-        responses={status_code: answer, 400: {}, 403: {}, 413: {}, 415: {}},
-        openapi_extra={"requestBody": body},
-    )
+
+    def register(handler: Handler) -> Handler:
+        router.add_api_route(
+            path,
+            _endpoint(handler),
+            methods=["POST"],
+            response_class=Response,
+            status_code=status_code,
+            responses={status_code: answer, 400: {}, 403: {}, 413: {}, 415: {}},
+            openapi_extra={"requestBody": body},
+            route_class_override=metrics.WebhookRoute,  # timed, and logs scoped to the call
+        )
+        return handler
+
+    return register
+
+
+def _endpoint(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+    """The route's endpoint: it hands the handler its request, services and checked form
+    itself, so FastAPI has no dependencies to solve per request (that machinery cost more
+    than the rest of the framework's work on a webhook). The handler still declares them with
+    the usual annotations (`Request`, `ServicesDep`, `CheckedForm`)."""
+    hints = get_type_hints(handler, include_extras=True)
+    supplies = {
+        Request: "request",
+        ServicesDep: "services",
+        CheckedForm: "form",
+        BackgroundTasks: "background",
+    }
+    wanted: dict[str, str] = {}
+    for name in inspect.signature(handler).parameters:
+        supply = next((what for kind, what in supplies.items() if hints.get(name) == kind), None)
+        if supply is None:
+            raise TypeError(f"webhook {handler.__name__}: nothing supplies parameter {name!r}")
+        wanted[name] = supply
+    reads_form = "form" in wanted.values()
+
+    async def endpoint(request: Request) -> Response:
+        services: Services = request.app.state.services
+        values: dict[str, Any] = {"request": request, "services": services}
+        if reads_form:
+            values["form"] = await checked_form(request, services)
+        background = values["background"] = BackgroundTasks()
+        response: Response = await handler(**{name: values[what] for name, what in wanted.items()})
+        if background.tasks and response.background is None:
+            response.background = background  # run once the answer is sent, as FastAPI does
+        return response
+
+    endpoint.__name__ = endpoint.__qualname__ = handler.__name__
+    endpoint.__doc__ = handler.__doc__
+    return endpoint
 
 
 @dataclass(frozen=True)
@@ -281,11 +351,14 @@ async def answer_webhook(
     """Parse, decide, keep, render: the shape of every TwiML webhook (see the module doc)."""
     params = parameters(model, form)
     try:
+        await services.refresh_announcements()
+        await services.refresh_staffing()
         ctx = services.context(params, region_id, outbound=outbound)
         decided = decide(params, ctx)
         step = await decided if inspect.isawaitable(decided) else decided
         if visit is not None:
             seen = visit(params)
+            metrics.menu_choice(ctx.region.id, seen.choice)
             await services.write(
                 "record_step",
                 call_sid=params.call_sid,
@@ -302,6 +375,7 @@ async def answer_webhook(
     except Exception:
         error_id = uuid.uuid4().hex[:12]
         log.exception("webhook failed (error id %s, CallSid %s)", error_id, params.call_sid)
+        metrics.apologized()
         await _record_error(services, params.call_sid)
         return _apology(services, params, region_id)
 

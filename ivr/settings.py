@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
@@ -29,6 +30,11 @@ class Settings(BaseSettings):
     )
     regions: Path = Path("regions.toml")
     prompts: Path = Path("prompts")
+    reload: Literal["signal", "watch"] = Field(
+        "signal",
+        description="signal: regions and prompts are reloaded on SIGHUP; watch: also when their "
+        "files change (checked every 2 s).",
+    )
     database_url: str = "sqlite:///ivr.sqlite3"
     reference_min_digits: int = Field(6, ge=1, le=32)
     reference_max_digits: int = Field(20, ge=1, le=32)
@@ -63,6 +69,27 @@ class Settings(BaseSettings):
     retention_days: int | None = Field(
         None, ge=1, le=3650, description="Personal data older than this is purged daily."
     )
+    agent_wrap_up_seconds: int = Field(
+        30, ge=0, le=600, description="Agents' wrap-up after a call (a region's wrap_up wins)."
+    )
+    agent_lock_minutes: int = Field(
+        15, ge=1, le=1440, description="An agent is locked this long after 3 wrong PINs."
+    )
+    metrics_token: SecretStr | None = Field(
+        None,
+        description="/metrics answers only `Authorization: Bearer <this>`; unset: open (local).",
+    )
+    log_format: Literal["text", "json"] = Field(
+        "text", description="text: readable lines; json: one object per line, with CallSid."
+    )
+    session_secret: SecretStr | None = Field(
+        None,
+        description="Signs the wallboard's session cookies (32 characters or more); unset: "
+        "the wallboard is off.",
+    )
+    dashboard_refresh_seconds: float = Field(
+        2.0, ge=0.1, le=60, description="Seconds between two snapshots sent to the wallboard."
+    )
 
     @field_validator("public_url")
     @classmethod
@@ -81,7 +108,7 @@ class Settings(BaseSettings):
             )
         return value.rstrip("/")
 
-    @field_validator("twilio_account_sid", mode="before")
+    @field_validator("twilio_account_sid", "metrics_token", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if value == "" else value
@@ -101,6 +128,20 @@ class Settings(BaseSettings):
         if value and urlsplit(value).scheme not in ("smtp", "smtps"):
             raise ValueError("IVR_SMTP_URL must look like smtp://host:25 or smtps://user:pw@host")
         return value or None
+
+    @field_validator("session_secret", mode="before")
+    @classmethod
+    def _long_secret(cls, value: object) -> object:
+        # A short or guessable secret lets anyone forge a session: refuse it outright.
+        if value is None or value == "":
+            return None
+        text = value.get_secret_value() if isinstance(value, SecretStr) else str(value)
+        if len(text.strip()) < 32:
+            raise ValueError(
+                "IVR_SESSION_SECRET must be at least 32 characters; make one with "
+                "`python3 -c 'import secrets; print(secrets.token_urlsafe(32))'`"
+            )
+        return value
 
     @field_validator("hold_music_url")
     @classmethod
@@ -134,6 +175,11 @@ class Settings(BaseSettings):
     def screening(self) -> Screening:
         blocked = tuple(part.strip() for part in self.blocked_numbers.split(",") if part.strip())
         return Screening(blocked, self.calls_per_caller, self.calls_window_seconds)
+
+    @property
+    def session_key(self) -> bytes | None:
+        """The wallboard's cookie-signing secret, or None when the wallboard is off."""
+        return self.session_secret.get_secret_value().encode() if self.session_secret else None
 
     @property
     def auth_token(self) -> str | None:

@@ -22,6 +22,12 @@ CALLBACK_ANSWER = "/voice/callback/answer"
 CALLBACK_KEY = "/voice/callback/key"
 CALLBACK_STATUS = "/voice/callback/status"
 RECORDING = "/voice/recording"
+# The agent line: a number of its own, not published (see ivr.agent_routes).
+AGENT = "/voice/agent"
+AGENT_PIN = "/voice/agent/pin"
+AGENT_KEY = "/voice/agent/key"
+AGENT_DIALED = "/voice/agent/dialed"
+AGENT_STATUS = "/voice/agent/status"
 
 
 @dataclass(frozen=True)
@@ -92,6 +98,18 @@ class Record:
 
 
 @dataclass(frozen=True)
+class DialQueue:
+    """An agent takes the first caller of `queue`: the caller's leg hears `connect` first,
+    then both are bridged; `then` learns how the Dial ended. `timeout`: seconds to wait when
+    the queue is empty."""
+
+    queue: str
+    connect: Link
+    then: Link
+    timeout: int = 5
+
+
+@dataclass(frozen=True)
 class Leave:
     pass
 
@@ -106,7 +124,9 @@ class Reject:
     """Refuse the call before answering it (the caller hears busy; nothing is billed)."""
 
 
-Action = Say | Pause | Play | Ask | Redirect | Enqueue | Record | Leave | Hangup | Reject
+Action = (
+    Say | Pause | Play | Ask | Redirect | Enqueue | Record | Leave | Hangup | Reject | DialQueue
+)
 
 
 @dataclass(frozen=True)

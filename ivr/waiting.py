@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from statistics import median
 
+from ivr.announcements import QueueMode, queue_mode
 from ivr.caller import CallContext
 from ivr.handoff import agents_open, when_back
 from ivr.menu import other_ways
@@ -67,6 +68,9 @@ def queue_wait(
     if not agents_open(ctx):
         # Agents have gone home: nobody will take this caller, so say when they are back.
         return step(when_back(ctx, place.language), Leave())
+    if queue_mode(ctx, place.language) is QueueMode.CLOSED:
+        # An operator closed the queue: the caller leaves for the other ways (queue_result).
+        return step(speaker.say("incident.closed"), Leave())
     if status.waited >= settings.max_wait:
         return step(speaker.say("queue.max_wait"), Leave())
     announcement = status.waited // settings.announce_every

@@ -6,12 +6,12 @@ of callbacks is ours to keep: the time the caller first joined a queue.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, func, select, text, update
+from sqlalchemy import Engine, func, select, text, true, update
 from sqlalchemy.orm import Session
 
 from ivr.booking import Booking
@@ -117,8 +117,11 @@ class CallbackStore:
         else:
             session.execute(update(Callback).where(Callback.id == -1).values(id=Callback.id))
 
-    def claim(self, region: str, now: datetime, hold: timedelta) -> CallbackRecord | None:
-        """Take the longest-waiting due callback of `region` for dialing, or None.
+    def claim(
+        self, region: str, now: datetime, hold: timedelta, skip_languages: Collection[str] = ()
+    ) -> CallbackRecord | None:
+        """Take the longest-waiting due callback of `region` for dialing, or None; callbacks
+        in `skip_languages` (lines an operator closed) stay where they are.
 
         Dispatchers on several replicas never take the same one: PostgreSQL skips rows another
         transaction has locked; on SQLite the choice and the update are one statement."""
@@ -128,6 +131,7 @@ class CallbackStore:
                 Callback.status == "pending",
                 Callback.region == region,
                 Callback.next_attempt_at <= now,
+                Callback.language.not_in(sorted(skip_languages)) if skip_languages else true(),
             )
             .order_by(Callback.waiting_since, Callback.id)
             .limit(1)

@@ -70,6 +70,9 @@ class Call(Base):
     stir_verstat: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # The agent who took the caller from the queue, and when they were bridged (agent line).
+    agent: Mapped[str | None] = mapped_column(String(64))
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class Callback(Base):
@@ -153,3 +156,54 @@ class Announcement(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     created_by: Mapped[str] = mapped_column(String(64), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Cancelling keeps the row (who ended it, and when) rather than rewriting the expiry.
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    cancelled_by: Mapped[str | None] = mapped_column(String(64))
+
+
+class Agent(Base):
+    """A person who takes callers on the agent line: skills, a hashed PIN, and their state
+    (offline, available, on-call, wrap-up), changed only through ivr.store.agents."""
+
+    __tablename__ = "agents"
+    __table_args__ = (Index("ix_agents_line_call", "line_call"),)
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    languages: Mapped[str] = mapped_column(String(200))  # comma-separated language ids
+    regions: Mapped[str] = mapped_column(String(400))  # comma-separated region ids, or "*"
+    pin_hash: Mapped[str] = mapped_column(String(255))
+    state: Mapped[str] = mapped_column(String(12), default="offline")
+    state_since: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    line_call: Mapped[str | None] = mapped_column(String(34))  # the agent line call logged in
+    serving: Mapped[str | None] = mapped_column(String(34))  # the caller chosen or bridged
+    wrap_up_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    failed_pins: Mapped[int] = mapped_column(Integer, default=0)
+    last_failure: Mapped[str | None] = mapped_column(String(40))  # a retried webhook counts once
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class AgentPhone(Base):
+    """A phone an agent calls the agent line from (caller ID, always with the PIN)."""
+
+    __tablename__ = "agent_phones"
+    __table_args__ = (Index("ix_agent_phones_agent", "agent"),)
+
+    number: Mapped[str] = mapped_column(String(20), primary_key=True)
+    agent: Mapped[str] = mapped_column(String(64))
+
+
+class QueueClaim(Base):
+    """What the agent line knows of one queue: the agent about to take its first caller (the
+    whisper, then the Dial), one at a time so the whisper is about the caller they get; and
+    when an agent's Dial last found it empty (callers recorded there before are gone)."""
+
+    __tablename__ = "queue_claims"
+    __table_args__ = (Index("ix_queue_claims_agent", "agent"),)
+
+    queue: Mapped[str] = mapped_column(String(64), primary_key=True)
+    agent: Mapped[str] = mapped_column(String(64))
+    call_sid: Mapped[str] = mapped_column(String(34))
+    claimed_until: Mapped[datetime] = mapped_column(UTCDateTime())
+    empty_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

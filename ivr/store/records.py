@@ -14,12 +14,12 @@ webhook, and no thread-pool hand-off per write.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import queue
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future
 from datetime import datetime
 from functools import partial
 from typing import Any
@@ -31,6 +31,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from ivr.booking import Booking
 from ivr.store.callbacks import Limits
 from ivr.store.database import Store
+from ivr.store.repository import CallEnd
 from ivr.store.spool import Spool
 
 log = logging.getLogger("ivr.records")
@@ -48,7 +49,8 @@ BOOK, VOICEMAIL = "book_callback", "save_voicemail"
 PAUSE_SECONDS = 5.0
 # Writes one transaction may carry: enough for a burst, small enough to commit in milliseconds.
 BATCH_LIMIT = 64
-Pending = tuple[dict[str, Any], Future[None]]
+Waiting = tuple[dict[str, Any], "asyncio.Future[None]"]
+Handover = tuple[asyncio.AbstractEventLoop, list[Waiting]]
 # The database is away (down, unreachable, overloaded): worth spooling and trying again.
 # Any other error is this record's own (a value the schema refuses) and would fail forever.
 UNAVAILABLE = (OperationalError, InterfaceError, PoolTimeout)
@@ -65,7 +67,10 @@ class Records:
         self.spool = spool
         self._monotonic = monotonic
         self._paused_until = 0.0
-        self._pending: queue.SimpleQueue[Pending | None] = queue.SimpleQueue()
+        # Told of each call end once it is stored (outcome as stored, for the metrics).
+        self.on_call_end: Callable[[CallEnd], None] | None = None
+        self._gathering: dict[asyncio.AbstractEventLoop, list[Waiting]] = {}
+        self._handovers: queue.SimpleQueue[Handover | None] = queue.SimpleQueue()
         self._writer: threading.Thread | None = None
         self._writer_lock = threading.Lock()
 
@@ -79,18 +84,37 @@ class Records:
         if op not in CALL_WRITES:
             await asyncio.to_thread(self.write, op, **args)
             return
-        future: Future[None] = Future()
-        self._pending.put((_entry(op, args), future))
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[None] = loop.create_future()
+        gathering = self._gathering.get(loop)
+        if gathering is None:
+            # Hand over everything this turn of the event loop gathers in one go: one wake-up
+            # of the writer, and one back, per batch rather than per webhook.
+            gathering = self._gathering[loop] = []
+            loop.call_soon(self._hand_over, loop)
+        gathering.append((_entry(op, args), future))
         self._start_writer()
-        await asyncio.wrap_future(future)
+        await future
+
+    async def aclose(self) -> None:
+        """On the event loop: hand over what it gathered, write it, stop the writer thread."""
+        loop = asyncio.get_running_loop()
+        if loop in self._gathering:
+            self._hand_over(loop)
+        await asyncio.to_thread(self.close)
 
     def close(self) -> None:
-        """Write what is pending, then stop the writer thread."""
+        """Write what has been handed over, then stop the writer thread."""
         with self._writer_lock:
             writer, self._writer = self._writer, None
         if writer is not None:
-            self._pending.put(None)
+            self._handovers.put(None)
             writer.join()
+
+    def _hand_over(self, loop: asyncio.AbstractEventLoop) -> None:
+        waiting = self._gathering.pop(loop, None)
+        if waiting:
+            self._handovers.put((loop, waiting))
 
     def _start_writer(self) -> None:
         if self._writer is not None:
@@ -98,54 +122,68 @@ class Records:
         with self._writer_lock:
             if self._writer is None:
                 self._writer = threading.Thread(
-                    target=self._write_batches, name="ivr-records", daemon=True
+                    target=self._write_handovers, name="ivr-records", daemon=True
                 )
                 self._writer.start()
 
-    def _write_batches(self) -> None:
+    def _write_handovers(self) -> None:
         while True:
-            first = self._pending.get()
+            first = self._handovers.get()
             if first is None:
                 return
-            batch = [first]
-            while len(batch) < BATCH_LIMIT:
+            handovers = [first]
+            while sum(len(waiting) for _, waiting in handovers) < BATCH_LIMIT:
                 try:
-                    more = self._pending.get_nowait()
+                    more = self._handovers.get_nowait()
                 except queue.Empty:
                     break
                 if more is None:
-                    self._pending.put(None)  # stop after this batch
+                    self._handovers.put(None)  # stop after these
                     break
-                batch.append(more)
-            self._write_batch(batch)
+                handovers.append(more)
+            entries = [entry for _, waiting in handovers for entry, _ in waiting]
+            outcomes: list[BaseException | None] = []
+            for start in range(0, len(entries), BATCH_LIMIT):
+                outcomes += self._write_batch(entries[start : start + BATCH_LIMIT])
+            done = iter(outcomes)
+            for loop, waiting in handovers:
+                settled = [(future, next(done)) for _, future in waiting]
+                with contextlib.suppress(RuntimeError):  # that event loop is closed: nobody waits
+                    loop.call_soon_threadsafe(_settle_all, settled)
 
-    def _write_batch(self, batch: list[Pending]) -> None:
-        entries = [entry for entry, _ in batch]
+    def _write_batch(self, entries: list[dict[str, Any]]) -> list[BaseException | None]:
+        """Each entry's outcome: None when committed or spooled, else why neither."""
         try:
             together = self._tried(lambda: self._apply_together(entries), "a batch of writes")
         except UNAVAILABLE as exc:  # no spool to fall back on
-            for _, future in batch:
-                future.set_exception(exc)
-            return
+            return [exc] * len(entries)
         except Exception:
             # One record the database refuses for good: the others must not share its fate.
-            for entry, future in batch:
-                _settle(future, partial(self._keep, entry))
-            return
-        for entry, future in batch:
-            if together:
-                future.set_result(None)
-            else:
-                _settle(future, partial(self._spool, entry))
+            return [_failure(partial(self._keep, entry)) for entry in entries]
+        if together:
+            return [None] * len(entries)
+        return [_failure(partial(self._spool, entry)) for entry in entries]
 
     def _apply_together(self, entries: list[dict[str, Any]]) -> None:
         with self.store.engine.begin() as connection:
-            for entry in entries:
-                apply(self.store, entry, connection)
+            done = [apply(self.store, entry, connection) for entry in entries]
+        self._tell(done)  # once committed
 
     def _keep(self, entry: dict[str, Any]) -> None:
-        if not self._tried(lambda: apply(self.store, entry), entry["op"]):
+        if not self._tried(lambda: self._tell([apply(self.store, entry)]), entry["op"]):
             self._spool(entry)
+
+    def _tell(self, done: list[object]) -> None:
+        """Tell `on_call_end` of the calls whose end was just stored (a failure there is
+        logged; the records are safe either way)."""
+        if self.on_call_end is None:
+            return
+        for end in done:
+            if isinstance(end, CallEnd):
+                try:
+                    self.on_call_end(end)
+                except Exception:
+                    log.exception("could not count the end of a call")
 
     def _spool(self, entry: dict[str, Any]) -> None:
         assert self.spool is not None
@@ -196,7 +234,7 @@ class Records:
 
     def _replay_one(self, spool: Spool, entry: dict[str, Any]) -> None:
         try:
-            apply(self.store, entry)
+            self._tell([apply(self.store, entry)])
         except UNAVAILABLE:
             raise
         except (SQLAlchemyError, ValueError, KeyError, TypeError):
@@ -217,31 +255,43 @@ def _entry(op: str, args: dict[str, Any]) -> dict[str, Any]:
     return {"op": op, "args": {key: _json(value) for key, value in args.items()}}
 
 
-def _settle(future: Future[None], work: Callable[[], None]) -> None:
+def _failure(work: Callable[[], None]) -> BaseException | None:
     try:
         work()
     except Exception as exc:
-        future.set_exception(exc)
-    else:
-        future.set_result(None)
+        return exc
+    return None
 
 
-def apply(store: Store, entry: dict[str, Any], connection: Connection | None = None) -> None:
+def _settle_all(settled: list[tuple[asyncio.Future[None], BaseException | None]]) -> None:
+    """On the event loop: tell each waiting webhook how its write went."""
+    for future, failure in settled:
+        if future.done():
+            continue  # the webhook was cancelled (its caller hung up); the record is kept
+        if failure is None:
+            future.set_result(None)
+        else:
+            future.set_exception(failure)
+
+
+def apply(store: Store, entry: dict[str, Any], connection: Connection | None = None) -> object:
     """Carry out one write (fresh, or read back from the spool); call writes join
-    `connection`'s transaction when given."""
+    `connection`'s transaction when given. What the write returned (a CallEnd, or None)."""
     op = entry["op"]
     args = dict(entry["args"])
     for moment in ("at", "due_at"):
         if isinstance(args.get(moment), str):
             args[moment] = datetime.fromisoformat(args[moment])
     if op in CALL_WRITES:
-        getattr(store, op)(**args, connection=connection)
-    elif op == BOOK:
+        done: object = getattr(store, op)(**args, connection=connection)
+        return done
+    if op == BOOK:
         store.callbacks.book(**args)
     elif op == VOICEMAIL:
         store.voicemails.save(**args)
     else:
         raise ValueError(f"unknown spooled write {op!r}")
+    return None
 
 
 def _json(value: Any) -> Any:

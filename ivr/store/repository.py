@@ -11,7 +11,21 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, bindparam, case, create_engine, event, func, select
+from sqlalchemy import (
+    Connection,
+    CursorResult,
+    Engine,
+    Row,
+    and_,
+    bindparam,
+    case,
+    create_engine,
+    event,
+    func,
+    make_url,
+    null,
+    select,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.orm import Session
@@ -35,6 +49,22 @@ OUTCOMES = tuple(OUTCOME_RANK)
 BRIDGED = ("bridged", "bridging-in-process", "redirected-from-bridged")
 
 
+# Asked on every incoming call when the rate limit is on: built once, compiled once.
+CALLS_FROM = select(func.count()).where(
+    Call.caller == bindparam("caller"), Call.created_at >= bindparam("since")
+)
+
+
+@dataclass(frozen=True)
+class CallEnd:
+    """A status callback as stored: the call's status, where it was, and its outcome."""
+
+    status: str
+    region: str | None
+    language: str | None
+    outcome: str
+
+
 @dataclass(frozen=True)
 class CallRecord:
     call_sid: str
@@ -54,13 +84,21 @@ class CallRecord:
     created_at: datetime | None = None
     ended_at: datetime | None = None
     stir_verstat: str | None = None
+    agent: str | None = None  # who took the caller on the agent line
+    answered_at: datetime | None = None
 
 
 def make_engine(url: str) -> Engine:
     """An engine for `url`; SQLite gets WAL so readers never wait for the writer."""
     if url.startswith("sqlite"):
         # hide_parameters: an error message must not quote a caller's number into the logs.
-        engine = create_engine(url, connect_args={"check_same_thread": False}, hide_parameters=True)
+        # A file database keeps a connection per busy thread: beyond the default five, every
+        # checkout opened a connection (and ran the pragmas) only to close it again.
+        database = make_url(url).database
+        pooled = {"pool_size": 20} if database and database != ":memory:" else {}
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False}, hide_parameters=True, **pooled
+        )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     # A database that is down must fail fast: the caller is waiting for the answer.
@@ -174,7 +212,17 @@ class CallStore:
         update["transaction_ref"] = func.coalesce(
             insert.excluded.transaction_ref, table.c.transaction_ref
         )
-        update["queued_at"] = func.coalesce(table.c.queued_at, insert.excluded.queued_at)
+        # A repeated delivery keeps the time of the join. Back in a queue after leaving one
+        # (same call): at the end of the line again, as in Twilio's queue, and waiting until
+        # the new stint's QueueResult says how it ended. (A callback keeps its own
+        # waiting_since, taken when it was booked.)
+        rejoined = table.c.left_queue_at.is_not(None)
+        update["queued_at"] = case(
+            (rejoined, insert.excluded.queued_at),
+            else_=func.coalesce(table.c.queued_at, insert.excluded.queued_at),
+        )
+        update["left_queue_at"] = null()
+        update["queue_result"] = null()
         return self._on_conflict(insert, update, outcome="queued")
 
     def record_queue_result(
@@ -208,12 +256,15 @@ class CallStore:
         at: datetime,
         *,
         connection: Connection | None = None,
-    ) -> None:
+    ) -> CallEnd:
         """A status callback; a repeated delivery overwrites with the same values.
 
-        A call that ends while still counted as queued was abandoned in the queue."""
+        A call that ends while still counted as queued was abandoned in the queue. Returns
+        where the call was and its outcome as stored (for the metrics), from the same write."""
         values = {"caller": caller, "status": status, "duration": duration, "ended_at": at}
-        self._write(("status",), self._status_statement, call_sid, at, values, connection)
+        row = self._write(("status",), self._status_statement, call_sid, at, values, connection)
+        assert row is not None
+        return CallEnd(status, row.region, row.language, row.outcome)
 
     def _status_statement(self, _: tuple[Any, ...]) -> Any:
         table = Call.__table__
@@ -225,13 +276,13 @@ class CallStore:
         update["outcome_rank"] = case(
             (queued, OUTCOME_RANK["abandoned"]), else_=table.c.outcome_rank
         )
-        return self._on_conflict(insert, update)
+        statement = self._on_conflict(insert, update)
+        return statement.returning(table.c.region, table.c.language, table.c.outcome)
 
     def calls_from(self, caller: str, since: datetime) -> int:
         """How many calls `caller` made since `since` (for the per-caller rate limit)."""
-        query = select(func.count()).where(Call.caller == caller, Call.created_at >= since)
         with self.engine.connect() as connection:
-            return int(connection.scalar(query) or 0)
+            return int(connection.scalar(CALLS_FROM, {"caller": caller, "since": since}) or 0)
 
     def call(self, call_sid: str) -> CallRecord | None:
         with Session(self.engine) as session:
@@ -288,16 +339,16 @@ class CallStore:
         at: datetime,
         values: dict[str, Any],
         connection: Connection | None,
-    ) -> None:
+    ) -> Row[Any] | None:
+        """Run the write; the row it returns, if its statement returns one."""
         statement = self._statements.get(key)
         if statement is None:
             statement = self._statements.setdefault(key, build(key))
         parameters = {"call_sid": call_sid, "created_at": at, "updated_at": at, **values}
         if connection is not None:
-            connection.execute(statement, parameters)
-            return
+            return _returned(connection.execute(statement, parameters))
         with self.engine.begin() as fresh:
-            fresh.execute(statement, parameters)
+            return _returned(fresh.execute(statement, parameters))
 
     def _insert(self, columns: list[str], outcome: str | None = None) -> Any:
         names = ["call_sid", "created_at", "updated_at", *columns]
@@ -311,6 +362,10 @@ class CallStore:
         if outcome is not None:
             update.update(_outcome(outcome))
         return insert.on_conflict_do_update(index_elements=[Call.call_sid], set_=update)
+
+
+def _returned(result: CursorResult[Any]) -> Row[Any] | None:
+    return result.first() if result.returns_rows else None
 
 
 def _outcome(outcome: str) -> dict[str, ColumnElement[Any]]:
@@ -343,4 +398,6 @@ def call_record(call: Call) -> CallRecord:
         created_at=call.created_at,
         ended_at=call.ended_at,
         stir_verstat=call.stir_verstat,
+        agent=call.agent,
+        answered_at=call.answered_at,
     )

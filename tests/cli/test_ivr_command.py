@@ -283,3 +283,21 @@ def test_call_over_http_with_the_wrong_token_is_refused(server: str) -> None:
     result = run("call", "+447700900123", "--url", server, env=clean_env(TWILIO_AUTH_TOKEN="wrong"))
     assert result.returncode == 1
     assert "403" in result.stdout and "11200" in result.stdout
+
+
+@pytest.mark.parametrize(("options", "logged"), [((), True), (("--no-access-log",), False)])
+def test_serve_logs_each_request_unless_told_not_to(
+    tmp_path: Path, options: tuple[str, ...], logged: bool
+) -> None:
+    from tests.infra.replicas import replica, replica_env
+    from tests.infra.tools import until
+
+    env = replica_env(
+        IVR_DATABASE_URL=f"sqlite:///{tmp_path / 'ivr.sqlite3'}", IVR_SPOOL_DIR=str(tmp_path)
+    )
+    with replica(env, tmp_path / "serve.log", options=options) as server:
+        until(server.healthy, "ivr serve")
+        assert httpx.get(f"{server.url}/readyz", timeout=5).status_code == 200
+    log = (tmp_path / "serve.log").read_text()
+    assert "Application startup complete" in log
+    assert ('"GET /readyz HTTP/1.1" 200' in log) is logged

@@ -11,6 +11,7 @@ from ivr.app import create_app
 from ivr.emulator import Switch, VirtualClock
 from ivr.regions import load_regions
 from ivr.settings import Settings
+from ivr.store import Store
 from tests.conftest import ROOT
 from tests.e2e.conftest import CALLERS, PUBLIC_URL, TOKEN, Line, agent_twiml
 
@@ -87,3 +88,12 @@ def test_the_readme_callback_call_is_what_the_dispatcher_places(line: Line) -> N
     assert callee.ended
     shown = block("text", "# the callback").split("\n", 1)[1]
     assert render_transcript(callee.events) + "\n" == shown
+
+
+def test_the_readme_agent_line_is_what_an_agent_hears(phone: Switch, records: Store) -> None:
+    from ivr.emulator import render_transcript
+    from tests.e2e.test_agent_journeys import readme_agent_call
+
+    agent = readme_agent_call(phone, records)
+    shown = block("text", "# the agent line").split("\n", 1)[1]
+    assert render_transcript(agent.events) + "\n" == shown

@@ -6,7 +6,7 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,12 +53,14 @@ class Replica:
 
 
 @contextmanager
-def replica(env: dict[str, str], log: Path, port: int | None = None) -> Iterator[Replica]:
+def replica(
+    env: dict[str, str], log: Path, port: int | None = None, options: Sequence[str] = ()
+) -> Iterator[Replica]:
     """One `ivr serve` on 127.0.0.1; stopped (SIGKILL if SIGTERM is not enough) at the end."""
     port = port or free_port()
     with log.open("ab") as output:
         process = subprocess.Popen(
-            [*IVR, "serve", "--port", str(port)],
+            [*IVR, "serve", "--port", str(port), *options],
             cwd=ROOT,
             env=env,
             stdout=output,

@@ -92,7 +92,9 @@ def test_the_replicas_get_a_valid_configuration(
     services: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     env = example_env()
-    known = {Settings.variable(field) for field in Settings.model_fields} | {"IVR_WORKERS"}
+    # IVR_WORKERS (the image's command) and IVR_ACCESS_LOG are `ivr serve` options.
+    serve_options = {"IVR_WORKERS", "IVR_ACCESS_LOG"}
+    known = {Settings.variable(field) for field in Settings.model_fields} | serve_options
     for name in ("ivr", "dispatch"):
         given = container_env(services[name], env)
         for variable in ("IVR_DATABASE_URL", "TWILIO_AUTH_TOKEN", "IVR_PUBLIC_URL"):

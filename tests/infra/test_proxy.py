@@ -186,6 +186,7 @@ def test_the_edge_forwards_what_the_replicas_need_and_refuses_the_rest(
             TWILIO_AUTH_TOKEN=TOKEN,
             IVR_DATABASE_URL=f"sqlite:///{tmp_path / 'ivr.sqlite3'}",
             IVR_SPOOL_DIR=str(tmp_path / "spool"),
+            IVR_SESSION_SECRET="s" * 32,
         )
         with replica(env, tmp_path / "replica.log", port) as alone:
             until(alone.healthy, "the replica")
@@ -215,6 +216,11 @@ def test_the_edge_forwards_what_the_replicas_need_and_refuses_the_rest(
                 assert client.get("/docs").status_code == 404
                 assert client.get("/readyz").status_code == 404
                 assert client.get("/healthz").text == "ok"
+                # The wallboard passes through, and the replica asks for a sign-in.
+                wallboard = client.get("/dashboard")
+                assert (wallboard.status_code, wallboard.headers["location"]) == (303, "/login")
+                assert "password" in client.get("/login").text
+                assert client.get("/dashboard/events").status_code == 401
                 # Keyed digits in a webhook's query never reach the access log.
                 refused = client.post("/voice/menu?n=ref&r=gb&l=en-GB&d=20260302", data={})
                 assert refused.status_code == 415  # the replica's answer, passed back as is

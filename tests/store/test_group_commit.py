@@ -126,8 +126,8 @@ def test_closing_writes_what_is_pending_then_stops_the_writer(store: Store, tmp_
             asyncio.ensure_future(records.write_soon("record_status", **status_args(n)))
             for n in range(20)
         ]
-        await asyncio.sleep(0)  # every write is handed over
-        await asyncio.to_thread(records.close)
+        await asyncio.sleep(0)  # every write is on its way
+        await records.aclose()
         await asyncio.gather(*pending)
 
     asyncio.run(write_then_close())

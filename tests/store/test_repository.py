@@ -107,3 +107,17 @@ def test_replicas_starting_together_migrate_once_on_postgresql() -> None:
         with admin.begin() as connection:
             connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+def test_a_caller_back_in_a_queue_waits_again_from_the_end_of_the_line(store: Store) -> None:
+    first, again = instant("2026-03-02T10:00-05:00"), instant("2026-03-02T10:07-05:00")
+    queue_entry(store, "+12025550142", QueueEntry("us-en-US", "us", "en-US", "main"), first)
+    queue_entry(store, "+12025550142", QueueEntry("us-en-US", "us", "en-US", "main"), first)
+    store.record_queue_result(SID, "leave", 300, instant("2026-03-02T10:05-05:00"))
+    queue_entry(store, "+12025550142", QueueEntry("us-en-US", "us", "en-US", "main"), again)
+    record = store.call(SID)
+    assert record is not None
+    assert (record.queued_at, record.queue_result) == (again, None)
+    with store.engine.connect() as connection:
+        left = connection.execute(select(Call.left_queue_at).where(Call.call_sid == SID))
+        assert left.scalar_one() is None

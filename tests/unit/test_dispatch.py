@@ -7,6 +7,7 @@ Every test runs on SQLite and on PostgreSQL (the `store` fixture)."""
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 from collections.abc import Iterator
@@ -18,14 +19,19 @@ from typing import Any
 
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import event
+from sqlalchemy import event, text
 from twilio.rest import Client
 
+from ivr.agents import Skills
+from ivr.announcements import Kind, NewAnnouncement
 from ivr.app import create_app
 from ivr.dispatch import Dispatcher, Pass, twilio_client
 from ivr.emulator import Call, Recording, Switch, VirtualClock
+from ivr.passwords import hash_secret
 from ivr.settings import Settings
 from ivr.store import CallbackRecord, Store
+from ivr.store.agents import AgentStore
+from ivr.store.announcements import AnnouncementStore
 from tests.conftest import ROOT, replica
 
 TOKEN = "dispatch-auth-token"
@@ -422,3 +428,150 @@ def test_the_dispatcher_purges_old_records_once_a_day_deleting_recordings_at_twi
     assert not dispatcher.run_once().purged
     rig.clock.advance(86_400)
     assert dispatcher.run_once().purged
+
+
+# --- lines an operator closed ------------------------------------------------------------------
+
+
+def announce(
+    rig: Rig,
+    kind: Kind,
+    language: str | None = None,
+    lasting: timedelta = timedelta(hours=2),
+    *,
+    region: str = "jp",
+    text: str = "",
+) -> int:
+    """What `ivr announce add` or the wallboard does: one row in the shared database."""
+    now = rig.clock.now()
+    new = NewAnnouncement(region, language, kind, text, now, now + lasting, "operator")
+    return AnnouncementStore(rig.store.engine).add(new, now).id
+
+
+def book_in(rig: Rig, n: int, language: str) -> CallbackRecord:
+    rig.store.callbacks.book(
+        sid(n), f"+8190111100{n:02d}", "jp", language, "main", "424242", rig.clock.now()
+    )
+    record = rig.store.callbacks.for_call(sid(n))
+    assert record is not None
+    return record
+
+
+def test_a_callback_due_while_its_line_is_closed_waits_until_the_closure_is_cancelled(
+    rig: Rig,
+) -> None:
+    booked = rig.book(1)
+    closure = announce(rig, Kind.CLOSED, language="en-US")
+
+    assert rig.dispatcher.run_once().placed == []
+    rig.switch.run()
+    assert rig.switch.outbound_calls() == [] and rig.client().calls.list() == []
+    held = rig.callback(booked.id)
+    assert (held.status, held.attempts) == ("pending", 0)
+
+    assert AnnouncementStore(rig.store.engine).cancel(closure, rig.clock.now(), by="operator")
+    assert rig.dispatcher.run_once().placed == [booked.id]
+    rig.switch.run()
+    (call,) = rig.switch.outbound_calls()
+    assert call.to == CALLEE and call.hears("To talk to an agent now, press 1.")
+
+
+def test_closing_one_language_holds_only_that_languages_callbacks(rig: Rig) -> None:
+    english = book_in(rig, 1, "en-US")  # waiting longest
+    rig.clock.advance(60)
+    japanese = book_in(rig, 2, "ja-JP")
+    announce(rig, Kind.CLOSED, language="en-US")
+    assert rig.dispatcher.run_once().placed == [japanese.id]
+    assert rig.callback(english.id).status == "pending"
+
+
+def test_a_region_wide_closure_holds_every_language_until_it_expires(rig: Rig) -> None:
+    english, japanese = book_in(rig, 1, "en-US"), book_in(rig, 2, "ja-JP")
+    announce(rig, Kind.CLOSED, lasting=timedelta(minutes=30))
+    assert rig.dispatcher.run_once().placed == []
+    rig.clock.advance(29 * 60)
+    assert rig.dispatcher.run_once().placed == []
+    rig.clock.advance(60)
+    assert rig.dispatcher.run_once().placed == [english.id, japanese.id]
+
+
+def test_a_callback_only_line_still_places_its_callbacks(rig: Rig) -> None:
+    booked = rig.book(1)
+    announce(rig, Kind.CALLBACK_ONLY)
+    announce(rig, Kind.MESSAGE, "en-US", text="Card payments are delayed.")
+    assert rig.dispatcher.run_once().placed == [booked.id]
+
+
+def test_another_regions_closure_does_not_hold_this_regions_callbacks(rig: Rig) -> None:
+    booked = rig.book(1)
+    announce(rig, Kind.CLOSED, region="us")
+    assert rig.dispatcher.run_once().placed == [booked.id]
+
+
+def test_callbacks_are_placed_as_before_when_the_announcements_cannot_be_read(
+    rig: Rig, caplog: pytest.LogCaptureFixture
+) -> None:
+    booked = rig.book(1)
+    announce(rig, Kind.CLOSED)
+    with rig.store.engine.begin() as connection:
+        connection.execute(text("ALTER TABLE announcements RENAME TO announcements_away"))
+    try:
+        with caplog.at_level(logging.WARNING, logger="ivr.dispatch"):
+            done = rig.dispatcher.run_once()
+    finally:
+        with rig.store.engine.begin() as connection:
+            connection.execute(text("ALTER TABLE announcements_away RENAME TO announcements"))
+    assert done.placed == [booked.id]
+    assert "announcements could not be read" in caplog.text
+
+
+def test_a_pass_reads_the_announcements_once_for_every_region(rig: Rig) -> None:
+    rig.book(1)
+    announce(rig, Kind.CLOSED, language="ja-JP")
+    reads: list[str] = []
+
+    def before(conn: Any, cursor: Any, sql: str, params: Any, context: Any, many: bool) -> None:
+        if "FROM announcements" in sql:
+            reads.append(sql)
+
+    event.listen(rig.store.engine, "before_cursor_execute", before)
+    try:
+        assert len(rig.dispatcher.run_once().placed) == 1
+    finally:
+        event.remove(rig.store.engine, "before_cursor_execute", before)
+    assert len(reads) == 1
+
+
+# --- lines no logged-in agent serves ------------------------------------------------------------
+
+
+def agent_on_the_line(rig: Rig, name: str, languages: tuple[str, ...], n: int) -> None:
+    agents = AgentStore(rig.store.engine)
+    now = rig.clock.now()
+    skills = Skills(languages, ("jp",))
+    agents.add(name, [f"+8190222200{n:02d}"], skills, hash_secret("2468", cost=2**4), now)
+    assert agents.log_in(name, "CA" + f"{n:032x}", now) is not None
+
+
+def test_callbacks_wait_for_an_agent_who_speaks_their_language(rig: Rig) -> None:
+    english = book_in(rig, 1, "en-US")  # waiting longest
+    rig.clock.advance(60)
+    japanese = book_in(rig, 2, "ja-JP")
+    agent_on_the_line(rig, "kenji", ("ja-JP",), 1)
+    assert rig.dispatcher.run_once().placed == [japanese.id]
+    assert rig.callback(english.id).status == "pending"
+    agent_on_the_line(rig, "amy", ("en-US",), 2)
+    assert rig.dispatcher.run_once().placed == [english.id]
+
+
+def test_configured_agents_all_logged_out_hold_every_callback(rig: Rig) -> None:
+    booked = rig.book(1)
+    AgentStore(rig.store.engine).add(
+        "kenji",
+        ["+819022220001"],
+        Skills(("en-US",), ("jp",)),
+        hash_secret("2468", cost=2**4),
+        rig.clock.now(),
+    )
+    assert rig.dispatcher.run_once().placed == []
+    assert rig.callback(booked.id).status == "pending"

@@ -16,18 +16,13 @@ import typer
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
-from sqlalchemy.exc import SQLAlchemyError
 
 from ivr.agents import ALL_REGIONS, PIN_DIGITS, Skills, plausible_pin
+from ivr.command_support import migrated_store, regions, settings
 from ivr.languages import LANGUAGES
 from ivr.numbers import masked
 from ivr.passwords import hash_secret
-from ivr.regions import RegionBook, load_regions
-from ivr.settings import Settings
-from ivr.store import Store
 from ivr.store.agents import NAME, AgentExists, AgentRecord, AgentStore, PhoneTaken
-from ivr.store.migrate import upgrade
-from ivr.tomlfile import ConfigError
 
 agents = typer.Typer(
     help="Agents of the agent line: their phones, languages, regions, PIN, and state.",
@@ -225,30 +220,13 @@ def _row(agent: AgentRecord, now: datetime) -> dict[str, Any]:
     }
 
 
-def _settings() -> Settings:
-    from ivr.cli import _settings  # here, not at the top: ivr.cli imports this module
-
-    return _settings()
-
-
-def _book() -> RegionBook:
-    try:
-        return load_regions(_settings().regions)
-    except ConfigError as exc:
-        typer.echo(str(exc), err=True)
-        raise typer.Exit(2) from None
+_settings = settings
+_book = regions
 
 
 @contextmanager
 def _store() -> Iterator[AgentStore]:
     """The agents of IVR_DATABASE_URL (migrated first); a database that cannot be reached is a
     one-line error and exit 1."""
-    store = Store.connect(_settings().database_url)
-    try:
-        upgrade(store.engine)
+    with migrated_store() as store:
         yield AgentStore(store.engine)
-    except SQLAlchemyError as exc:
-        typer.echo(f"database: {str(exc).splitlines()[0]}", err=True)
-        raise typer.Exit(1) from None
-    finally:
-        store.close()

@@ -14,7 +14,6 @@ import typer
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
-from sqlalchemy.exc import SQLAlchemyError
 
 from ivr.announcements import (
     MAX_MESSAGES,
@@ -25,11 +24,8 @@ from ivr.announcements import (
     expiry,
     new_announcement,
 )
-from ivr.regions import RegionBook, load_regions
-from ivr.store import Store
+from ivr.command_support import migrated_store, regions
 from ivr.store.announcements import REFRESH_EVERY, AnnouncementStore
-from ivr.store.migrate import upgrade
-from ivr.tomlfile import ConfigError
 
 _OPTION_OF_FIELD = {"expires": "--until/--for", "created_by": "--by"}
 
@@ -208,28 +204,12 @@ def _login() -> str:
         return "cli"
 
 
-def _regions() -> RegionBook:
-    from ivr.cli import _settings  # here, not at the top: ivr.cli imports this module
-
-    try:
-        return load_regions(_settings().regions)
-    except ConfigError as exc:
-        typer.echo(str(exc), err=True)
-        raise typer.Exit(2) from None
+_regions = regions
 
 
 @contextmanager
 def _store() -> Iterator[AnnouncementStore]:
     """The announcements of IVR_DATABASE_URL (migrated first); a database that cannot be
     reached is a one-line error and exit 1."""
-    from ivr.cli import _settings
-
-    store = Store.connect(_settings().database_url)
-    try:
-        upgrade(store.engine)
+    with migrated_store() as store:
         yield AnnouncementStore(store.engine)
-    except SQLAlchemyError as exc:
-        typer.echo(f"database: {str(exc).splitlines()[0]}", err=True)
-        raise typer.Exit(1) from None
-    finally:
-        store.close()

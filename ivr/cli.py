@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from pydantic import ValidationError
 
 from ivr.agent_commands import agents
 from ivr.announce_commands import announce
+from ivr.command_support import settings
 from ivr.config_commands import check, graph
 from ivr.report_commands import calls, report
 from ivr.settings import Settings
@@ -35,14 +35,7 @@ DISPATCH_EVERY = 15.0
 MULTIPROC_DIR = "PROMETHEUS_MULTIPROC_DIR"
 
 
-def _settings() -> Settings:
-    try:
-        return Settings()
-    except ValidationError as exc:
-        for error in exc.errors():
-            name = Settings.variable(str(error["loc"][0])) if error["loc"] else "settings"
-            typer.echo(f"environment: {name}: {error['msg']}", err=True)
-        raise typer.Exit(2) from None
+_settings = settings  # the commands' own name for it, kept for the modules that import it
 
 
 @cli.command()

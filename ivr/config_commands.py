@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from ivr.command_support import settings
 from ivr.tomlfile import ConfigError
 
 if TYPE_CHECKING:
@@ -166,10 +167,7 @@ def _instant(text: str | None) -> datetime:
     return moment
 
 
-def _settings() -> Settings:
-    from ivr.cli import _settings  # here, not at the top: ivr.cli imports this module
-
-    return _settings()
+_settings = settings
 
 
 def _load(settings: Settings) -> Config:

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any
@@ -14,12 +13,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
-from sqlalchemy.exc import SQLAlchemyError
 
+from ivr.command_support import migrated_store
 from ivr.numbers import masked
 from ivr.reports import DEFAULT_ANSWER_WITHIN, RegionReport, build_report, total_report
-from ivr.store import CallRecord, Store
-from ivr.store.migrate import upgrade
+from ivr.store import CallRecord
 
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
@@ -180,19 +178,4 @@ def _day(text: str | None) -> date:
     raise typer.Exit(2)
 
 
-@contextmanager
-def _store() -> Iterator[Store]:
-    """The store of IVR_DATABASE_URL, brought to the current schema (a new file works), closed
-    after; a database that cannot be reached is a one-line error and exit 1, not a trace."""
-    from ivr.cli import _settings  # here, not at the top: ivr.cli imports this module
-
-    store = Store.connect(_settings().database_url)
-    try:
-        upgrade(store.engine)
-        yield store
-    except SQLAlchemyError as exc:
-        # The first line names the driver's error; the rest is a link to SQLAlchemy's docs.
-        typer.echo(f"database: {str(exc).splitlines()[0]}", err=True)
-        raise typer.Exit(1) from None
-    finally:
-        store.close()
+_store = migrated_store

@@ -19,11 +19,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
-from sqlalchemy.exc import SQLAlchemyError
 
+from ivr.command_support import migrated_store
 from ivr.passwords import hash_secret
-from ivr.store import Store
-from ivr.store.migrate import upgrade
 from ivr.store.users import BadUserName, UserExists, UserStore, check_name
 
 MIN_PASSWORD = 12
@@ -115,14 +113,5 @@ def _new_password() -> str:
 def _users() -> Iterator[UserStore]:
     """The users of IVR_DATABASE_URL's database, brought to the current schema; a database
     that cannot be reached is a one-line error and exit 1."""
-    from ivr.cli import _settings  # here, not at the top: ivr.cli imports this module
-
-    store = Store.connect(_settings().database_url)
-    try:
-        upgrade(store.engine)
+    with migrated_store() as store:
         yield UserStore(store.engine)
-    except SQLAlchemyError as exc:
-        typer.echo(f"database: {str(exc).splitlines()[0]}", err=True)
-        raise typer.Exit(1) from None
-    finally:
-        store.close()

@@ -8,7 +8,6 @@ the table keeps the last list it read: an outage never stops a call.
 from __future__ import annotations
 
 import logging
-import threading
 from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, select, update
@@ -17,6 +16,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from ivr.announcements import Announcement, Kind, NewAnnouncement
 from ivr.store.models import Announcement as AnnouncementRow
+from ivr.store.schedule import ReadSchedule
 
 log = logging.getLogger("ivr")
 # No line has this many announcements in force; a bound keeps one read small whatever happens.
@@ -130,22 +130,13 @@ class LiveAnnouncements:
         retry_after: timedelta = RETRY_AFTER,
     ) -> None:
         self._store = store
-        self._every = every
-        self._retry_after = retry_after
+        self._schedule = ReadSchedule(every, retry_after)
         self._by_region: dict[str, tuple[Announcement, ...]] = {}
-        self._claimed_at: datetime | None = None
-        self._due: datetime | None = None  # None: read on the next webhook
-        self._lock = threading.Lock()
 
     def claim(self, now: datetime) -> bool:
         """True when the list should be read now; the caller then calls `refresh`. Until that
         read ends, other webhooks keep using the last list instead of reading too."""
-        with self._lock:
-            due, claimed_at = self._due, self._claimed_at
-            if due is not None and claimed_at is not None and claimed_at <= now < due:
-                return False
-            self._claimed_at, self._due = now, now + self._retry_after
-            return True
+        return self._schedule.claim(now)
 
     def refresh(self, now: datetime) -> None:
         """Read the announcements not over at `now`; on failure keep the last list and log."""
@@ -163,14 +154,11 @@ class LiveAnnouncements:
         for announcement in current:
             by_region.setdefault(announcement.region, []).append(announcement)
         self._by_region = {region: tuple(found) for region, found in by_region.items()}
-        with self._lock:
-            if self._claimed_at == now and self._due is not None:  # not made stale meanwhile
-                self._due = now + self._every
+        self._schedule.read(now)
 
     def stale(self) -> None:
         """Read again at the next webhook (after a change made through this process)."""
-        with self._lock:
-            self._due = None
+        self._schedule.stale()
 
     def for_region(self, region: str) -> tuple[Announcement, ...]:
         return self._by_region.get(region, ())

@@ -5,7 +5,6 @@ live copy). Read-only; agents and their claims change in ivr.store.agents."""
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
@@ -14,6 +13,7 @@ from sqlalchemy import Engine, and_, func, select
 from ivr.agents import AgentState, Staffing, Waiting
 from ivr.store.agents import LONGEST_CALL, skills_of
 from ivr.store.models import Agent, Call, Callback, QueueClaim
+from ivr.store.schedule import ReadSchedule
 
 log = logging.getLogger("ivr")
 REFRESH_EVERY = timedelta(seconds=5)
@@ -107,21 +107,12 @@ class LiveStaffing:
         retry_after: timedelta = RETRY_AFTER,
     ) -> None:
         self.store = store
-        self._every = every
-        self._retry_after = retry_after
+        self._schedule = ReadSchedule(every, retry_after)
         self._current: Staffing | None = None
-        self._claimed_at: datetime | None = None
-        self._due: datetime | None = None
-        self._lock = threading.Lock()
 
     def claim(self, now: datetime) -> bool:
         """True when a read is due now (the caller then calls `refresh`)."""
-        with self._lock:
-            due, claimed_at = self._due, self._claimed_at
-            if due is not None and claimed_at is not None and claimed_at <= now < due:
-                return False
-            self._claimed_at, self._due = now, now + self._retry_after
-            return True
+        return self._schedule.claim(now)
 
     def refresh(self, now: datetime) -> None:
         try:
@@ -130,14 +121,11 @@ class LiveStaffing:
             log.warning("agents could not be read (%s); staffing as last known", type(exc).__name__)
             return
         self._current = current
-        with self._lock:
-            if self._claimed_at == now and self._due is not None:
-                self._due = now + self._every
+        self._schedule.read(now)
 
     def stale(self) -> None:
         """Read again at the next webhook (an agent logged in or out through this process)."""
-        with self._lock:
-            self._due = None
+        self._schedule.stale()
 
     def current(self) -> Staffing | None:
         return self._current

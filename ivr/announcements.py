@@ -202,7 +202,10 @@ def expiry(now: datetime, until: str | None = None, lasting: str | None = None) 
             )
         return moment
     assert lasting is not None
-    return now + duration(lasting)
+    try:
+        return now + duration(lasting)
+    except OverflowError:  # beyond year 9999
+        raise InvalidAnnouncement("for", f"{lasting.strip()!r} is far too long") from None
 
 
 def duration(text: str) -> timedelta:
@@ -211,7 +214,10 @@ def duration(text: str) -> timedelta:
     if not text.strip() or match is None:
         raise InvalidAnnouncement("for", f"expected a duration like 30m, 2h or 1d, not {text!r}")
     days, hours, minutes = (int(part) if part else 0 for part in match.groups())
-    length = timedelta(days=days, hours=hours, minutes=minutes)
+    try:
+        length = timedelta(days=days, hours=hours, minutes=minutes)
+    except OverflowError:  # "99999999999d": far past any expiry allowed anyway
+        raise InvalidAnnouncement("for", f"{text.strip()!r} is far too long") from None
     if length <= timedelta(0):
         raise InvalidAnnouncement("for", "the duration must be longer than zero")
     return length

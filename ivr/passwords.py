@@ -31,13 +31,20 @@ def verify_secret(secret: str, stored: str) -> bool:
     if len(parts) != 6 or parts[0] != SCHEME or not all(p.isdigit() for p in parts[1:4]):
         return False
     cost, block_size, parallelism = (int(p) for p in parts[1:4])
-    if cost < 2 or cost & (cost - 1) or cost > 2**20 or block_size > 64 or parallelism > 16:
+    if cost < 2 or cost & (cost - 1) or cost > 2**20:
+        return False
+    if not 1 <= block_size <= 32 or not 1 <= parallelism <= 16:
         return False
     try:
         salt, expected = _unb64(parts[4]), _unb64(parts[5])
     except ValueError:
         return False
-    digest = _scrypt(secret, salt, cost, block_size, parallelism, len(expected))
+    if not 16 <= len(expected) <= 64:
+        return False
+    try:
+        digest = _scrypt(secret, salt, cost, block_size, parallelism, len(expected))
+    except (ValueError, MemoryError):  # parameters this machine's OpenSSL refuses
+        return False
     return hmac.compare_digest(digest, expected)
 
 

@@ -18,6 +18,7 @@ from functools import cache
 from typing import Annotated
 from urllib.parse import parse_qsl, urlsplit
 
+from anyio import CapacityLimiter, to_thread
 from fastapi import Depends, HTTPException, Request, Response
 from fastapi.responses import RedirectResponse
 from starlette.concurrency import run_in_threadpool
@@ -31,6 +32,9 @@ from ivr.passwords import hash_secret, verify_secret
 from ivr.settings import Settings
 from ivr.store.users import UserStore
 
+# Password checks take ~40 ms of CPU each: at most two at once, so a burst of sign-ins never
+# holds the thread pool that webhooks use for the database.
+HASHING_AT_ONCE = 2
 log = logging.getLogger("ivr.dashboard")
 DATABASE_AWAY = "The database cannot be read right now; the wallboard will be back with it."
 FORM = "application/x-www-form-urlencoded"
@@ -64,6 +68,7 @@ class Gate:
     users: UserStore
     clock: Clock
     attempts: FailedSignIns = field(default_factory=FailedSignIns)
+    _hashing: CapacityLimiter | None = field(default=None, init=False, repr=False)
 
     @property
     def cookie_path(self) -> str:
@@ -74,13 +79,19 @@ class Gate:
         an unknown name and a wrong password). SignInRefused after too many failures."""
         if self.attempts.blocked(name, address):
             raise SignInRefused(name)
+        # Counted as a failure until the password proves right: guesses sent all at once are
+        # held to the same limit as guesses sent one after another.
+        counted = self.attempts.failed(name, address)
         user = await run_in_threadpool(self.users.get, name) if name else None
         stored = user.password_hash if user else _nobody()
-        matches = await run_in_threadpool(verify_secret, password, stored)
+        if self._hashing is None:  # made on the event loop that serves this app
+            self._hashing = CapacityLimiter(HASHING_AT_ONCE)
+        limiter = self._hashing
+        matches = await to_thread.run_sync(verify_secret, password, stored, limiter=limiter)
         if user is None or not matches:
-            self.attempts.failed(name, address)
             log.warning("wallboard sign-in failed for %r from %s", name[:64], address)
             return None
+        self.attempts.forgive(name, address, counted)
         log.info("wallboard sign-in: %s from %s", user.name, address)
         return self.signer.issue(user.name, user.password_hash, self.clock.now())
 

@@ -43,12 +43,26 @@ class FailedSignIns:
             or self._recent(f"address:{address}", now) >= self.per_address
         )
 
-    def failed(self, user: str, address: str) -> None:
+    def failed(self, user: str, address: str) -> float:
+        """Count a failure now; its time, for `forgive`."""
         now = self.monotonic()
-        for key in (f"user:{user.casefold()}", f"address:{address}"):
+        for key in self._keys(user, address):
             self._failures.setdefault(key, deque()).append(now)
             self._failures[key] = self._failures.pop(key)  # most recently used last
         self._forget_oldest(len(self._failures) - MAX_KEYS)
+        return now
+
+    def forgive(self, user: str, address: str, at: float) -> None:
+        """Take back the failure counted at `at`: sign-ins count one before the password is
+        checked, so that simultaneous guesses cannot all pass `blocked` first."""
+        for key in self._keys(user, address):
+            failures = self._failures.get(key)
+            if failures is not None and at in failures:
+                failures.remove(at)
+
+    @staticmethod
+    def _keys(user: str, address: str) -> tuple[str, str]:
+        return f"user:{user.casefold()}", f"address:{address}"
 
     def _recent(self, key: str, now: float) -> int:
         failures = self._failures.get(key)

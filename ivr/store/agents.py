@@ -28,7 +28,7 @@ from ivr.agents import (
     next_state,
     shown_state,
 )
-from ivr.store.models import Agent, AgentPhone, Call, QueueClaim
+from ivr.store.models import Agent, AgentPhone, Call, EndedLine, QueueClaim
 from ivr.store.repository import upsert_into
 
 log = logging.getLogger("ivr")
@@ -142,8 +142,15 @@ class AgentStore:
             return [_record(agent, tuple(phones.get(agent.name, ()))) for agent in agents]
 
     def set_pin(self, name: str, pin_hash: str, at: datetime) -> bool:
-        values = {"pin_hash": pin_hash, "failed_pins": 0, "last_failure": None, "updated_at": at}
-        return self._update(name, values)
+        """A new PIN; whoever is logged in with the old one is logged out (a PIN is changed
+        because it leaked)."""
+        with Session(self.engine) as session, session.begin():
+            agent = _agent_for_update(session, name)
+            if agent is None:
+                return False
+            agent.pin_hash, agent.failed_pins, agent.last_failure = pin_hash, 0, None
+            _move(session, agent, AgentEvent.LOGOUT, at)
+            return True
 
     def lock(self, name: str, until: datetime, at: datetime) -> bool:
         """No login until `until`; an agent logged in now is logged out (at their next step)."""
@@ -193,6 +200,8 @@ class AgentStore:
             agent = _agent_for_update(session, name)
             if agent is None or (agent.locked_until is not None and agent.locked_until > at):
                 return None
+            if session.get(EndedLine, line_call) is not None:
+                return None  # the line hung up while its PIN was being checked
             _release(session, name, at)
             agent.failed_pins, agent.last_failure, agent.locked_until = 0, None, None
             _move(session, agent, AgentEvent.LOGIN, at, line_call=line_call)
@@ -300,6 +309,8 @@ class AgentStore:
         """The agent line call ended: its agent (returned) is offline."""
         with Session(self.engine) as session, session.begin():
             _write_lock(session)
+            if session.get(EndedLine, line_call) is None:
+                session.add(EndedLine(call_sid=line_call, ended_at=at))
             query = select(Agent).where(Agent.line_call == line_call).with_for_update()
             agent = session.scalar(query)
             if agent is None:

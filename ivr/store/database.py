@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import Engine, delete, text
 
 from ivr.store.callbacks import FINAL_STATUSES, CallbackStore
-from ivr.store.models import Call, Callback
+from ivr.store.models import Call, Callback, EndedLine
 from ivr.store.repository import CallStore, make_engine
 from ivr.store.voicemails import VoicemailStore
 
@@ -51,4 +51,5 @@ class Store(CallStore):
                     Callback.booked_at < before, Callback.status.in_(FINAL_STATUSES)
                 )
             )
+            connection.execute(delete(EndedLine).where(EndedLine.ended_at < before))
             return Purged(int(calls.rowcount), int(callbacks.rowcount))

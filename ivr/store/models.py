@@ -194,6 +194,17 @@ class AgentPhone(Base):
     agent: Mapped[str] = mapped_column(String(64))
 
 
+class EndedLine(Base):
+    """An agent line call that has ended. Its status callback can overtake the PIN webhook
+    still being answered: a login on a call that is over must be refused, or the agent would
+    stay logged in with nobody on the line."""
+
+    __tablename__ = "ended_lines"
+
+    call_sid: Mapped[str] = mapped_column(String(34), primary_key=True)
+    ended_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 class QueueClaim(Base):
     """What the agent line knows of one queue: the agent about to take its first caller (the
     whisper, then the Dial), one at a time so the whisper is about the caller they get; and

@@ -30,7 +30,9 @@ class QueueRecords:
         not ended, not with an agent), with their place in line."""
         if not queues:
             return []
-        served = select(Agent.serving).where(Agent.serving.is_not(None))
+        served = select(Agent.serving).where(
+            Agent.serving.is_not(None), Agent.updated_at >= now - LONGEST_CALL
+        )
         emptied = and_(QueueClaim.queue == Call.queue, QueueClaim.empty_at >= Call.queued_at)
         ranked = (
             select(

@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import text
 
-from ivr.agents import AgentState, Skills, Waiting
+from ivr.agents import AgentState, Skills, Staffing, Waiting
 from ivr.store import Store
 from ivr.store.agents import AgentExists, AgentStore, PhoneTaken
 from ivr.store.staffing import LiveStaffing, QueueRecords
@@ -110,11 +110,32 @@ def test_an_operator_lock_logs_the_agent_out_and_unlock_lets_them_in(agents: Age
     assert not agents.lock("nobody", T0, T0) and not agents.unlock("nobody", T0)
 
 
-def test_a_new_pin_replaces_the_old_hash(agents: AgentStore) -> None:
+def test_a_new_pin_replaces_the_old_hash_and_ends_the_session_of_the_old_one(
+    agents: AgentStore,
+) -> None:
     add(agents)
+    logged_in(agents)
     assert agents.set_pin("li", "scrypt$other", T0)
     found = agents.credentials(LI_PHONE)
     assert found is not None and found.pin_hash == "scrypt$other"
+    agent = agents.get("li")
+    assert agent is not None and agent.state is AgentState.OFFLINE
+    assert not agents.set_pin("nobody", "scrypt$other", T0)
+
+
+def test_a_hang_up_that_overtakes_the_pin_check_leaves_the_agent_offline(
+    store: Store, agents: AgentStore
+) -> None:
+    """The line's status callback can arrive while its PIN webhook is still hashing."""
+    add(agents)
+    caller = queue(store, 1, "cn-zh-CN", 3)
+    assert agents.line_ended(LINE_CALL, T0) is None  # nobody logged in on it yet
+    assert agents.log_in("li", LINE_CALL, T0) is None
+    agent = agents.get("li")
+    assert agent is not None and agent.state is AgentState.OFFLINE
+    assert QueueRecords(agents.engine).staffing(T0) == Staffing(())
+    waiting = QueueRecords(agents.engine).waiting(["cn-zh-CN"], T0)
+    assert [entry.call_sid for entry in waiting] == [caller]
 
 
 # -- states --------------------------------------------------------------------------------

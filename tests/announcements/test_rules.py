@@ -164,6 +164,8 @@ def test_expiry_is_an_instant_with_offset_or_a_duration() -> None:
         (None, "2 hours"),
         (None, "0m"),
         (None, ""),
+        (None, "99999999999d"),  # beyond what timedelta holds
+        (None, "3000000d"),  # beyond year 9999
     ):
         with pytest.raises(InvalidAnnouncement):
             expiry(NOW, until, lasting)

@@ -216,3 +216,46 @@ def test_a_short_session_secret_is_refused_at_start(settings: Settings) -> None:
         Settings(session_secret=SecretStr("too-short"), _env_file=None)
     assert Settings(session_secret=SecretStr(SECRET), _env_file=None).session_key == SECRET.encode()
     assert Settings(session_secret="", _env_file=None).session_key is None  # type: ignore[arg-type]
+
+
+def test_guesses_sent_all_at_once_are_held_to_the_same_limit(
+    service: FastAPI, users: UserStore
+) -> None:
+    import asyncio
+
+    from ivr.dashboard.access import Gate, SignInRefused
+    from ivr.dashboard.attempts import PER_USER
+
+    gate: Gate = service.state.wallboard
+
+    async def guess(password: str) -> str:
+        try:
+            return "in" if await gate.sign_in(USER, password, "192.0.2.7") else "wrong"
+        except SignInRefused:
+            return "refused"
+
+    async def burst() -> list[str]:
+        guesses = [guess(f"guess {n}") for n in range(30)]
+        return await asyncio.gather(*guesses, guess(PASSWORD))
+
+    results = asyncio.run(burst())
+    assert results.count("wrong") == PER_USER
+    assert results[-1] == "refused"  # even the right password, once the name is blocked
+
+
+def test_a_right_password_takes_back_its_counted_attempt(
+    service: FastAPI, users: UserStore
+) -> None:
+    import asyncio
+
+    from ivr.dashboard.access import Gate
+    from ivr.dashboard.attempts import PER_USER
+
+    gate: Gate = service.state.wallboard
+
+    async def sign_ins() -> list[bool]:
+        return [
+            await gate.sign_in(USER, PASSWORD, "192.0.2.7") is not None for _ in range(PER_USER + 2)
+        ]
+
+    assert asyncio.run(sign_ins()) == [True] * (PER_USER + 2)

@@ -34,5 +34,9 @@ def test_unreadable_or_tampered_hashes_never_match() -> None:
         f"{scheme}${2**30}${r}${p}${salt}${digest}",  # would need gigabytes
         f"{scheme}${cost}${r}${p}$***${digest}",
         f"{scheme}${cost}${r}${p}${salt}${digest[:-2]}AA",
+        f"{scheme}${cost}$0${p}${salt}${digest}",  # no block size
+        f"{scheme}${cost}${r}$0${salt}${digest}",  # no parallelism
+        f"{scheme}${cost}${r}${p}${salt}$",  # no digest
+        f"{scheme}${2**20}$64${p}${salt}${digest}",  # more memory than OpenSSL allows
     ):
         assert not verify_secret("4821", broken), broken

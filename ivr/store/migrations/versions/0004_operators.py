@@ -74,6 +74,11 @@ def upgrade() -> None:
         sa.Column("empty_at", sa.DateTime(timezone=True)),
     )
     op.create_index("ix_queue_claims_agent", "queue_claims", ["agent"])
+    op.create_table(
+        "ended_lines",
+        sa.Column("call_sid", sa.String(34), primary_key=True),
+        sa.Column("ended_at", sa.DateTime(timezone=True), nullable=False),
+    )
     op.add_column("calls", sa.Column("agent", sa.String(64)))
     op.add_column("calls", sa.Column("answered_at", sa.DateTime(timezone=True)))
 
@@ -83,6 +88,7 @@ def downgrade() -> None:
     with op.batch_alter_table("calls") as calls:
         calls.drop_column("answered_at")
         calls.drop_column("agent")
+    op.drop_table("ended_lines")
     op.drop_index("ix_queue_claims_agent", table_name="queue_claims")
     op.drop_table("queue_claims")
     op.drop_index("ix_agent_phones_agent", table_name="agent_phones")

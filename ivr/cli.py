@@ -83,9 +83,10 @@ def serve(
         ).start()
     application: Any = "ivr.app:app"  # each worker process builds its own
     if workers == 1:
-        from ivr.app import create_app
+        from ivr.app import create_app, freeze_what_start_up_made
 
         application = create_app(settings, config=config)  # read the files once, not twice
+        freeze_what_start_up_made()
     try:
         uvicorn.run(
             application,

@@ -389,3 +389,15 @@ def test_a_client_that_goes_away_before_its_body_is_not_a_server_error(
     start = next(message for message in sent if message["type"] == "http.response.start")
     assert start["status"] == 400
     app.state.services.store.close()
+
+
+def test_a_serving_process_freezes_what_start_up_made() -> None:
+    import gc
+
+    from ivr.app import freeze_what_start_up_made
+
+    try:
+        freeze_what_start_up_made()
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()

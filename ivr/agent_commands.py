@@ -17,8 +17,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from ivr import command_support
 from ivr.agents import ALL_REGIONS, PIN_DIGITS, Skills, plausible_pin
-from ivr.command_support import migrated_store, regions, settings
 from ivr.languages import LANGUAGES
 from ivr.numbers import masked
 from ivr.passwords import hash_secret
@@ -58,7 +58,7 @@ def add(
     phones = [_e164(number) for number in phone]
     skills = Skills(_languages(language), _regions(region))
     pin_hash = hash_secret(_pin(pin_stdin))
-    with _store() as store:
+    with _agents() as store:
         try:
             added = store.add(name, phones, skills, pin_hash, datetime.now(UTC))
         except (AgentExists, PhoneTaken) as exc:
@@ -73,7 +73,7 @@ def list_(
 ) -> None:
     """The agents, their skills and their state now (phones masked)."""
     now = datetime.now(UTC)
-    with _store() as store:
+    with _agents() as store:
         found = store.all()
     rows = [_row(agent, now) for agent in found]
     if json_output:
@@ -100,7 +100,7 @@ def list_(
 def remove(name: Annotated[str, typer.Argument(help="The agent's name.")]) -> None:
     """Remove an agent: their phones no longer log in; a call in progress ends at its next
     step."""
-    with _store() as store:
+    with _agents() as store:
         removed = store.remove(name, datetime.now(UTC))
     _found(removed, name)
     typer.echo(f"agent {name} removed")
@@ -113,7 +113,7 @@ def set_pin(
 ) -> None:
     """Give an agent a new PIN (asked twice, without echo); wrong tries start again at 0."""
     pin_hash = hash_secret(_pin(pin_stdin))
-    with _store() as store:
+    with _agents() as store:
         changed = store.set_pin(name, pin_hash, datetime.now(UTC))
     _found(changed, name)
     typer.echo(f"agent {name}: new PIN set")
@@ -129,8 +129,8 @@ def lock(
 ) -> None:
     """Lock an agent out of the agent line for a while (logged out now if logged in)."""
     now = datetime.now(UTC)
-    until = now + timedelta(minutes=minutes or _settings().agent_lock_minutes)
-    with _store() as store:
+    until = now + timedelta(minutes=minutes or command_support.settings().agent_lock_minutes)
+    with _agents() as store:
         locked = store.lock(name, until, now)
     _found(locked, name)
     typer.echo(f"agent {name} locked until {until.isoformat(timespec='minutes')}")
@@ -139,7 +139,7 @@ def lock(
 @agents.command()
 def unlock(name: Annotated[str, typer.Argument(help="The agent's name.")]) -> None:
     """Let an agent log in again (after wrong PINs, or `ivr agents lock`)."""
-    with _store() as store:
+    with _agents() as store:
         unlocked = store.unlock(name, datetime.now(UTC))
     _found(unlocked, name)
     typer.echo(f"agent {name} unlocked")
@@ -172,7 +172,7 @@ def _languages(ids: list[str]) -> tuple[str, ...]:
 def _regions(ids: list[str]) -> tuple[str, ...]:
     if ALL_REGIONS in ids:
         return (ALL_REGIONS,)
-    book = _book()
+    book = command_support.regions()
     for region in ids:
         if region not in book.regions:
             known = ", ".join(sorted(book.regions))
@@ -220,13 +220,9 @@ def _row(agent: AgentRecord, now: datetime) -> dict[str, Any]:
     }
 
 
-_settings = settings
-_book = regions
-
-
 @contextmanager
-def _store() -> Iterator[AgentStore]:
+def _agents() -> Iterator[AgentStore]:
     """The agents of IVR_DATABASE_URL (migrated first); a database that cannot be reached is a
     one-line error and exit 1."""
-    with migrated_store() as store:
+    with command_support.migrated_store() as store:
         yield AgentStore(store.engine)

@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from ivr import command_support
 from ivr.announcements import (
     MAX_MESSAGES,
     Announcement,
@@ -24,7 +25,6 @@ from ivr.announcements import (
     expiry,
     new_announcement,
 )
-from ivr.command_support import migrated_store, regions
 from ivr.store.announcements import REFRESH_EVERY, AnnouncementStore
 
 _OPTION_OF_FIELD = {"expires": "--until/--for", "created_by": "--by"}
@@ -58,7 +58,7 @@ def add(
 ) -> None:
     """Set an announcement from now until its expiry (at most 7 days)."""
     now = datetime.now(UTC)
-    regions = _regions()
+    regions = command_support.regions()
     try:
         checked = new_announcement(
             regions,
@@ -74,7 +74,7 @@ def add(
         option = _OPTION_OF_FIELD.get(exc.field, f"--{exc.field}")
         typer.echo(f"{option}: {exc.reason}", err=True)
         raise typer.Exit(2) from None
-    with _store() as store:
+    with _announcements() as store:
         saved = store.add(checked, now)
         in_force = store.in_force(now, region)
     zone = regions.regions[region].timezone
@@ -111,8 +111,8 @@ def list_(
 ) -> None:
     """List the announcements in force (and those set to start later), oldest first."""
     moment = _instant(at) if at else datetime.now(UTC)
-    regions = _regions()
-    with _store() as store:
+    regions = command_support.regions()
+    with _announcements() as store:
         found = store.not_over(moment, region, language)
     if json_output:
         typer.echo(json.dumps([_row(a) for a in found], ensure_ascii=False, indent=2))
@@ -150,7 +150,7 @@ def cancel(
 ) -> None:
     """End an announcement now; every replica stops playing it within seconds."""
     now = datetime.now(UTC)
-    with _store() as store:
+    with _announcements() as store:
         ended = store.cancel(announcement_id, now, (by or _login())[:64])
         found = store.get(announcement_id)
     if not ended or found is None:
@@ -204,12 +204,9 @@ def _login() -> str:
         return "cli"
 
 
-_regions = regions
-
-
 @contextmanager
-def _store() -> Iterator[AnnouncementStore]:
+def _announcements() -> Iterator[AnnouncementStore]:
     """The announcements of IVR_DATABASE_URL (migrated first); a database that cannot be
     reached is a one-line error and exit 1."""
-    with migrated_store() as store:
+    with command_support.migrated_store() as store:
         yield AnnouncementStore(store.engine)

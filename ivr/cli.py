@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from ivr import command_support
 from ivr.agent_commands import agents
 from ivr.announce_commands import announce
-from ivr.command_support import settings
 from ivr.config_commands import check, graph
 from ivr.report_commands import calls, report
 from ivr.settings import Settings
@@ -33,9 +33,6 @@ if TYPE_CHECKING:
 cli = typer.Typer(help="Regional wallet support hotlines over Twilio.", no_args_is_help=True)
 DISPATCH_EVERY = 15.0
 MULTIPROC_DIR = "PROMETHEUS_MULTIPROC_DIR"
-
-
-_settings = settings  # the commands' own name for it, kept for the modules that import it
 
 
 @cli.command()
@@ -59,7 +56,7 @@ def serve(
 
     from ivr.logs import configure_logging, server_logging
 
-    settings = _settings()
+    settings = command_support.settings()
     configure_logging(log_format=settings.log_format)
     created = _metrics_dir(workers)  # before anything imports prometheus_client
     from ivr.services import load_config
@@ -132,7 +129,7 @@ def dispatch_callbacks(
     the callers we could not reach; mail voicemails; purge old data (IVR_RETENTION_DAYS)."""
     from ivr.logs import configure_logging
 
-    settings = _settings()
+    settings = command_support.settings()
     configure_logging(log_format=settings.log_format)
     dispatcher = _dispatcher(settings)
     if once:
@@ -184,7 +181,7 @@ def purge(
     from ivr.store.migrate import upgrade
 
     age = _age(older_than)
-    settings = _settings()
+    settings = command_support.settings()
     try:
         client = twilio_client(settings)
     except DispatchUnavailable:
@@ -259,7 +256,7 @@ def call(
     """Place an emulated call and print what the caller hears (exit 1 on a TwiML error)."""
     from ivr.calling import CallProblem, CallRequest, place_call
 
-    settings = _settings()
+    settings = command_support.settings()
     interactive = press is None and sys.stdin.isatty() and not as_json
     try:
         answers = tuple(shlex.split(press or ""))  # quotes keep speech together: "say:my password"

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from ivr.command_support import settings
+from ivr import command_support
 from ivr.tomlfile import ConfigError
 
 if TYPE_CHECKING:
@@ -29,7 +29,7 @@ def check(
     from ivr.config_checks import CheckInput, run_checks, ways_to_agents
     from ivr.tomlfile import load_toml
 
-    settings = _settings()
+    settings = command_support.settings()
     now = _instant(at)
     try:
         config = _load(settings)
@@ -89,7 +89,7 @@ def graph(
     from ivr import graph as drawing
     from ivr.menu_walk import region_walks, when_closed, when_open
 
-    settings = _settings()
+    settings = command_support.settings()
     config = _config_or_exit(settings)
     book = config.regions
     regions = _chosen_regions(config, region, language)
@@ -165,9 +165,6 @@ def _instant(text: str | None) -> datetime:
         )
         raise typer.Exit(2)
     return moment
-
-
-_settings = settings
 
 
 def _load(settings: Settings) -> Config:

@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from ivr.command_support import migrated_store
+from ivr import command_support
 from ivr.numbers import masked
 from ivr.reports import DEFAULT_ANSWER_WITHIN, RegionReport, build_report, total_report
 from ivr.store import CallRecord
@@ -32,7 +32,7 @@ def calls(
     ] = False,
 ) -> None:
     """List the most recent calls, newest first; callers' numbers are masked."""
-    with _store() as store:
+    with command_support.migrated_store() as store:
         records = store.recent_calls(limit=limit, region=region)
     rows = [_call_row(record) for record in records]
     if json_output:
@@ -76,7 +76,7 @@ def report(
     Calls are those that started that day; callbacks those booked that day (with their status
     now) plus every callback still open, whenever it was booked."""
     start = datetime.combine(_day(day), time(), tzinfo=UTC)
-    with _store() as store:
+    with command_support.migrated_store() as store:
         day_calls = store.calls_between(start, start + timedelta(days=1))
         callbacks = store.callbacks.booked_between(start, start + timedelta(days=1))
         callbacks += store.callbacks.open_callbacks()  # build_report counts each id once
@@ -176,6 +176,3 @@ def _day(text: str | None) -> date:
         pass
     typer.echo(f"--day: expected a date as YYYY-MM-DD (e.g. 2026-03-02), got {text!r}", err=True)
     raise typer.Exit(2)
-
-
-_store = migrated_store

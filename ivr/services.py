@@ -203,18 +203,13 @@ class Services:
             log.warning("could not count recent calls; the rate limit is off for this call")
             return 0
 
-    async def refresh_staffing(self) -> None:
-        """Read which lines have a logged-in agent again when due (like the announcements)."""
+    async def refresh_shared(self) -> None:
+        """Read operators' announcements and which lines have a logged-in agent again when due
+        (every few seconds, one webhook pays for each read); a failed read keeps the last."""
         now = self.clock.now()
-        if self.staffing.claim(now):
-            await run_in_threadpool(self.staffing.refresh, now)
-
-    async def refresh_announcements(self) -> None:
-        """Read operators' announcements again when due (every few seconds, one webhook pays
-        for the read); a failed read keeps the last list."""
-        now = self.clock.now()
-        if self.announcements.claim(now):
-            await run_in_threadpool(self.announcements.refresh, now)
+        for shared in (self.announcements, self.staffing):
+            if shared.claim(now):
+                await run_in_threadpool(shared.refresh, now)
 
     async def answer_times(self, queue: str) -> tuple[int, ...]:
         """Answer times of `queue` in the last hour, cached; none when the database is away."""
@@ -351,8 +346,7 @@ async def answer_webhook(
     """Parse, decide, keep, render: the shape of every TwiML webhook (see the module doc)."""
     params = parameters(model, form)
     try:
-        await services.refresh_announcements()
-        await services.refresh_staffing()
+        await services.refresh_shared()
         ctx = services.context(params, region_id, outbound=outbound)
         decided = decide(params, ctx)
         step = await decided if inspect.isawaitable(decided) else decided

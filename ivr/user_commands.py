@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from ivr.command_support import migrated_store
+from ivr import command_support
 from ivr.passwords import hash_secret
 from ivr.store.users import BadUserName, UserExists, UserStore, check_name
 
@@ -113,5 +113,5 @@ def _new_password() -> str:
 def _users() -> Iterator[UserStore]:
     """The users of IVR_DATABASE_URL's database, brought to the current schema; a database
     that cannot be reached is a one-line error and exit 1."""
-    with migrated_store() as store:
+    with command_support.migrated_store() as store:
         yield UserStore(store.engine)

@@ -305,16 +305,18 @@ def _endpoint(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         if supply is None:
             raise TypeError(f"webhook {handler.__name__}: nothing supplies parameter {name!r}")
         wanted[name] = supply
-    reads_form = "form" in wanted.values()
+    reads_form, runs_later = "form" in wanted.values(), "background" in wanted.values()
 
     async def endpoint(request: Request) -> Response:
         services: Services = request.app.state.services
         values: dict[str, Any] = {"request": request, "services": services}
         if reads_form:
             values["form"] = await checked_form(request, services)
-        background = values["background"] = BackgroundTasks()
+        if runs_later:
+            values["background"] = BackgroundTasks()
         response: Response = await handler(**{name: values[what] for name, what in wanted.items()})
-        if background.tasks and response.background is None:
+        background = values.get("background")
+        if background is not None and background.tasks and response.background is None:
             response.background = background  # run once the answer is sent, as FastAPI does
         return response
 

@@ -213,7 +213,7 @@ async def queue_connect(services: ServicesDep, form: CheckedForm) -> Response:
     """<Dial><Queue url>: runs on the queued caller's leg just before an agent is bridged."""
     params = parameters(CallParams, form)
     try:
-        record = await run_in_threadpool(services.store.call, params.call_sid)
+        record = await services.read(lambda: services.store.call(params.call_sid))
     except Exception:
         log.exception("could not read the queue entry of CallSid %s", params.call_sid)
         record = None
@@ -278,11 +278,7 @@ def create_app(
         migrated = _try_upgrade(store)
     # The first phonenumbers parse in a process loads its metadata (~20 ms): pay it now.
     phonenumbers.parse("+442079460000")
-    if settings.auth_token is None:
-        log.warning(
-            "TWILIO_AUTH_TOKEN is not set: webhook signatures are NOT checked (local mode). "
-            "Never expose this service to the internet like this."
-        )
+    _warn_about_unsigned_webhooks(settings)
     mailer = Mailer(settings.smtp_url, settings.mail_from) if settings.smtp_url else None
     records = Records(store, Spool(settings.spool_dir))
     services = Services(settings, config, clock or SystemClock(), store, records, mailer)
@@ -311,6 +307,24 @@ def create_app(
     install_wallboard(app, services)
     app.include_router(metrics.router)
     return app
+
+
+def _warn_about_unsigned_webhooks(settings: Settings) -> None:
+    """Said by every process that builds the service (each worker of `ivr serve`), at every
+    start: an operator who allowed unsigned webhooks everywhere must not forget it."""
+    if settings.auth_token is not None:
+        return
+    if settings.allow_unsigned:
+        log.warning(
+            "INSECURE: TWILIO_AUTH_TOKEN is not set and IVR_ALLOW_UNSIGNED is "
+            "(ivr serve --insecure-unsigned): unsigned webhooks are answered on every address; "
+            "anyone who reaches this service can drive calls."
+        )
+    else:
+        log.warning(
+            "TWILIO_AUTH_TOKEN is not set: unsigned webhooks are answered on loopback only "
+            "(local mode); on any other address they get 403."
+        )
 
 
 def _try_upgrade(store: Store) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import os
 import shlex
 import shutil
@@ -50,13 +51,24 @@ def serve(
             help="Log every request (off behind a proxy that logs them already).",
         ),
     ] = True,
+    insecure_unsigned: Annotated[
+        bool,
+        typer.Option(
+            "--insecure-unsigned",
+            help="Without TWILIO_AUTH_TOKEN, answer unsigned webhooks on a public --host too "
+            "(IVR_ALLOW_UNSIGNED=1): anyone who reaches the port can drive calls.",
+        ),
+    ] = False,
 ) -> None:
     """Run the webhook service (uvicorn) on the configuration in the environment."""
     import uvicorn
 
     from ivr.logs import configure_logging, server_logging
 
+    if insecure_unsigned:
+        os.environ["IVR_ALLOW_UNSIGNED"] = "1"  # read by this process and by every worker
     settings = command_support.settings()
+    _check_what_a_public_host_exposes(host, settings)
     configure_logging(log_format=settings.log_format)
     created = _metrics_dir(workers)  # before anything imports prometheus_client
     from ivr.services import load_config
@@ -66,12 +78,6 @@ def serve(
     except ConfigError as exc:
         typer.echo(f"refusing to start, the configuration is broken:\n{exc}", err=True)
         raise typer.Exit(2) from None
-    if settings.auth_token is None:
-        typer.secho(
-            "WARNING: TWILIO_AUTH_TOKEN is not set; signatures are not checked. Local use only.",
-            fg=typer.colors.YELLOW,
-            err=True,
-        )
     stop = threading.Event()
     if dispatch:
         dispatcher = _dispatcher(settings)
@@ -98,6 +104,30 @@ def serve(
         stop.set()
         if created is not None:
             shutil.rmtree(created, ignore_errors=True)
+
+
+def _check_what_a_public_host_exposes(host: str, settings: Settings) -> None:
+    """Exit 2, like a broken configuration, rather than serve unsigned webhooks on an address
+    other machines reach, unless the operator allowed it by name. (The app checks each request
+    too, for servers other than `ivr serve`; this says it before anything listens.)"""
+    from ivr.exposure import loopback_host
+
+    if loopback_host(host):
+        return
+    if settings.auth_token is None and not settings.allow_unsigned:
+        typer.echo(
+            f"refusing to start: --host {host} is not a loopback address and TWILIO_AUTH_TOKEN "
+            "is not set; set TWILIO_AUTH_TOKEN (or, to answer unsigned webhooks knowingly, "
+            "--insecure-unsigned or IVR_ALLOW_UNSIGNED=1)",
+            err=True,
+        )
+        raise typer.Exit(2)
+    if settings.metrics_token is None:
+        typer.echo(
+            f"IVR_METRICS_TOKEN is not set: /metrics answers 403 on --host {host} "
+            "(it stays open on loopback)",
+            err=True,
+        )
 
 
 def _metrics_dir(workers: int) -> str | None:
@@ -222,6 +252,13 @@ cli.command()(check)
 cli.command()(graph)
 
 
+class VoiceMethod(enum.StrEnum):
+    """How Twilio requests a voice URL (a number's configuration offers these two)."""
+
+    GET = "GET"
+    POST = "POST"
+
+
 @cli.command()
 def call(
     caller: Annotated[
@@ -242,7 +279,21 @@ def call(
         ),
     ] = None,
     url: Annotated[
-        str | None, typer.Option(help="Call a running service over HTTP at this base URL.")
+        str | None,
+        typer.Option(
+            help="Call a running TwiML app over HTTP at its full voice URL (any path), as Twilio"
+            " calls a number's; this IVR's is http://HOST:PORT/voice/incoming."
+        ),
+    ] = None,
+    method: Annotated[
+        VoiceMethod, typer.Option(help="How --url is requested.", case_sensitive=False)
+    ] = VoiceMethod.POST,
+    status_url: Annotated[
+        str | None,
+        typer.Option(
+            help="With --url: where the call reports its end (default: nowhere); this IVR's is"
+            " http://HOST:PORT/voice/status."
+        ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the events as JSON.")] = False,
     audio: Annotated[
@@ -263,7 +314,16 @@ def call(
     except ValueError as exc:
         typer.echo(f"--press: {exc}", err=True)
         raise typer.Exit(2) from None
-    request = CallRequest(caller, to, at, answers, url, agent_after)
+    request = CallRequest(
+        caller,
+        to,
+        at,
+        answers,
+        url=url,
+        method=method.value,
+        status_url=status_url,
+        agent_after=agent_after,
+    )
     try:
         placed = place_call(request, settings, lambda: _config(settings).regions, live=interactive)
     except (CallProblem, ConfigError) as exc:

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.exceptions import RequestValidationError
+from fastapi.responses import PlainTextResponse
 from fastapi.routing import APIRoute
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -36,6 +37,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
+from ivr.exposure import public_address, reached_publicly
 from ivr.logs import CALL_SID
 from ivr.state import Node
 from ivr.store.repository import OUTCOMES, CallEnd
@@ -245,8 +247,15 @@ def exposition() -> bytes:
     return generate_latest(registry)
 
 
+# Without a token, metrics stay on loopback: they tell an outsider the traffic, the queues and
+# the refusals. Off elsewhere rather than a refusal to start: a missing monitoring token must
+# not keep a hotline from answering calls (the wallboard is off without its secret likewise).
+OFF_ON_PUBLIC_ADDRESS = "/metrics is off on this address: set IVR_METRICS_TOKEN to serve it here"
+
+
 def authorized(header: str | None, token: str | None) -> bool:
-    """No token configured: open (local mode). Otherwise `Authorization: Bearer <token>`."""
+    """No token configured: open (the callers make sure the request came in on loopback).
+    Otherwise `Authorization: Bearer <token>`."""
     if token is None:
         return True
     expected = f"Bearer {token}".encode()
@@ -259,12 +268,15 @@ router = APIRouter()
 @router.get(
     "/metrics",
     response_class=Response,
-    responses={200: {"content": {CONTENT_TYPE_LATEST: {}}}, 401: {}},
+    responses={200: {"content": {CONTENT_TYPE_LATEST: {}}}, 401: {}, 403: {}},
 )
 async def metrics(request: Request) -> Response:
-    """Prometheus metrics; with IVR_METRICS_TOKEN set, only for `Authorization: Bearer` it."""
+    """Prometheus metrics; with IVR_METRICS_TOKEN set, only for `Authorization: Bearer` it;
+    without, only on a loopback address (403 elsewhere)."""
     secret = request.app.state.services.settings.metrics_token
     token = secret.get_secret_value() if secret is not None else None
+    if token is None and reached_publicly(request.scope):
+        return PlainTextResponse(OFF_ON_PUBLIC_ADDRESS, status_code=403)
     if not authorized(request.headers.get("authorization"), token):
         return Response(status_code=401, headers={"WWW-Authenticate": "Bearer"})
     return Response(await run_in_threadpool(exposition), media_type=CONTENT_TYPE_LATEST)
@@ -272,12 +284,14 @@ async def metrics(request: Request) -> Response:
 
 def serve_metrics(host: str, port: int, token: str | None) -> ThreadingHTTPServer:
     """`GET /metrics` on a small server of its own, in a thread: for `ivr dispatch`, which has
-    no web app. Same token rule as the service's route."""
+    no web app. Same rules as the service's route."""
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             if self.path.split("?")[0] != "/metrics":
                 self.send_error(404)
+            elif token is None and public_address(str(self.connection.getsockname()[0])):
+                self.send_error(403, explain=OFF_ON_PUBLIC_ADDRESS)
             elif not authorized(self.headers.get("Authorization"), token):
                 self.send_response(401)
                 self.send_header("WWW-Authenticate", "Bearer")
@@ -297,3 +311,53 @@ def serve_metrics(host: str, port: int, token: str | None) -> ThreadingHTTPServe
     server = ThreadingHTTPServer((host, port), Handler)
     threading.Thread(target=server.serve_forever, name="metrics", daemon=True).start()
     return server
+
+
+# -- wallboard sign-ins -----------------------------------------------------------------------
+SIGN_IN_REASONS = ("wrong", "too_soon")
+WALLBOARD_SIGN_IN_FAILURES = Counter(
+    "ivr_wallboard_sign_in_failures",
+    "Wallboard sign-ins refused: a wrong name or password, or a try before its delay was over.",
+    ["reason"],
+)
+for _reason in SIGN_IN_REASONS:  # exported at 0 from the start, so the alert's increase works
+    WALLBOARD_SIGN_IN_FAILURES.labels(_reason)
+
+
+def wallboard_sign_in_failed(reason: str) -> None:
+    """`reason` is one of SIGN_IN_REASONS."""
+    WALLBOARD_SIGN_IN_FAILURES.labels(reason).inc()
+
+
+# -- callback bookings refused ------------------------------------------------------------------
+BOOKINGS_REFUSED = Counter(
+    "ivr_callback_bookings_refused",
+    "Callback bookings refused, by why (number_limit, region_limit; unavailable: the database"
+    " could not count bookings; unknown_region) and when: at booking, or at the replay of a"
+    " booking an earlier version spooled (then set aside in the spool's rejected.jsonl).",
+    ["region", "reason", "at"],
+)
+REFUSED_BECAUSE = frozenset({"number_limit", "region_limit", "unavailable", "unknown_region"})
+
+
+def booking_refused(region_id: str, reason: str, at: str) -> None:
+    """A callback not booked, `at` "booking" or "replay"."""
+    BOOKINGS_REFUSED.labels(region_id, reason if reason in REFUSED_BECAUSE else "other", at).inc()
+
+
+# -- the agent line's PINs --------------------------------------------------------------------
+# ivr.agents.PinRefusal's values: a number that is no agent's, a wrong PIN, the right PIN of a
+# locked agent, any PIN while the agent line's failed-PIN budget is spent.
+PIN_REFUSALS = ("unknown_number", "wrong_pin", "locked", "over_budget")
+AGENT_PIN_FAILURES = Counter(
+    "ivr_agent_pin_failures",
+    "PINs refused on the agent line, by why (silence is not counted).",
+    ["refused"],
+)
+for _refused in PIN_REFUSALS:  # exported at 0 from the start, so the alert's increase works
+    AGENT_PIN_FAILURES.labels(_refused)
+
+
+def agent_pin_refused(refused: str) -> None:
+    """`refused` is one of PIN_REFUSALS."""
+    AGENT_PIN_FAILURES.labels(refused).inc()

@@ -1,6 +1,8 @@
 """Twilio webhook checks: body size and shape, and X-Twilio-Signature over the public URL.
 
-A request that fails here gets a short 4xx and no TwiML; the menu never sees it.
+A request that fails here gets a short 4xx and no TwiML; the menu never sees it. Without
+TWILIO_AUTH_TOKEN nothing is signed: such webhooks are answered only when they reach the
+service on loopback (or a unix socket), unless the operator allows them everywhere.
 """
 
 from __future__ import annotations
@@ -20,10 +22,13 @@ from twilio.request_validator import (
 )
 
 from ivr import metrics
+from ivr.exposure import reached_publicly
 from ivr.settings import Settings
 
 log = logging.getLogger(__name__)
 FORM = "application/x-www-form-urlencoded"
+UNSIGNED_REFUSED = "unsigned webhooks are refused on this address: set TWILIO_AUTH_TOKEN"
+_operator_told = False  # the error line about unsigned webhooks, once per process
 
 
 def signed_url(request: Request, settings: Settings) -> str:
@@ -44,6 +49,8 @@ def signed_url(request: Request, settings: Settings) -> str:
 
 async def read_form(request: Request, settings: Settings) -> FormData:
     """The webhook's form parameters, checked for type, size, encoding and signature."""
+    if settings.auth_token is None and not settings.allow_unsigned:
+        refuse_unsigned_on_a_public_address(request)
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != FORM:
         raise HTTPException(415, f"expected {FORM}")
@@ -73,6 +80,23 @@ async def read_form(request: Request, settings: Settings) -> FormData:
             metrics.signature_failed()
             raise HTTPException(403, "invalid Twilio signature")
     return form
+
+
+def refuse_unsigned_on_a_public_address(request: Request) -> None:
+    """403 for a webhook that reached a public address while nothing can be signed: anyone
+    who reaches the port could otherwise drive calls. The operator hears of it once."""
+    global _operator_told
+    if not reached_publicly(request.scope):
+        return
+    if not _operator_told:
+        _operator_told = True
+        log.error(
+            "refused an unsigned webhook that reached %s, not a loopback address: set "
+            "TWILIO_AUTH_TOKEN (or IVR_ALLOW_UNSIGNED=1, ivr serve --insecure-unsigned, to "
+            "answer unsigned webhooks on every address)",
+            request.scope["server"][0],
+        )
+    raise HTTPException(403, UNSIGNED_REFUSED)
 
 
 def parse_form(text: str) -> list[tuple[str, str]]:

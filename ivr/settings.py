@@ -18,7 +18,14 @@ class Settings(BaseSettings):
     twilio_auth_token: SecretStr | None = Field(
         None,
         validation_alias=AliasChoices("TWILIO_AUTH_TOKEN"),
-        description="Signs Twilio's webhooks; unset = local mode, nothing checked.",
+        description="Signs Twilio's webhooks; unset = local mode: unsigned webhooks are "
+        "answered on loopback addresses only (403 elsewhere, see allow_unsigned).",
+    )
+    allow_unsigned: bool = Field(
+        False,
+        description="Without TWILIO_AUTH_TOKEN, answer unsigned webhooks on every address, not "
+        "only loopback (`ivr serve --insecure-unsigned`): anyone who reaches the service can "
+        "then drive calls. A warning at every start says so.",
     )
     public_url: str | None = Field(
         None,
@@ -75,9 +82,17 @@ class Settings(BaseSettings):
     agent_lock_minutes: int = Field(
         15, ge=1, le=1440, description="An agent is locked this long after 3 wrong PINs."
     )
+    agent_pin_budget: int = Field(
+        20,
+        ge=3,
+        le=10_000,
+        description="Failed PINs the whole agent line accepts per hour (UTC) before it takes no "
+        "PIN at all until the hour ends; the IvrAgentPinGuessing alert assumes 20.",
+    )
     metrics_token: SecretStr | None = Field(
         None,
-        description="/metrics answers only `Authorization: Bearer <this>`; unset: open (local).",
+        description="/metrics answers only `Authorization: Bearer <this>`; unset: open on "
+        "loopback addresses only, 403 elsewhere.",
     )
     log_format: Literal["text", "json"] = Field(
         "text", description="text: readable lines; json: one object per line, with CallSid."

@@ -172,6 +172,19 @@ def spoken_groups(number: str) -> list[str]:
     return formatted.replace("-", " ").split()
 
 
+def failed_verification(stir_verstat: str) -> bool:
+    """True when Twilio says the caller ID failed STIR/SHAKEN verification (its `StirVerstat`).
+
+    Twilio's values (https://www.twilio.com/docs/voice/trusted-calling-with-shakenstir):
+    TN-Validation-Passed-A/-B/-C, TN-Validation-Failed-A/-B/-C, TN-Validation-Failed (no
+    attestation level determined), No-TN-Validation (the PASSporT was malformed, stale or did
+    not match the call), and the same with -Diverted for forwarded calls. Twilio sends it only
+    for incoming US calls that carry a signed caller ID, so a missing value (and
+    No-TN-Validation, which says nothing was verified) means unknown, not failed.
+    """
+    return stir_verstat.strip().lower().startswith("tn-validation-failed")
+
+
 @dataclass(frozen=True)
 class CallContext:
     """Everything the menu engine may know about a call at one step; no I/O behind it."""
@@ -189,3 +202,6 @@ class CallContext:
     # Which (region, language) lines have a logged-in agent, read at the edge; None: no agent
     # is configured (or not known yet), so no caller is kept out of a queue for it.
     staffing: Staffing | None = None
+    # The caller's number failed STIR/SHAKEN verification (see `failed_verification`): the
+    # number may be someone else's, so we never call it back.
+    caller_id_failed: bool = False

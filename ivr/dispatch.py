@@ -4,7 +4,9 @@ One pass (`run_once`): claims that never reported back return to the queue of ca
 callbacks too old to help expire, and for each region that is open and whose queues are
 short, the longest-waiting callbacks are placed from the region's published hotline, except
 on lines an operator closed (`ivr announce --kind closed`): those wait for the closure to end.
-Callers we could not reach get a text message. Voicemail mail that failed is sent again, and
+Callers we could not reach get a text message. Every call and text goes only to a number the
+region calls back under today's regions.toml (never a text to a landline): a callback booked
+under older settings is cancelled, not placed. Voicemail mail that failed is sent again, and
 personal data past its retention is purged. Several dispatchers may run on several replicas: a
 callback is claimed in the database before it is placed, so none is placed twice.
 """
@@ -28,7 +30,7 @@ from ivr.agents import Staffing
 from ivr.announcements import Announcement, QueueMode, applying, mode_of
 from ivr.clock import Clock
 from ivr.mail import Mailer
-from ivr.numbers import can_receive_texts, masked
+from ivr.numbers import masked
 from ivr.prompts import Catalogue
 from ivr.regions import Region, RegionBook
 from ivr.retention import purge
@@ -38,7 +40,7 @@ from ivr.store import CallbackRecord, Store
 from ivr.store.announcements import AnnouncementStore
 from ivr.store.staffing import QueueRecords
 from ivr.voicemail_delivery import deliver_voicemails
-from ivr.ways import next_due, placeable
+from ivr.ways import may_call_back, may_text, next_due, placeable
 
 log = logging.getLogger("ivr.dispatch")
 # A claim covers ringing and the greeting; a call that never reports back is retried after it.
@@ -183,6 +185,17 @@ class Dispatcher:
         return placed
 
     def _call(self, region: Region, callback: CallbackRecord, now: datetime) -> bool:
+        if not may_call_back(region, callback.number):
+            # Booked under older rules or settings (a country since taken off the allow-list):
+            # never placed, and cancelled, so no text follows either.
+            log.warning(
+                "callback %s to %s not placed: %s no longer calls that number back; cancelled",
+                callback.id,
+                masked(callback.number),
+                region.id,
+            )
+            self.store.callbacks.cancel(callback.id, now)
+            return False
         query = urlencode({"cb": callback.id})
         try:
             call = self.client.calls.create(
@@ -237,8 +250,8 @@ class Dispatcher:
                 code=callback.code,
                 chat=region.chat_url,
             ).text
-            if not can_receive_texts(callback.number):
-                continue  # a landline: nothing to send it to
+            if not may_text(region, callback.number):
+                continue  # a landline, or a number the region no longer calls back
             try:
                 self.client.messages.create(to=callback.number, from_=region.hotlines[0], body=body)
             except TwilioRestException as exc:

@@ -31,6 +31,13 @@ from ivr.languages import LANGUAGES
 from ivr.tomlfile import ConfigError, ConfigProblem, TomlDocument, load_toml
 
 GLOBAL_REGION = "global"
+# The global line's callback limits when regions.toml leaves them out. Its callers come from
+# anywhere, so a callback there is an international call (and a text at expiry) to a number
+# nobody vetted: a burst of bookings from forged caller IDs costs money before anyone looks.
+# One booking per number a day is enough for a real caller (the code is said twice and texted
+# at expiry); ten an hour bounds the worst hour to 10 numbers x 3 attempts = 30 calls and 10
+# texts, against 180 calls and 60 texts at the regional defaults (60 an hour).
+GLOBAL_CALLBACK_LIMITS = {"per_hour": 10, "per_number_per_day": 1}
 QUEUE_NAME_LIMIT = 64
 _PRIORITY_SUFFIX = "-priority"
 _CALLBACK_SUFFIX = "-callback"
@@ -136,6 +143,11 @@ class RegionSpec(_Strict):
     hotlines: list[str] = []
     example: bool = False
     countries: list[str] = []
+    callback_countries: list[str] = Field(
+        [],
+        description="a line without countries of its own (the global line): the countries whose "
+        "callers it calls back, on the calling number only; none by default",
+    )
     timezone: str
     languages: list[str] = Field(min_length=1)
     hours: WeeklyHours = WeeklyHours()
@@ -170,7 +182,7 @@ class RegionSpec(_Strict):
             _check_e164(number)
         return numbers
 
-    @field_validator("countries")
+    @field_validator("countries", "callback_countries")
     @classmethod
     def _iso_countries(cls, countries: list[str]) -> list[str]:
         supported = phonenumbers.SUPPORTED_REGIONS
@@ -241,6 +253,9 @@ class Region:
     chat_url: str
     name_utc_offset: bool = False
     callbacks: CallbackSettings = CallbackSettings()
+    # A line without countries (the global line): whose callers it calls back, on the calling
+    # number only. A line with countries calls back in those.
+    callback_countries: tuple[str, ...] = ()
     voicemail_email: str = ""
     overflow: tuple[str, str] | None = None  # (region id, language) of the overflow queue
     wrap_up: int | None = None  # agents' wrap-up seconds after a call of this region
@@ -335,6 +350,7 @@ def _cross_region_problems(
     seen_hotlines: dict[str, str] = {}
     available = set(prompt_languages) if prompt_languages is not None else None
     for rid, spec in parsed.regions.items():
+        problems += _callback_country_problems(document, parsed, rid, spec)
         for index, country in enumerate(spec.countries):
             if country in seen_countries:
                 where = ("regions", rid, "countries", index)
@@ -367,6 +383,38 @@ def _cross_region_problems(
                 document.problem(("regions", rid), "queue names would exceed 64 characters")
             )
     return problems
+
+
+def _callback_country_problems(
+    document: TomlDocument, parsed: RegionsFile, rid: str, spec: RegionSpec
+) -> list[ConfigProblem]:
+    """`callback_countries` belongs to a line without countries, and names no country another
+    line serves (its callers reach that line and are called back there)."""
+    if spec.countries and spec.callback_countries:
+        reason = (
+            "only a line without countries (the global line) takes callback_countries; "
+            "this line calls back in its own countries"
+        )
+        return [document.problem(("regions", rid, "callback_countries"), reason)]
+    served = {country: other for other, s in parsed.regions.items() for country in s.countries}
+    return [
+        document.problem(
+            ("regions", rid, "callback_countries", index),
+            f"{country} is served by {served[country]!r}: its callers are called back there",
+        )
+        for index, country in enumerate(spec.callback_countries)
+        if country in served
+    ]
+
+
+def _callback_settings(rid: str, spec: RegionSpec) -> CallbackSettings:
+    """The region's callback settings; the global line's limits default lower (see
+    GLOBAL_CALLBACK_LIMITS) where its file leaves them out."""
+    if rid != GLOBAL_REGION:
+        return spec.callbacks
+    unset = spec.callbacks.model_fields_set
+    lower = {name: value for name, value in GLOBAL_CALLBACK_LIMITS.items() if name not in unset}
+    return spec.callbacks.model_copy(update=lower)
 
 
 def _overflow(parsed: RegionsFile, queue: str) -> tuple[str, str] | None:
@@ -409,7 +457,8 @@ def _region(rid: str, spec: RegionSpec, parsed: RegionsFile) -> Region:
         email_reply_hours=spec.email_reply_hours,
         chat_url=spec.chat_url,
         name_utc_offset=spec.name_utc_offset,
-        callbacks=spec.callbacks,
+        callbacks=_callback_settings(rid, spec),
+        callback_countries=tuple(spec.callback_countries),
         voicemail_email=spec.voicemail_email or spec.email,
         overflow=_overflow(parsed, spec.overflow) if spec.overflow else None,
         wrap_up=spec.wrap_up,

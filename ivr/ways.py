@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from ivr.booking import Booking
+from ivr.booking import UNAVAILABLE, Booking
 from ivr.caller import CallContext, CallerKind
 from ivr.handoff import agents_open, channel_lines, goodbye
 from ivr.hours import is_open, next_opening
-from ivr.numbers import callback_number, last_digits
+from ivr.numbers import callback_number, can_receive_texts, last_digits
 from ivr.phrases import Speaker
 from ivr.regions import Region
 from ivr.state import CallPlace, MenuState, Node
@@ -37,9 +37,23 @@ MIN_MESSAGE_SECONDS = 1
 
 def can_call_back(ctx: CallContext) -> bool:
     """Callbacks come from the region's published hotline, so a region without one cannot;
-    and only to the countries we call back in (none for a withheld caller on the global
-    line, who could never give a number we accept)."""
-    return bool(ctx.region.hotlines) and bool(_countries(ctx))
+    and only to a number we may call: on a regional line any ordinary phone in its countries,
+    on the global line the calling number alone (see `_countries`), so none for a withheld
+    caller there, nor one from a country not allowed, nor one whose caller ID failed."""
+    if not ctx.region.hotlines or not _countries(ctx):
+        return False
+    return bool(ctx.region.countries) or _own_number(ctx) is not None
+
+
+def may_call_back(region: Region, number: str) -> bool:
+    """Whether `region` may still call a stored callback's `number` (E.164): the country and
+    type checks of a booking, again, for callbacks booked under older rules or settings."""
+    return callback_number(number, region.countries or region.callback_countries, None) == number
+
+
+def may_text(region: Region, number: str) -> bool:
+    """Whether `region` may text `number`: one it may call back, and no landline."""
+    return may_call_back(region, number) and can_receive_texts(number)
 
 
 def placeable(region: Region, moment: datetime) -> bool:
@@ -69,8 +83,15 @@ def offer_line(ctx: CallContext, language: str, key: str) -> Prompt:
 
 # -- the number to call back ----------------------------------------------------------------
 def start_callback(ctx: CallContext, state: MenuState) -> Step:
-    """Offer the calling number when we may call it, else ask for one."""
+    """Offer the calling number when we may call it, else ask for one. The global line calls
+    back the calling number only: it says which, and books it (no other number to choose)."""
     own = _own_number(ctx)
+    if not ctx.region.countries:
+        if own is None:
+            return other_channels(ctx, state.language, None)
+        speaker = Speaker(ctx, state.language)
+        which = speaker.say("callback.own_number", digits=speaker.digits(last_digits(own)))
+        return step([which]).then(_book(state, own))
     if own is None:
         return callback_prompt(ctx, state.at(Node.CALLBACK_NUMBER))
     return callback_prompt(ctx, state.at(Node.CALLBACK))
@@ -143,34 +164,68 @@ def _book(state: MenuState, number: str) -> Step:
 
 
 def _own_number(ctx: CallContext) -> str | None:
+    """The calling number, when we may call it back; never one whose caller ID failed."""
     origin = ctx.place.origin
-    if origin.kind is not CallerKind.NUMBER or origin.number is None:
+    if origin.kind is not CallerKind.NUMBER or origin.number is None or ctx.caller_id_failed:
         return None
     return callback_number(origin.number, _countries(ctx), origin.country)
 
 
 def _keyed_number(ctx: CallContext, digits: str) -> str | None:
-    countries = _countries(ctx)
-    default = countries[0] if countries else None
-    return callback_number(digits, countries, default)
+    """A keyed-in number we may call: a regional line's only. Anyone can key any number, so
+    the global line (which would call any country) takes none."""
+    countries = ctx.region.countries
+    if not countries:
+        return None
+    number = callback_number(digits, countries, countries[0])
+    return None if number is not None and _spoofed(ctx, number) else number
+
+
+def _spoofed(ctx: CallContext, number: str) -> bool:
+    """The calling number, when its caller ID failed verification: someone else's, perhaps."""
+    return ctx.caller_id_failed and number == ctx.place.origin.number
 
 
 def _countries(ctx: CallContext) -> tuple[str, ...]:
-    """The countries we call back in: the region's, or (the global line) the caller's own."""
+    """The countries we call back in: the region's; on the global line the caller's own, when
+    regions.toml allows it (`callback_countries`). That country comes from `From`, which a
+    caller can forge, hence the allow-list and the calling number only."""
     if ctx.region.countries:
         return ctx.region.countries
     own = ctx.place.origin.country
-    return (own,) if own else ()
+    return (own,) if own and own in ctx.region.callback_countries else ()
 
 
 def bookable_number(ctx: CallContext, digits: str) -> str | None:
-    """The number in a booking link (E.164 without '+'), checked again: links can be old."""
-    return callback_number("+" + digits, _countries(ctx), None) if digits.isdigit() else None
+    """The number in a booking link (E.164 without '+'), checked again: links can be old, and
+    a link's number is whatever was posted. The global line books only this call's own
+    number (its `From`), whatever the link says."""
+    if not digits.isdigit():
+        return None
+    number = callback_number("+" + digits, _countries(ctx), None)
+    if number is None or _spoofed(ctx, number):
+        return None
+    if not ctx.region.countries and number != _own_number(ctx):
+        return None
+    return number
 
 
 def booked(ctx: CallContext, place: CallPlace, booking: Booking) -> Step:
     """What the caller hears once the booking webhook has stored (or refused) the callback."""
     speaker = Speaker(ctx, place.language)
+    if booking.refused == UNAVAILABLE:
+        # Sorry, then a voice message or the channels, answered by the ways menu (its keys).
+        ways_menu = MenuState(Node.WAYS, place.region, place.language, reason=place.reason)
+        lines = (
+            speaker.say("callback.unavailable"),
+            speaker.option("callback.voicemail", "2"),
+            speaker.option("callback.channels", "3"),
+        )
+        hints = speaker.words("callback.speech.voicemail") + speaker.words(
+            "callback.speech.channels"
+        )
+        ask = Ask(lines, ways_menu.link(MENU), speech_language=speaker.recognition, hints=hints)
+        return step(ask, Redirect(ways_menu.link(MENU)))
     if booking.code is None:
         limit = "number_limit" if booking.refused == "number_limit" else "region_limit"
         refusal = f"callback.{limit}"

@@ -549,7 +549,7 @@ def agent_on_the_line(rig: Rig, name: str, languages: tuple[str, ...], n: int) -
     agents = AgentStore(rig.store.engine)
     now = rig.clock.now()
     skills = Skills(languages, ("jp",))
-    agents.add(name, [f"+8190222200{n:02d}"], skills, hash_secret("2468", cost=2**4), now)
+    agents.add(name, [f"+8190222200{n:02d}"], skills, hash_secret("246810", cost=2**4), now)
     assert agents.log_in(name, "CA" + f"{n:032x}", now) is not None
 
 
@@ -570,7 +570,7 @@ def test_configured_agents_all_logged_out_hold_every_callback(rig: Rig) -> None:
         "kenji",
         ["+819022220001"],
         Skills(("en-US",), ("jp",)),
-        hash_secret("2468", cost=2**4),
+        hash_secret("246810", cost=2**4),
         rig.clock.now(),
     )
     assert rig.dispatcher.run_once().placed == []

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import replace
 from functools import partial
 
 from fastapi import APIRouter, BackgroundTasks, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from ivr import calling_back, handoff, metrics, ways
-from ivr.caller import CallContext
+from ivr.caller import CallContext, failed_verification
 from ivr.calling_back import PlacedCallback
 from ivr.params import CallParams, GatherParams, RecordingParams, StatusParams
 from ivr.services import (
@@ -46,31 +47,49 @@ async def book_callback(request: Request, services: ServicesDep, form: CheckedFo
 
     async def book(params: CallParams, ctx: CallContext) -> Step:
         kept = fitting(ctx, place)
+        ctx = await _with_kept_verdict(services, params.call_sid, ctx, digits)
         number = ways.bookable_number(ctx, digits)
         if number is None or not ctx.region.hotlines:
             return ways.other_channels(ctx, kept.language, None)
         settings = ctx.region.callbacks
-        booking = await run_in_threadpool(
-            lambda: services.records.book_callback(
-                call_sid=params.call_sid,
-                number=number,
-                region=ctx.region.id,
-                language=kept.language,
-                reason=kept.reason,
-                code=services.codes(),
-                at=ctx.now,
-                due_at=ways.first_attempt(ctx),
-                limits=Limits(settings.per_number_per_day, settings.per_hour),
-            )
+        booking = await services.records.book_callback(
+            call_sid=params.call_sid,
+            number=number,
+            region=ctx.region.id,
+            language=kept.language,
+            reason=kept.reason,
+            code=services.codes(),
+            at=ctx.now,
+            due_at=ways.first_attempt(ctx),
+            limits=Limits(settings.per_number_per_day, settings.per_hour),
         )
         if booking.code is not None:
             await services.write(
                 "record_outcome", call_sid=params.call_sid, outcome="callback", at=ctx.now
             )
             metrics.callback_event(ctx.region.id, "booked")
+        else:
+            metrics.booking_refused(ctx.region.id, booking.refused or "", "booking")
         return ways.booked(ctx, kept, booking)
 
     return await answer_webhook(services, form, CallParams, book, place.region if place else None)
+
+
+async def _with_kept_verdict(
+    services: Services, call_sid: str, ctx: CallContext, digits: str
+) -> CallContext:
+    """The call with the caller-ID verdict kept from its first webhook: Twilio documents
+    StirVerstat on the incoming call's request, not on the later ones. Read only when the link
+    asks for the calling number, the one a failed verdict refuses; unreadable means unknown."""
+    if ctx.caller_id_failed or digits != (ctx.place.origin.number or "").lstrip("+"):
+        return ctx
+    try:
+        call = await services.read(partial(services.store.call, call_sid))
+    except Exception:
+        log.warning("caller-ID verdict unreadable for CallSid %s; taken as unknown", call_sid)
+        return ctx
+    failed = call is not None and failed_verification(call.stir_verstat or "")
+    return replace(ctx, caller_id_failed=True) if failed else ctx
 
 
 @webhook(router, RECORDING, RecordingParams)
@@ -143,7 +162,7 @@ async def callback_status(request: Request, services: ServicesDep, form: Checked
     callback_id = request.query_params.get("cb", "")
     if params.call_status in FINAL_CALL_STATUSES and _ID.fullmatch(callback_id):
         try:
-            await run_in_threadpool(_attempt_ended, services, int(callback_id), params)
+            await services.read(partial(_attempt_ended, services, int(callback_id), params))
         except Exception:
             log.exception("could not record the end of callback %s", callback_id)
     return Response(status_code=204)
@@ -190,7 +209,7 @@ async def _placed_callback(request: Request, services: Services) -> tuple[Placed
     record = None
     if _ID.fullmatch(callback_id):
         try:
-            record = await run_in_threadpool(services.store.callbacks.get, int(callback_id))
+            record = await services.read(partial(services.store.callbacks.get, int(callback_id)))
         except Exception:
             log.exception("could not read callback %s", callback_id)
     if record is None:

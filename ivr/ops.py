@@ -1,7 +1,8 @@
 """Operations: readiness for load balancers, the number's Fallback URL, and its static twin.
 
-`GET /readyz` says whether this replica can take calls: its configuration is loaded and its
-records have somewhere to go (the database, or the spool while the database is away).
+`GET /readyz` says whether this replica can take calls: its configuration is loaded, its
+database answers within a webhook's time, and its records have somewhere to go (the database,
+or the spool while the database refuses).
 `POST /voice/fallback` is what Twilio requests when one of our webhooks failed: an apology, the
 other channels and, when agents are open, the region's queue. It reads no database and writes
 no record, so it still answers when the database is the reason the webhook failed.
@@ -19,7 +20,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import anyio
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import PlainTextResponse
 from pydantic import Field, ValidationError
@@ -33,13 +33,15 @@ from ivr.services import CheckedForm, Config, Services, ServicesDep, load_config
 from ivr.services import webhook as services_webhook
 from ivr.settings import Settings
 from ivr.steps import QUEUE_CONNECT, QUEUE_KEY, QUEUE_RESULT, QUEUE_WAIT, Step, step
+from ivr.store.database import WAIT_SECONDS, TooSlow, in_time, time_allowed
 from ivr.tomlfile import ConfigError
 from ivr.twiml import CONTENT_TYPE, last_resort, render
 
 log = logging.getLogger("ivr.ops")
 FALLBACK = "/voice/fallback"
-# A readiness probe must answer fast; a database slower than this counts as away.
-PING_SECONDS = 2.0
+# A database slower than a webhook may wait for it (ivr.store.database) makes this replica
+# not ready: its webhooks would answer late now and then.
+PING_SECONDS = WAIT_SECONDS
 # The static document has no caller: it speaks for the `global` region, in this language.
 STATIC_LANGUAGE = "en-US"
 # The static document must not depend on when it was generated; nothing in it tells the time.
@@ -47,6 +49,8 @@ STATIC_INSTANT = datetime(2026, 1, 1, tzinfo=UTC)
 # A caller whose queue webhooks failed is not queued again: that could loop them forever.
 QUEUE_PATHS = frozenset({QUEUE_WAIT, QUEUE_KEY, QUEUE_RESULT, QUEUE_CONNECT})
 READY = "ready"
+# How the database took the readiness probe's ping.
+ANSWERS, REFUSES, SILENT = "answers", "refuses", "silent"
 
 router = APIRouter()
 
@@ -65,31 +69,42 @@ class FallbackParams(CallParams):
     responses={503: {"description": "Not ready, with a short reason."}},
 )
 async def readyz(request: Request) -> PlainTextResponse:
-    """Ready: the configuration is loaded and records can be kept (database or spool)."""
+    """Ready: the configuration is loaded, the database answers in time, and records can be
+    kept (in the database, or in the spool while the database refuses)."""
     services: Services | None = getattr(request.app.state, "services", None)
     if services is None:
         return PlainTextResponse("not ready: no configuration loaded", status_code=503)
-    if await _database_answers(services):
+    answer = await _database_answer(services)
+    if answer == ANSWERS:
         return PlainTextResponse(READY)
+    if answer == SILENT:
+        # Records still go to the spool, but webhooks that try the database first answer up to
+        # PING_SECONDS late: a load balancer should prefer a replica whose database answers.
+        return PlainTextResponse(
+            f"not ready: the database did not answer within {PING_SECONDS:g} s"
+            " (records are spooled meanwhile)",
+            status_code=503,
+        )
     spool = services.records.spool
     if spool is not None and await run_in_threadpool(spool_writable, spool.directory):
-        # Callers notice nothing while the database is away (ivr.store.records): still ready.
+        # A database that refuses costs a webhook nothing (ivr.store.records): still ready.
         return PlainTextResponse(f"{READY} (database unavailable: records are spooled)")
     return PlainTextResponse(
         "not ready: the database is unavailable and the spool is not writable", status_code=503
     )
 
 
-async def _database_answers(services: Services) -> bool:
-    # Abandoned, not awaited, when too slow: the probe answers in time, and the thread ends
-    # by itself within the engine's connect timeout.
-    with anyio.move_on_after(PING_SECONDS):
-        try:
-            await anyio.to_thread.run_sync(services.store.ping, abandon_on_cancel=True)
-        except Exception:
-            return False
-        return True
-    return False
+async def _database_answer(services: Services) -> str:
+    """ANSWERS, REFUSES (an error, in time) or SILENT (nothing within PING_SECONDS). The ping
+    is abandoned, not awaited, when too slow: the driver's timeouts end its thread."""
+    try:
+        with time_allowed(PING_SECONDS):
+            await in_time(services.store.ping)
+    except TooSlow:
+        return SILENT
+    except Exception:
+        return REFUSES
+    return ANSWERS
 
 
 def spool_writable(directory: Path) -> bool:

@@ -20,11 +20,10 @@ from functools import partial
 from typing import Annotated, Any, TypeVar, get_type_hints
 
 from fastapi import APIRouter, BackgroundTasks, Depends, HTTPException, Request, Response
-from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
 from ivr import handoff, metrics
-from ivr.caller import CallContext, CallerPlace, place_caller
+from ivr.caller import CallContext, CallerPlace, failed_verification, place_caller
 from ivr.clock import Clock
 from ivr.logs import bind_call
 from ivr.mail import Mailer
@@ -34,9 +33,10 @@ from ivr.regions import RegionBook, load_regions
 from ivr.security import FORM, read_form
 from ivr.settings import Settings
 from ivr.steps import CallbackUpdate, QueueEntry, Step
-from ivr.store import Store
+from ivr.store import Limits, Store
 from ivr.store.announcements import AnnouncementStore, LiveAnnouncements
-from ivr.store.records import Records
+from ivr.store.database import TooSlow, in_time, time_allowed
+from ivr.store.records import AWAY_ERRORS, Records
 from ivr.store.repository import BRIDGED
 from ivr.store.staffing import LiveStaffing, QueueRecords
 from ivr.twiml import CONTENT_TYPE, last_resort, render
@@ -44,6 +44,7 @@ from ivr.ways import next_due
 
 log = logging.getLogger("ivr")
 P = TypeVar("P", bound=CallParams)
+T = TypeVar("T")
 Handler = TypeVar("Handler", bound=Callable[..., Any])
 # Answer times change slowly; one database read per queue every half minute is plenty.
 ANSWER_TIMES_TTL = 30.0
@@ -89,6 +90,29 @@ class Services:
     def __post_init__(self) -> None:
         self.announcements = LiveAnnouncements(AnnouncementStore(self.store.engine))
         self.staffing = LiveStaffing(QueueRecords(self.store.engine))
+        self.records.callback_limits = self.callback_limits
+        self.records.on_refused_booking = partial(metrics.booking_refused, at="replay")
+
+    def callback_limits(self, region_id: str) -> Limits | None:
+        """The region's limits on callback bookings (as configured now); None if unknown."""
+        region = self.config.regions.regions.get(region_id)
+        if region is None:
+            return None
+        return Limits(region.callbacks.per_number_per_day, region.callbacks.per_hour)
+
+    async def read(self, work: Callable[[], T]) -> T:
+        """Blocking database `work` inside a webhook: at once DatabaseAway while the database
+        is known to be away, else waited for in the webhook's time (TooSlow after it).
+        Callers degrade on any failure (a cache, a default, a polite goodbye)."""
+        if self.records.database_away():
+            raise DatabaseAway("the database is away; not read")
+        try:
+            result = await in_time(work)
+        except (TooSlow, *AWAY_ERRORS):
+            self.records.pause()  # too slow or away: the next webhooks do without it
+            raise
+        self.records.database_answered()
+        return result
 
     def context(
         self, params: CallParams, region_id: str | None = None, *, outbound: bool = False
@@ -112,6 +136,7 @@ class Services:
             hold_music=self.settings.hold_music_url,
             announcements=self.announcements.for_region(region.id),
             staffing=self.staffing.current(),
+            caller_id_failed=not outbound and failed_verification(params.stir_verstat),
         )
 
     def twiml(self, step: Step) -> Response:
@@ -152,9 +177,9 @@ class Services:
         try:
             now = self.clock.now()
             if effect.change == "queued":
-                await run_in_threadpool(callbacks.joined_queue, effect.callback_id, call_sid, now)
+                await self.read(partial(callbacks.joined_queue, effect.callback_id, call_sid, now))
             else:
-                await run_in_threadpool(callbacks.cancel, effect.callback_id, now)
+                await self.read(partial(callbacks.cancel, effect.callback_id, now))
         except Exception:
             log.exception("could not mark callback %s %s", effect.callback_id, effect.change)
 
@@ -165,25 +190,27 @@ class Services:
         try:
             now = self.clock.now()
             if result in BRIDGED:
-                await run_in_threadpool(callbacks.reached, callback_id, now)
+                await self.read(partial(callbacks.reached, callback_id, now))
                 return False
             if result == "hangup":
                 # They hung up while waiting: their choice; we do not call again.
-                await run_in_threadpool(callbacks.cancel, callback_id, now)
+                await self.read(partial(callbacks.cancel, callback_id, now))
                 return False
-            callback = await run_in_threadpool(callbacks.get, callback_id)
+            callback = await self.read(partial(callbacks.get, callback_id))
             region = self.config.regions.regions.get(callback.region) if callback else None
             if region is None:
                 return False
             settings = region.callbacks
-            status = await run_in_threadpool(
-                callbacks.left_queue,
-                callback_id,
-                result,
-                now,
-                settings.attempts,
-                settings.retry_after,
-                partial(next_due, region),
+            status = await self.read(
+                partial(
+                    callbacks.left_queue,
+                    callback_id,
+                    result,
+                    now,
+                    settings.attempts,
+                    settings.retry_after,
+                    partial(next_due, region),
+                )
             )
             return status == "pending"
         except Exception:
@@ -198,18 +225,23 @@ class Services:
             return 0
         try:
             since = self.clock.now() - timedelta(seconds=screening.window_seconds)
-            return await run_in_threadpool(self.store.calls_from, caller, since)
+            return await self.read(partial(self.store.calls_from, caller, since))
         except Exception:
             log.warning("could not count recent calls; the rate limit is off for this call")
             return 0
 
     async def refresh_shared(self) -> None:
         """Read operators' announcements and which lines have a logged-in agent again when due
-        (every few seconds, one webhook pays for each read); a failed read keeps the last."""
+        (every few seconds, one webhook pays for each read); a failed or slow read keeps the
+        last, and none is tried while the database is away."""
         now = self.clock.now()
         for shared in (self.announcements, self.staffing):
-            if shared.claim(now):
-                await run_in_threadpool(shared.refresh, now)
+            if self.records.paused() or not shared.claim(now):
+                continue
+            try:
+                await self.read(partial(shared.refresh, now))
+            except Exception as exc:
+                log.warning("shared lists not read (%s); keeping the last", type(exc).__name__)
 
     async def answer_times(self, queue: str) -> tuple[int, ...]:
         """Answer times of `queue` in the last hour, cached; none when the database is away."""
@@ -218,12 +250,16 @@ class Services:
             return cached[1]
         try:
             since = self.clock.now() - timedelta(hours=1)
-            times = tuple(await run_in_threadpool(self.store.answer_times, queue, since))
+            times = tuple(await self.read(partial(self.store.answer_times, queue, since)))
         except Exception:
             log.warning("answer times of %s unavailable; saying the position only", queue)
             times = ()
         self._answer_times[queue] = (self.monotonic(), times)
         return times
+
+
+class DatabaseAway(Exception):
+    """Not read: the database failed or was too slow a moment ago (see Services.read)."""
 
 
 def caller_id(place: CallerPlace) -> str:
@@ -314,7 +350,10 @@ def _endpoint(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
             values["form"] = await checked_form(request, services)
         if runs_later:
             values["background"] = BackgroundTasks()
-        response: Response = await handler(**{name: values[what] for name, what in wanted.items()})
+        with time_allowed():  # every database wait of this webhook, together
+            response: Response = await handler(
+                **{name: values[what] for name, what in wanted.items()}
+            )
         background = values.get("background")
         if background is not None and background.tasks and response.background is None:
             response.background = background  # run once the answer is sent, as FastAPI does

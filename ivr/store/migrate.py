@@ -50,6 +50,9 @@ def current_revision(engine: Engine) -> str | None:
 
 
 def _lock_postgresql(connection: Connection) -> None:
+    # Migrations (and the wait for another replica's) may outlast the statement timeout made
+    # for webhooks (ivr.store.repository): lifted for this transaction only.
+    connection.execute(text("SET LOCAL statement_timeout = 0"))
     # Released with the transaction that runs the migrations.
     connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ADVISORY_LOCK})
 

@@ -88,29 +88,69 @@ class CallRecord:
     answered_at: datetime | None = None
 
 
+# How long the service waits for its database, below the webhook's own bound
+# (ivr.store.database.WAIT_SECONDS), so that a thread a webhook stopped waiting for ends soon:
+# a pooled connection is handed out within POOL_SECONDS or not at all; SQLite waits for
+# another writer's lock BUSY_MS at most.
+POOL_SECONDS = 0.5
+BUSY_MS = 750
+# PostgreSQL: connecting (libpq's minimum); a statement running longer than a webhook would
+# ever wait only holds a connection and its locks (the server ends it); and a connection that
+# went silent is noticed: keepalive probes while waiting for an answer (after 5 s, 3 probes
+# 1 s apart), and TCP_USER_TIMEOUT for what we sent that is never acknowledged.
+CONNECT_SECONDS = 2
+STATEMENT_MS = 5000
+TCP_USER_TIMEOUT_MS = 5000
+KEEPALIVES = {
+    "keepalives": 1,
+    "keepalives_idle": 5,
+    "keepalives_interval": 1,
+    "keepalives_count": 3,
+}
+
+
 def make_engine(url: str) -> Engine:
-    """An engine for `url`; SQLite gets WAL so readers never wait for the writer."""
+    """An engine for `url`, with every wait bounded (see above); SQLite gets WAL so readers
+    never wait for the writer."""
     if url.startswith("sqlite"):
         # hide_parameters: an error message must not quote a caller's number into the logs.
         # A file database keeps a connection per busy thread: beyond the default five, every
         # checkout opened a connection (and ran the pragmas) only to close it again.
         database = make_url(url).database
-        pooled = {"pool_size": 20} if database and database != ":memory:" else {}
+        file = database and database != ":memory:"
+        pooled: dict[str, Any] = {"pool_size": 20, "pool_timeout": POOL_SECONDS} if file else {}
         engine = create_engine(
             url, connect_args={"check_same_thread": False}, hide_parameters=True, **pooled
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    # A database that is down must fail fast: the caller is waiting for the answer.
-    connect_args = {"connect_timeout": 3} if url.startswith("postgresql") else {}
-    return create_engine(url, pool_pre_ping=True, connect_args=connect_args, hide_parameters=True)
+    connect_args = postgresql_args(url) if url.startswith("postgresql") else {}
+    return create_engine(
+        url,
+        pool_pre_ping=True,
+        pool_timeout=POOL_SECONDS,
+        connect_args=connect_args,
+        hide_parameters=True,
+    )
+
+
+def postgresql_args(url: str) -> dict[str, Any]:
+    """libpq's parameters for the bounds above; the URL's own `options` are kept."""
+    given = make_url(url).query.get("options", "")
+    options = " ".join(given) if isinstance(given, tuple) else given
+    return {
+        "connect_timeout": CONNECT_SECONDS,
+        "tcp_user_timeout": TCP_USER_TIMEOUT_MS,
+        **KEEPALIVES,
+        "options": f"{options} -c statement_timeout={STATEMENT_MS}".strip(),
+    }
 
 
 def _sqlite_pragmas(connection: DBAPIConnection, _: ConnectionPoolEntry) -> None:
     cursor = connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_MS}")
     cursor.close()
 
 

@@ -22,10 +22,13 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import create_engine, select, text
 
+from bench.faults import Fault, surge_under_fault
+from bench.surge import SAMPLE_REGIONS
+from bench.surge_plan import open_lines, staffed_around_the_clock
 from ivr.app import create_app
 from ivr.caller import place_caller
 from ivr.emulator import Call, Switch, VirtualClock
-from ivr.regions import RegionBook
+from ivr.regions import RegionBook, load_regions
 from ivr.settings import Settings
 from ivr.store import Store
 from ivr.store.models import Call as CallRow
@@ -34,8 +37,10 @@ from tests.conftest import POSTGRES_URL, ROOT, AppClient
 from tests.e2e.conftest import CALLERS, LINES
 from tests.e2e.tcp_gate import TcpGate
 from tests.infra.replicas import replica, replica_env
+from tests.infra.tools import until
 
 UK_MONDAY_MORNING = "2026-03-02T10:00+00:00"
+SUNDAY_EVENING_TOKYO = "2026-03-01T20:00+09:00"
 # Nothing listens on port 1: a database there is down, and refuses at once.
 DOWN = "postgresql+psycopg://postgres@127.0.0.1:1/test"
 
@@ -130,6 +135,45 @@ def test_gate_refuses_while_closed_and_cuts_connections_when_closing() -> None:
                 assert peer.recv(5) == b"again"
 
 
+def test_a_held_gate_accepts_but_forwards_nothing_until_released() -> None:
+    with (
+        socket.create_server(("127.0.0.1", 0)) as server,
+        TcpGate(server.getsockname()) as gate,
+    ):
+        gate.open()
+        with socket.create_connection(("127.0.0.1", gate.port), timeout=2) as client:
+            peer, _ = server.accept()
+            with peer:
+                client.sendall(b"ping")
+                assert peer.recv(4) == b"ping"
+                gate.hold()
+                client.sendall(b"held")  # taken (acknowledged), not delivered
+                peer.sendall(b"pong")
+                peer.settimeout(0.2)
+                client.settimeout(0.2)
+                with pytest.raises(TimeoutError):
+                    peer.recv(4)
+                with pytest.raises(TimeoutError):
+                    client.recv(4)
+                late = socket.create_connection(("127.0.0.1", gate.port), timeout=2)  # accepted
+                server.settimeout(0.2)
+                with pytest.raises(TimeoutError):
+                    server.accept()  # ...but not passed on
+                gate.release()
+                peer.settimeout(2)
+                client.settimeout(2)
+                assert peer.recv(4) == b"held"  # delivered late
+                assert client.recv(4) == b"pong"
+                server.settimeout(2)
+                late_peer, _ = server.accept()
+                with late, late_peer:
+                    late.sendall(b"late")
+                    assert late_peer.recv(4) == b"late"
+                gate.hold()
+                gate.close()  # cuts held connections too
+                assert client.recv(4) == b""
+
+
 @pytest.mark.postgres
 def test_calls_during_a_postgresql_outage_reach_the_database_when_it_is_back(
     tmp_path: Path, gate: TcpGate, pg_schema: str, book: RegionBook
@@ -214,6 +258,109 @@ def test_calls_during_a_postgresql_outage_reach_the_database_when_it_is_back(
             )
     finally:
         services.store.close()
+        checker.close()
+
+
+def gated_url(gate: TcpGate, schema: str) -> str:
+    return (
+        f"postgresql+psycopg://postgres@127.0.0.1:{gate.port}/test?options=-csearch_path%3D{schema}"
+    )
+
+
+@pytest.mark.postgres
+def test_readiness_fails_while_the_database_is_silent_and_returns_when_it_answers(
+    tmp_path: Path, gate: TcpGate, pg_schema: str
+) -> None:
+    gate.open()
+    app = create_app(settings_for(gated_url(gate, pg_schema), tmp_path / "spool"))
+    client = AppClient(app)
+    try:
+        assert (client.get("/readyz").status_code, client.get("/readyz").text) == (200, "ready")
+        gate.hold()
+        started = time.monotonic()
+        silent = client.get("/readyz")
+        assert time.monotonic() - started < 2.0
+        assert (silent.status_code, silent.text) == (
+            503,
+            "not ready: the database did not answer within 1 s (records are spooled meanwhile)",
+        )
+        gate.release()
+        until(lambda: client.get("/readyz").status_code == 200, "ready again")
+    finally:
+        gate.release()
+        client.close()
+        app.state.services.store.close()
+
+
+def tokyo_caller_asks_for_a_callback(phone: Switch, at: str | None = None) -> Call:
+    """Agents are closed: the caller is offered the other ways, and asks for a callback."""
+    call = phone.dial(CALLERS["jp"], LINES["jp"], at=at)
+    call.press("2")  # English
+    call.press("0")  # an agent: closed, so a callback, a voice message...
+    call.press("1")  # a callback
+    assert call.hears("We'll call you back on your number ending in 5 6 7 8.")
+    call.press("1")  # on this number
+    return call
+
+
+@pytest.mark.postgres
+def test_callbacks_asked_for_while_the_database_is_away_are_refused_with_a_voice_message_offered(
+    tmp_path: Path, gate: TcpGate, pg_schema: str, book: RegionBook
+) -> None:
+    """Spooled, bookings skip the limits (two a day per number here): none is booked while they
+    cannot be counted; the caller hears why and may leave a voice message, which is kept."""
+    spool_dir = tmp_path / "spool"
+    clock = VirtualClock(SUNDAY_EVENING_TOKYO)
+    app = create_app(settings_for(gated_url(gate, pg_schema), spool_dir), clock=clock)
+    checker = Store(
+        create_engine(POSTGRES_URL, connect_args={"options": f"-csearch_path={pg_schema}"})
+    )
+
+    def home_line(caller: str) -> str:
+        return place_caller(book, caller, "").region.hotlines[0]
+
+    try:
+        with Switch(app, clock=clock, home_line=home_line) as phone:
+            calls: list[Call] = []
+            for n in range(3):  # one number, more bookings than a day allows
+                call = tokyo_caller_asks_for_a_callback(
+                    phone, None if calls else SUNDAY_EVENING_TOKYO
+                )
+                calls.append(call)
+                assert call.turn == [
+                    "Sorry, because of a technical problem on our side, we can't book callbacks"
+                    " right now.",
+                    "To leave a voice message for our support team, press 2, or say: message.",
+                    "To hear other ways to reach us, press 3.",
+                ]
+                if n < 2:
+                    call.press("3")
+                    assert call.hears("There are other ways to reach us.")
+                    assert call.ended and call.heard[-1] == "Thank you for calling. Goodbye."
+            message = calls[-1]
+            message.press("2")
+            assert message.hears(
+                "Don't say your password, recovery phrase, private key, or any verification"
+                " code. We never need them."
+            )
+            message.say("Hi, this is Aiko. My card top-up failed twice this morning.")
+            assert message.hears(
+                "Thank you. Your message is saved, and our support team will reply by email"
+                " within 24 hours."
+            )
+            assert not any("callback code" in line for call in calls for line in call.heard)
+
+            gate.open()
+            run_keeper_until_spool_is_empty(app, spool_dir)
+        with checker.engine.connect() as connection:
+            callbacks = connection.execute(text("SELECT count(*) FROM callbacks")).scalar_one()
+        assert callbacks == 0
+        ticket = checker.voicemails.get(phone.recordings[-1].sid)
+        assert ticket is not None and ticket.call_sid == message.sid
+        record = checker.call(message.sid)
+        assert record is not None and record.outcome == "voicemail"
+    finally:
+        app.state.services.store.close()
         checker.close()
 
 
@@ -368,3 +515,53 @@ def test_kill_9_while_the_database_is_down_loses_no_acknowledged_status(
         while spool.pending():
             assert time.monotonic() < deadline, "the spool was not emptied"
             time.sleep(0.1)
+
+
+# -- a silent database under a surge of calls, on a real `ivr serve` ---------------------------
+SURGE_CALLS = 24
+SURGE_TOKEN = "outage-surge-token"
+
+
+@pytest.mark.postgres
+def test_every_webhook_answers_in_time_and_every_record_is_kept_while_postgresql_is_silent(
+    tmp_path: Path, gate: TcpGate, pg_schema: str
+) -> None:
+    """The database's traffic is held (connections accepted, nothing answered) for a while in
+    the middle of a surge of whole calls, then released: every webhook is answered with valid
+    TwiML within 2 s, and every call's row is right once the network is back."""
+    gate.open()
+    lines = open_lines(load_regions(SAMPLE_REGIONS))
+    regions = staffed_around_the_clock(
+        SAMPLE_REGIONS, tmp_path / "regions.toml", [line.region for line in lines]
+    )
+    port = free_port()
+    public_url = f"http://127.0.0.1:{port}"
+    env = replica_env(
+        TWILIO_AUTH_TOKEN=SURGE_TOKEN,
+        IVR_PUBLIC_URL=public_url,
+        IVR_REGIONS=str(regions),
+        IVR_DATABASE_URL=gated_url(gate, pg_schema),
+        IVR_SPOOL_DIR=str(tmp_path / "spool"),
+    )
+    direct = f"{POSTGRES_URL}?options=-csearch_path%3D{pg_schema}"
+    silent = Fault(
+        "silent database",
+        gate.hold,
+        gate.release,
+        after=SURGE_CALLS * 2,
+        lasting=SURGE_CALLS * 5,
+        longest=6.0,
+    )
+    with replica(env, tmp_path / "serve.log", port) as served:
+        until(served.healthy, "ivr serve to answer /healthz")
+        run = surge_under_fault(
+            served.url, SURGE_TOKEN, public_url, direct, SURGE_CALLS, 20260312, silent, patience=20
+        )
+    log = served.log.read_text()
+    assert silent.began_at is not None and silent.answered_during > 0
+    assert "the database did not answer in time; spooled" in log  # the silence was felt
+    report = f"{silent}\n{run.records}\n{run.problems}"
+    assert [answer for answer in run.timings.answers if answer.seconds > 2.0] == [], report
+    assert run.timings.unanswered == [] and run.problems == (), report
+    assert all(answer.status in (200, 204) for answer in run.timings.answers), report
+    assert run.acknowledged == SURGE_CALLS and run.records.lost == (), report

@@ -13,26 +13,37 @@ from __future__ import annotations
 import logging
 import re
 from datetime import datetime, timedelta
+from functools import partial
 
 from fastapi import APIRouter, Request, Response
 from pydantic import Field
 from sqlalchemy.exc import SQLAlchemyError
-from starlette.concurrency import run_in_threadpool
 
-from ivr import agents
+from ivr import agents, metrics
 from ivr.agents import IDLE_ROUNDS, MAX_CHOICES, MAX_PIN_TRIES, MAX_TRIES
 from ivr.caller import CallContext
 from ivr.numbers import masked
 from ivr.params import CallParams, GatherParams, StatusParams
 from ivr.passwords import hash_secret, verify_secret
 from ivr.regions import Region, RegionBook
-from ivr.services import CheckedForm, Services, ServicesDep, answer_webhook, parameters, webhook
+from ivr.services import (
+    CheckedForm,
+    DatabaseAway,
+    Services,
+    ServicesDep,
+    answer_webhook,
+    parameters,
+    webhook,
+)
 from ivr.steps import AGENT, AGENT_DIALED, AGENT_KEY, AGENT_PIN, AGENT_STATUS, Step
 from ivr.store.agents import AgentRecord, AgentStore
+from ivr.store.database import TooSlow
 from ivr.store.staffing import QueueRecords
 
 log = logging.getLogger("ivr")
 router = APIRouter()
+# The database failed, or did not answer within the webhook's time: the agent hears so.
+DATABASE_TROUBLE = (SQLAlchemyError, DatabaseAway, TooSlow)
 # A queue stays with the agent who chose it while the whisper plays and the Dial connects;
 # then others may take its next caller (the one being talked to is marked as being served).
 CLAIM_HOLD = timedelta(seconds=45)
@@ -80,12 +91,12 @@ async def agent_pin(request: Request, services: ServicesDep, form: CheckedForm) 
     async def decide(params: GatherParams, ctx: CallContext) -> Step:
         language = _line_language(ctx)
         try:
-            agent = await run_in_threadpool(_check_pin, services, ctx, params, tries)
+            agent = await services.read(partial(_check_pin, services, ctx, params, tries))
             if agent is None:
                 return agents.pin_refused(ctx, language, tries)
             services.staffing.stale()
             offer = await _next_caller(services, ctx, agent, params.call_sid)
-        except SQLAlchemyError:
+        except DATABASE_TROUBLE:
             log.exception("the agent line cannot read the agents (CallSid %s)", params.call_sid)
             return agents.unavailable(ctx, language)
         return agents.logged_in(ctx, agent.language).then(offer)
@@ -103,14 +114,14 @@ async def agent_key(request: Request, services: ServicesDep, form: CheckedForm) 
 
     async def decide(params: GatherParams, ctx: CallContext) -> Step:
         try:
-            agent = await run_in_threadpool(_agents(services).on_line, params.call_sid)
+            agent = await services.read(partial(_agents(services).on_line, params.call_sid))
             if agent is None:
                 return agents.not_logged_in(ctx, _line_language(ctx))
             if params.digits == agents.NEXT:
                 return await _next_caller(services, ctx, agent, params.call_sid)
             if menu == agents.IDLE and not params.digits:
                 return await _next_caller(services, ctx, agent, params.call_sid, idle=idle + 1)
-        except SQLAlchemyError:
+        except DATABASE_TROUBLE:
             log.exception("the agent line cannot read the agents (CallSid %s)", params.call_sid)
             return agents.unavailable(ctx, _line_language(ctx))
         if menu == agents.IDLE:
@@ -132,17 +143,17 @@ async def agent_dialed(request: Request, services: ServicesDep, form: CheckedFor
     async def decide(params: DialParams, ctx: CallContext) -> Step:
         try:
             store = _agents(services)
-            agent = await run_in_threadpool(store.on_line, params.call_sid)
+            agent = await services.read(partial(store.on_line, params.call_sid))
             taken = _taken_call(params, whispered)
             wrap_up = _wrap_up(services, queue)
             answered = ctx.now - timedelta(seconds=params.dial_duration) if taken else None
             if agent is None:
                 # The line's status callback came first (Twilio does not promise the order):
                 # the agent is offline, but the call they took is still theirs.
-                name = await run_in_threadpool(store.claimed_by, queue, whispered)
+                name = await services.read(partial(store.claimed_by, queue, whispered))
                 if name is not None and taken is not None:
                     args = (name, params.call_sid, taken, answered, ctx.now, wrap_up)
-                    await run_in_threadpool(store.dial_ended, *args)
+                    await services.read(partial(store.dial_ended, *args))
                 return agents.not_logged_in(ctx, _line_language(ctx))
             language = agent.language
             empty = None
@@ -151,15 +162,17 @@ async def agent_dialed(request: Request, services: ServicesDep, form: CheckedFor
                 # the line): whoever our records show there from before is gone.
                 dialed_at = ctx.now - timedelta(seconds=agents.DIAL_TIMEOUT)
                 empty = (queue, dialed_at - ENQUEUE_DELAY)
-            await run_in_threadpool(
-                store.dial_ended,
-                agent.name,
-                params.call_sid,
-                taken,
-                answered,
-                ctx.now,
-                wrap_up,
-                empty,
+            await services.read(
+                partial(
+                    store.dial_ended,
+                    agent.name,
+                    params.call_sid,
+                    taken,
+                    answered,
+                    ctx.now,
+                    wrap_up,
+                    empty,
+                )
             )
             if taken is not None:
                 if taken != whispered:
@@ -175,7 +188,7 @@ async def agent_dialed(request: Request, services: ServicesDep, form: CheckedFor
             if choices + 1 >= MAX_CHOICES:
                 return gone.then(agents.nobody_waiting(ctx, language))
             offer = await _next_caller(services, ctx, agent, params.call_sid, choices + 1)
-        except SQLAlchemyError:
+        except DATABASE_TROUBLE:
             log.exception("the agent line cannot read the agents (CallSid %s)", params.call_sid)
             return agents.unavailable(ctx, _line_language(ctx))
         return gone.then(offer)
@@ -190,7 +203,9 @@ async def agent_status(services: ServicesDep, form: CheckedForm) -> Response:
     if params.call_status in FINAL_STATUSES:
         store = _agents(services)
         try:
-            name = await run_in_threadpool(store.line_ended, params.call_sid, services.clock.now())
+            name = await services.read(
+                partial(store.line_ended, params.call_sid, services.clock.now())
+            )
         except Exception:
             log.exception("could not log out the agent of CallSid %s", params.call_sid)
             return Response(status_code=503)
@@ -214,47 +229,90 @@ def _line_language(ctx: CallContext) -> str:
 def _check_pin(
     services: Services, ctx: CallContext, params: GatherParams, tries: int
 ) -> AgentRecord | None:
-    """The agent logged in by this PIN on this call, or None (logged, with the number masked)."""
+    """The agent logged in by this PIN on this call, or None. Every refusal costs the same,
+    whoever calls and whatever the reason (no agent's number, a wrong PIN, a locked agent, the
+    budget spent): one read, one scrypt check and, for keyed digits, one write, each of one
+    shape; only a login does other work. So neither the answer nor its time tells which
+    numbers are agents', who is locked, or that the budget is spent."""
     store = _agents(services)
-    number = ctx.place.origin.number
-    shown = masked(number) if number else ctx.place.origin.kind.value
-    found = store.credentials(number) if number else None
-    digits = params.digits
+    number = ctx.place.origin.number or ""
+    window = agents.budget_window(ctx.now)
+    check = store.pin_check(number, window)
+    found, digits = check.agent, params.digits
     right = verify_secret(digits, found.pin_hash if found else _NOBODYS_PIN)
     right = right and agents.plausible_pin(digits)
-    attempt = tries + 1
-    if found is None:
-        log.warning("agent line: PIN refused for %s, no agent's phone (try %d)", shown, attempt)
-        return None
-    if right and not _locked(found.locked_until, ctx.now):
+    locked = found is not None and _locked(found.locked_until, ctx.now)
+    refusal = agents.pin_refusal(
+        known=found is not None,
+        right=right,
+        locked=locked,
+        failures=check.failures,
+        budget=services.settings.agent_pin_budget,
+    )
+    shown = masked(number) if number else ctx.place.origin.kind.value
+    if refusal is None and found is not None:
         agent = store.log_in(found.name, params.call_sid, ctx.now)
         if agent is not None:
             log.info("agent %s logged in from %s (CallSid %s)", agent.name, shown, params.call_sid)
             return agent
-    if right:
-        log.warning("agent line: agent %s is locked; refused from %s", found.name, shown)
-        return None
+        refusal = agents.PinRefusal.LOCKED  # locked meanwhile, or the line has hung up
+    assert refusal is not None
+    metrics.agent_pin_refused(refusal.value)
+    name = found.name if found is not None else None
+    _log_refusal(refusal, name, shown, tries + 1)
+    if digits:  # silence is no guess: it counts nowhere
+        wrong_for = name if name is not None and not right else ""
+        attempt = f"{params.call_sid}:{tries}"
+        _count_refusal(services, store, wrong_for, attempt, window, ctx.now, shown)
+    return None
+
+
+def _log_refusal(refusal: agents.PinRefusal, name: str | None, shown: str, attempt: int) -> None:
+    if refusal is agents.PinRefusal.OVER_BUDGET:
+        log.warning("agent line: PIN refused from %s, the hour's budget is spent", shown)
+    elif name is None:
+        log.warning("agent line: PIN refused for %s, no agent's phone (try %d)", shown, attempt)
+    elif refusal is agents.PinRefusal.LOCKED:
+        log.warning("agent line: agent %s is locked; refused from %s", name, shown)
+    else:
+        log.warning(
+            "agent line: wrong PIN for agent %s from %s (try %d of %d)",
+            name,
+            shown,
+            attempt,
+            MAX_PIN_TRIES,
+        )
+
+
+def _count_refusal(
+    services: Services,
+    store: AgentStore,
+    wrong_for: str,
+    attempt: str,
+    window: datetime,
+    now: datetime,
+    shown: str,
+) -> None:
+    """Count a keyed PIN that was refused: against the agent line's budget, and against the
+    agent `wrong_for` when it was their phone and a wrong PIN ("" otherwise)."""
     lock = timedelta(minutes=services.settings.agent_lock_minutes)
-    # Silence is no guess: only a keyed PIN counts towards the lock.
-    locked_now = bool(digits) and store.pin_failed(
-        found.name, f"{params.call_sid}:{tries}", ctx.now, lock
-    )
-    log.warning(
-        "agent line: wrong PIN for agent %s from %s (try %d of %d)",
-        found.name,
-        shown,
-        attempt,
-        MAX_PIN_TRIES,
-    )
-    if locked_now:
+    counted = store.pin_refused(wrong_for, attempt, window, now, lock)
+    if counted.locked_now:
         log.warning(
             "agent %s locked for %s after %d wrong PINs in a row, the last from %s",
-            found.name,
+            wrong_for,
             lock,
             MAX_PIN_TRIES,
             shown,
         )
-    return None
+    if counted.failures == services.settings.agent_pin_budget:
+        log.error(
+            "agent line: %d PINs refused since %s, the budget for the hour: no PIN is accepted "
+            "until %s (someone may be guessing agents' PINs)",
+            counted.failures,
+            window.isoformat(timespec="minutes"),
+            (window + agents.PIN_BUDGET_WINDOW).isoformat(timespec="minutes"),
+        )
 
 
 async def _next_caller(
@@ -275,7 +333,7 @@ async def _next_caller(
         best_first = agents.in_order(waiting, queues)
         return store.take(agent.name, line_call, best_first, ctx.now, CLAIM_HOLD)
 
-    taken = await run_in_threadpool(choose)
+    taken = await services.read(choose)
     if taken is None:
         return agents.nobody_waiting(ctx, agent.language, idle)
     return agents.take_caller(ctx, agent.language, taken, queues[taken.queue], choices)

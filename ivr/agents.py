@@ -12,7 +12,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from ivr.caller import CallContext
 from ivr.languages import LANGUAGES
@@ -37,6 +37,10 @@ from ivr.steps import (
 ALL_REGIONS = "*"
 PIN_DIGITS = (6, 12)
 MAX_PIN_TRIES = 3  # wrong PINs in one call before it ends; also the store's lock threshold
+# Failed PINs the whole agent line takes per window (every agent, every number, every replica);
+# once spent, no PIN is accepted until the window is over. Why 20 an hour: README "Agents".
+PIN_BUDGET = 20
+PIN_BUDGET_WINDOW = timedelta(hours=1)
 MAX_TRIES = 3  # misses at the after-call question before the agent is logged out
 MAX_CHOICES = 3  # callers chosen in a row who were gone by the time the Dial ran
 DIAL_TIMEOUT = 5  # seconds the Dial waits on an empty queue: short, the whisper was about one
@@ -123,6 +127,42 @@ class Staffing:
 def plausible_pin(digits: str) -> bool:
     shortest, longest = PIN_DIGITS
     return digits.isascii() and digits.isdigit() and shortest <= len(digits) <= longest
+
+
+# -- the PIN check: one verdict, one answer -------------------------------------------------
+class PinRefusal(enum.StrEnum):
+    """Why a PIN was refused, for the log and the metrics only: the caller hears the same
+    words for each, after the same work (see ivr.agent_routes)."""
+
+    NO_AGENT = "unknown_number"  # the number is no agent's (or withheld)
+    WRONG = "wrong_pin"
+    LOCKED = "locked"  # the right PIN of a locked agent
+    OVER_BUDGET = "over_budget"  # any PIN while the agent line's budget is spent
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def budget_window(now: datetime) -> datetime:
+    """The start of the budget window `now` falls in: whole hours of UTC, the same on every
+    replica whatever its time zone."""
+    return _EPOCH + (now - _EPOCH) // PIN_BUDGET_WINDOW * PIN_BUDGET_WINDOW
+
+
+def pin_refusal(
+    *, known: bool, right: bool, locked: bool, failures: int, budget: int = PIN_BUDGET
+) -> PinRefusal | None:
+    """The verdict on a PIN: None logs the agent in. `failures`: the agent line's failed PINs
+    in this window so far; once they reach `budget`, not even the right PIN is accepted."""
+    if failures >= budget:
+        return PinRefusal.OVER_BUDGET
+    if not known:
+        return PinRefusal.NO_AGENT
+    if not right:
+        return PinRefusal.WRONG
+    if locked:
+        return PinRefusal.LOCKED
+    return None
 
 
 # -- who waits, and who is next -------------------------------------------------------------

@@ -5,6 +5,8 @@ Every change of an agent's state goes through `_move`, which applies `ivr.agents
 an event that does not apply (a retried webhook, a Dial action after the hang-up) changes
 nothing. Agents choosing at the same moment never take the same queue: a queue is claimed in
 `queue_claims` with one atomic upsert that only wins over a lapsed claim or the agent's own.
+Refused PINs are counted per agent (the lock) and for the whole line in `pin_budget`, one row
+every replica upserts, so the budget holds however many replicas answer.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, delete, or_, select, update
+from sqlalchemy import Engine, String, and_, case, delete, literal, or_, select, update
 from sqlalchemy.orm import Session
 
 from ivr.agents import (
@@ -28,7 +30,15 @@ from ivr.agents import (
     next_state,
     shown_state,
 )
-from ivr.store.models import Agent, AgentPhone, Call, EndedLine, QueueClaim
+from ivr.store.models import (
+    Agent,
+    AgentPhone,
+    Call,
+    EndedLine,
+    PinBudget,
+    QueueClaim,
+    UTCDateTime,
+)
 from ivr.store.repository import upsert_into
 
 log = logging.getLogger("ivr")
@@ -36,6 +46,7 @@ NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 # Twilio ends a call after 4 hours: older queue entries and logins are leftovers of calls whose
 # last webhook never reached us.
 LONGEST_CALL = timedelta(hours=4)
+AGENT_LINE = "agent"  # the pin_budget row of the agent line
 
 
 class AgentExists(ValueError):
@@ -79,6 +90,24 @@ class Credentials:
     name: str
     pin_hash: str
     locked_until: datetime | None
+
+
+@dataclass(frozen=True)
+class PinCheck:
+    """What a PIN check reads: the agent whose phone the number is (None for anyone else) and
+    the failed PINs on the whole agent line in the current budget window."""
+
+    agent: Credentials | None
+    failures: int
+
+
+@dataclass(frozen=True)
+class PinRefused:
+    """A refused PIN, counted: the agent line's failed PINs in the window, this one included,
+    and whether it locked the agent it was counted against."""
+
+    failures: int
+    locked_now: bool
 
 
 class AgentStore:
@@ -167,32 +196,54 @@ class AgentStore:
         return self._update(name, values)
 
     # -- the PIN ----------------------------------------------------------------------------
-    def credentials(self, number: str) -> Credentials | None:
-        """The agent whose phone `number` is, for the PIN check; None for anyone else."""
+    def pin_check(self, number: str, window: datetime) -> PinCheck:
+        """The agent whose phone `number` is and the agent line's failed PINs in `window`:
+        one read of the same shape (always one row) for an agent's number, anyone else's and
+        a withheld one (""), so its time does not tell which numbers are agents'."""
+        asked = select(literal(number, String()).label("number")).subquery("asked")
+        this_window = and_(PinBudget.line == AGENT_LINE, PinBudget.window_start == window)
         query = (
-            select(Agent.name, Agent.pin_hash, Agent.locked_until)
-            .join(AgentPhone, AgentPhone.agent == Agent.name)
-            .where(AgentPhone.number == number)
+            select(Agent.name, Agent.pin_hash, Agent.locked_until, PinBudget.failures)
+            .select_from(asked)
+            .outerjoin(AgentPhone, AgentPhone.number == asked.c.number)
+            .outerjoin(Agent, Agent.name == AgentPhone.agent)
+            .outerjoin(PinBudget, this_window)
         )
-        with Session(self.engine) as session:
-            row = session.execute(query).first()
-            return None if row is None else Credentials(row.name, row.pin_hash, row.locked_until)
+        with self.engine.connect() as connection:
+            row = connection.execute(query).one()
+        found = None if row.name is None else Credentials(row.name, row.pin_hash, row.locked_until)
+        return PinCheck(found, row.failures or 0)
 
-    def pin_failed(self, name: str, attempt: str, at: datetime, lock_for: timedelta) -> bool:
-        """A wrong PIN for `name` (`attempt`: which entry of which call, so a retried webhook
-        counts once). The MAX_PIN_TRIES-th in a row locks the agent for `lock_for`; True then."""
-        with Session(self.engine) as session, session.begin():
-            agent = _agent_for_update(session, name)
-            if agent is None or agent.last_failure == attempt:
-                return False
-            agent.failed_pins += 1
-            agent.last_failure = attempt
-            agent.updated_at = at
-            if agent.failed_pins < MAX_PIN_TRIES:
-                return False
-            agent.failed_pins = 0
-            agent.locked_until = at + lock_for
-            return True
+    def pin_refused(
+        self, name: str, attempt: str, window: datetime, at: datetime, lock_for: timedelta
+    ) -> PinRefused:
+        """Count a refused PIN against the agent line's budget for `window` and, when `name`
+        is an agent's (a wrong PIN keyed at their phone; "" otherwise), against that agent:
+        the MAX_PIN_TRIES-th in a row locks them for `lock_for`. The same two statements in
+        one transaction whoever called and whatever the reason. `attempt` (which entry of
+        which call) makes a retried webhook count once against the agent."""
+        with self.engine.begin() as connection:
+            failures = connection.execute(self._count_failure(window)).scalar_one()
+            counted = connection.execute(_count_wrong_pin(name, attempt, at, lock_for)).first()
+        return PinRefused(failures, counted is not None and counted.failed_pins == 0)
+
+    def _count_failure(self, window: datetime) -> Any:
+        """One more failed PIN in `window`; a newer window starts the count again at 1 (an
+        older one, from a replica whose clock lags, counts in the newer)."""
+        table = PinBudget.__table__
+        insert = upsert_into(self.engine, PinBudget).values(
+            line=AGENT_LINE, window_start=window, failures=1
+        )
+        current = table.c.window_start >= insert.excluded.window_start
+        return insert.on_conflict_do_update(
+            index_elements=[table.c.line],
+            set_={
+                "failures": case((current, table.c.failures + 1), else_=1),
+                "window_start": case(
+                    (current, table.c.window_start), else_=insert.excluded.window_start
+                ),
+            },
+        ).returning(table.c.failures)
 
     def log_in(self, name: str, line_call: str, at: datetime) -> AgentRecord | None:
         """The right PIN on the agent line call `line_call`: available. None when locked."""
@@ -323,6 +374,25 @@ class AgentStore:
         with self.engine.begin() as connection:
             result = connection.execute(update(Agent).where(Agent.name == name).values(**values))
             return _count(result) == 1
+
+
+def _count_wrong_pin(name: str, attempt: str, at: datetime, lock_for: timedelta) -> Any:
+    """One more wrong PIN in a row for agent `name` (none when `name` is no agent's); the
+    MAX_PIN_TRIES-th locks them and starts the count again."""
+    in_a_row = Agent.failed_pins + 1
+    locks = in_a_row >= MAX_PIN_TRIES
+    until = literal(at + lock_for, UTCDateTime())
+    return (
+        update(Agent)
+        .where(Agent.name == name, or_(Agent.last_failure.is_(None), Agent.last_failure != attempt))
+        .values(
+            failed_pins=case((locks, 0), else_=in_a_row),
+            locked_until=case((locks, until), else_=Agent.locked_until),
+            last_failure=attempt,
+            updated_at=at,
+        )
+        .returning(Agent.failed_pins)
+    )
 
 
 def _move(session: Session, agent: Agent, event: AgentEvent, at: datetime, **changes: Any) -> bool:

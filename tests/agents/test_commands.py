@@ -4,11 +4,13 @@ echo or read from standard input, never taken as an argument, and only its hash 
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
+from ivr.agents import budget_window
 from ivr.cli import cli
 from ivr.passwords import verify_secret
 from ivr.store import Store
@@ -36,7 +38,7 @@ def run(env: dict[str, str], *args: str, stdin: str | None = None) -> tuple[int,
 def credentials(env: dict[str, str], phone: str) -> Credentials | None:
     store = Store.connect(env["IVR_DATABASE_URL"])
     try:
-        return AgentStore(store.engine).credentials(phone)
+        return AgentStore(store.engine).pin_check(phone, budget_window(datetime.now(UTC))).agent
     finally:
         store.close()
 
@@ -83,6 +85,17 @@ def test_bad_phones_languages_and_regions_are_refused_before_any_pin(
 def test_a_pin_must_be_six_to_twelve_digits(env: dict[str, str], pin: str) -> None:
     code, _, err = run(env, *ADD_LI, "--pin-stdin", stdin=pin + "\n")
     assert code == 2 and "PIN: use 6 to 12 digits" in err
+
+
+@pytest.mark.parametrize("pin", ["12345", "1234", "12345a", ""])
+def test_a_new_pin_shorter_than_six_digits_is_refused_and_the_old_one_kept(
+    env: dict[str, str], pin: str
+) -> None:
+    run(env, *ADD_LI, "--pin-stdin", stdin="135792\n")
+    code, out, err = run(env, "agents", "set-pin", "li.wei", "--pin-stdin", stdin=pin + "\n")
+    assert code == 2 and "PIN: use 6 to 12 digits" in err and "new PIN set" not in out
+    found = credentials(env, "+8613900001111")
+    assert found is not None and verify_secret("135792", found.pin_hash)
 
 
 def test_a_second_agent_with_the_same_name_or_phone_is_refused(env: dict[str, str]) -> None:

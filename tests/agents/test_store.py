@@ -5,14 +5,21 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import text
 
-from ivr.agents import AgentState, Skills, Staffing, Waiting
+from ivr.agents import PIN_BUDGET_WINDOW, AgentState, Skills, Staffing, Waiting, budget_window
 from ivr.store import Store
-from ivr.store.agents import AgentExists, AgentStore, PhoneTaken
+from ivr.store.agents import (
+    AgentExists,
+    AgentStore,
+    Credentials,
+    PhoneTaken,
+    PinCheck,
+    PinRefused,
+)
 from ivr.store.staffing import LiveStaffing, QueueRecords
 from tests.agents.conftest import (
     AMY_PHONE,
@@ -39,6 +46,10 @@ def queue(store: Store, n: int, name: str, minutes: float, reason: str = "main")
     return sid(n)
 
 
+def credentials(agents: AgentStore, number: str) -> Credentials | None:
+    return agents.pin_check(number, budget_window(T0)).agent
+
+
 def logged_in(agents: AgentStore, name: str = "li", line_call: str = LINE_CALL) -> None:
     assert agents.log_in(name, line_call, T0) is not None
 
@@ -50,9 +61,9 @@ def test_an_agent_is_added_offline_with_phones_skills_and_only_a_pin_hash(
     added = add(agents)
     assert added.phones == (LI_PHONE,) and added.state is AgentState.OFFLINE
     assert added.skills == Skills(("zh-CN", "en-US"), ("cn", "sg"))
-    found = agents.credentials(LI_PHONE)
+    found = credentials(agents, LI_PHONE)
     assert found is not None and found.name == "li" and found.pin_hash == PIN_HASH
-    assert agents.credentials(AMY_PHONE) is None
+    assert credentials(agents, AMY_PHONE) is None
 
 
 def test_a_name_or_a_phone_cannot_be_taken_twice(agents: AgentStore) -> None:
@@ -68,20 +79,24 @@ def test_a_removed_agent_and_their_phones_are_gone(agents: AgentStore) -> None:
     add(agents)
     logged_in(agents)
     assert agents.remove("li", T0)
-    assert agents.get("li") is None and agents.credentials(LI_PHONE) is None
+    assert agents.get("li") is None and credentials(agents, LI_PHONE) is None
     assert agents.on_line(LINE_CALL) is None
     assert not agents.remove("li", T0)
 
 
 # -- the PIN ------------------------------------------------------------------------------------
+def refuse(agents: AgentStore, name: str, attempt: str, at: datetime = T0) -> PinRefused:
+    return agents.pin_refused(name, attempt, budget_window(at), at, LOCK)
+
+
 def test_three_wrong_pins_in_a_row_lock_the_agent_and_a_retried_webhook_counts_once(
     agents: AgentStore,
 ) -> None:
     add(agents)
-    assert not agents.pin_failed("li", f"{LINE_CALL}:0", T0, LOCK)
-    assert not agents.pin_failed("li", f"{LINE_CALL}:0", T0, LOCK)  # the same webhook again
-    assert not agents.pin_failed("li", f"{LINE_CALL}:1", T0, LOCK)
-    assert agents.pin_failed("li", f"{OTHER_LINE_CALL}:0", T0, LOCK)  # a new call counts too
+    assert not refuse(agents, "li", f"{LINE_CALL}:0").locked_now
+    assert not refuse(agents, "li", f"{LINE_CALL}:0").locked_now  # the same webhook again
+    assert not refuse(agents, "li", f"{LINE_CALL}:1").locked_now
+    assert refuse(agents, "li", f"{OTHER_LINE_CALL}:0").locked_now  # a new call counts too
     agent = agents.get("li")
     assert agent is not None and agent.locked(T0) and agent.locked_until == T0 + LOCK
     assert agents.log_in("li", LINE_CALL, T0 + timedelta(minutes=14)) is None
@@ -90,13 +105,64 @@ def test_three_wrong_pins_in_a_row_lock_the_agent_and_a_retried_webhook_counts_o
 
 def test_a_login_starts_the_count_of_wrong_pins_again(agents: AgentStore) -> None:
     add(agents)
-    agents.pin_failed("li", "a", T0, LOCK)
-    agents.pin_failed("li", "b", T0, LOCK)
+    refuse(agents, "li", "a")
+    refuse(agents, "li", "b")
     logged_in(agents)
-    agents.pin_failed("li", "c", T0, LOCK)
-    agents.pin_failed("li", "d", T0, LOCK)
+    refuse(agents, "li", "c")
+    refuse(agents, "li", "d")
     agent = agents.get("li")
     assert agent is not None and not agent.locked(T0)
+
+
+def test_a_pin_check_finds_the_agent_of_a_number_and_nobody_for_any_other(
+    agents: AgentStore,
+) -> None:
+    add(agents)
+    window = budget_window(T0)
+    assert agents.pin_check(LI_PHONE, window) == PinCheck(Credentials("li", PIN_HASH, None), 0)
+    assert agents.pin_check(AMY_PHONE, window) == PinCheck(None, 0)
+    assert agents.pin_check("", window) == PinCheck(None, 0)  # a withheld number
+
+
+def test_every_refused_pin_counts_against_one_budget_that_every_replica_shares(
+    store: Store, agents: AgentStore
+) -> None:
+    add(agents)
+    other = replica(store)
+    try:
+        theirs = AgentStore(other.engine)
+        counted = [
+            refuse(agents, "li", "a").failures,  # a wrong PIN at an agent's phone
+            refuse(theirs, "", "b").failures,  # anyone else's, on another replica
+            refuse(agents, "", "c").failures,
+        ]
+        assert counted == [1, 2, 3]
+        window = budget_window(T0)
+        assert agents.pin_check(AMY_PHONE, window).failures == 3
+        assert theirs.pin_check(LI_PHONE, window).failures == 3
+    finally:
+        other.close()
+    agent = agents.get("li")
+    assert agent is not None and agent.failed_pins == 1  # only the one at li's phone
+
+
+def test_the_budget_starts_again_with_each_window(agents: AgentStore) -> None:
+    for attempt in "abc":
+        refuse(agents, "", attempt)
+    next_hour = T0 + PIN_BUDGET_WINDOW
+    assert refuse(agents, "", "d", next_hour).failures == 1
+    assert agents.pin_check(AMY_PHONE, budget_window(next_hour)).failures == 1
+    # A replica whose clock lags still counts in the newest window, never starts an old one.
+    assert refuse(agents, "", "e", next_hour - timedelta(minutes=61)).failures == 2
+    assert agents.pin_check(AMY_PHONE, budget_window(next_hour)).failures == 2
+
+
+def test_pins_refused_for_nobody_change_no_agent(agents: AgentStore) -> None:
+    add(agents)
+    for attempt in "abcd":
+        assert not refuse(agents, "", attempt).locked_now
+    agent = agents.get("li")
+    assert agent is not None and agent.failed_pins == 0 and not agent.locked(T0)
 
 
 def test_an_operator_lock_logs_the_agent_out_and_unlock_lets_them_in(agents: AgentStore) -> None:
@@ -116,7 +182,7 @@ def test_a_new_pin_replaces_the_old_hash_and_ends_the_session_of_the_old_one(
     add(agents)
     logged_in(agents)
     assert agents.set_pin("li", "scrypt$other", T0)
-    found = agents.credentials(LI_PHONE)
+    found = credentials(agents, LI_PHONE)
     assert found is not None and found.pin_hash == "scrypt$other"
     agent = agents.get("li")
     assert agent is not None and agent.state is AgentState.OFFLINE

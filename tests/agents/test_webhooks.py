@@ -3,24 +3,32 @@ and nothing but the PIN question for a call no agent logged in on."""
 
 from __future__ import annotations
 
+import time
+import uuid
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from xml.etree import ElementTree
 
 import pytest
+from prometheus_client import REGISTRY
 from pydantic import SecretStr
+from sqlalchemy import create_engine, text
 from twilio.request_validator import RequestValidator
 
-from ivr.agents import Skills
+from ivr.agents import PIN_BUDGET, PIN_BUDGET_WINDOW, Skills, budget_window
 from ivr.app import create_app
 from ivr.clock import FixedClock
+from ivr.emulator import VirtualClock
+from ivr.metrics import PIN_REFUSALS
 from ivr.passwords import hash_secret
 from ivr.settings import Settings
 from ivr.store import Store
 from ivr.store.agents import AgentStore
+from ivr.store.migrate import upgrade
 from tests.agents.conftest import LI_PHONE, T0, sid
-from tests.conftest import AppClient
+from tests.conftest import POSTGRES_URL, AppClient
+from tests.e2e.tcp_gate import TcpGate
 
 LINE_CALL = "CA" + "a" * 32
 AGENT_LINE = "+12025550199"
@@ -155,5 +163,93 @@ def test_with_the_database_away_the_agent_line_says_so_and_hangs_up(
             "坐席专线暂时无法读取记录，请一分钟后再试。再见。"
         ]
         assert document.find("Hangup") is not None
+    finally:
+        client.close()
+
+
+def refused_total(refused: str) -> float:
+    return REGISTRY.get_sample_value("ivr_agent_pin_failures_total", {"refused": refused}) or 0
+
+
+def test_once_the_hours_budget_is_spent_the_right_pin_hears_a_wrong_pins_answer_until_it_passes(
+    settings: Settings,
+) -> None:
+    clock = VirtualClock(T0)
+    app = create_app(settings, clock=clock)
+    client = AppClient(app)
+    try:
+        store: Store = app.state.services.store
+        AgentStore(store.engine).add(
+            "li", [LI_PHONE], Skills(("zh-CN",), ("cn",)), hash_secret(PIN), T0
+        )
+        wrong = post(client, "/voice/agent/pin", "CA" + "0" * 32, Digits="000000")
+        before = {reason: refused_total(reason) for reason in PIN_REFUSALS}
+        # Strangers' numbers (the caller ID is theirs to choose), one wrong PIN each.
+        for n in range(1, PIN_BUDGET):
+            stranger = f"+86138001{n:05d}"
+            post(client, "/voice/agent/pin", f"CA{n:032x}", Digits=f"{n:06d}", From=stranger)
+        refused = post(client, "/voice/agent/pin", "CA" + "d" * 32, Digits=PIN)
+        render = ElementTree.tostring
+        assert render(refused) == render(wrong)
+        assert AgentStore(store.engine).on_line("CA" + "d" * 32) is None
+        assert refused_total("unknown_number") - before["unknown_number"] == PIN_BUDGET - 1
+        assert refused_total("over_budget") - before["over_budget"] == 1
+        # The next hour of UTC: a new budget, and the right PIN logs li in.
+        clock.set(budget_window(T0) + PIN_BUDGET_WINDOW)
+        document = post(client, "/voice/agent/pin", "CA" + "e" * 32, Digits=PIN)
+        assert [say.text for say in document.iter("Say")][0] == "您已登录。"
+    finally:
+        client.close()
+
+
+@pytest.mark.postgres
+def test_with_the_database_silent_the_agent_line_answers_within_the_webhooks_time(
+    settings: Settings,
+) -> None:
+    schema = f"test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(POSTGRES_URL)
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        with TcpGate(("127.0.0.1", 5432)) as gate:
+            gate.open()
+            url = f"postgresql+psycopg://postgres@127.0.0.1:{gate.port}/test"
+            store = Store.connect(f"{url}?options=-csearch_path%3D{schema}")
+            upgrade(store.engine)
+            AgentStore(store.engine).add(
+                "li", [LI_PHONE], Skills(("zh-CN",), ("cn",)), hash_secret(PIN), T0
+            )
+            client = AppClient(create_app(settings, clock=FixedClock(T0), store=store))
+            try:
+                gate.hold()  # connections stay open; nothing comes back
+                started = time.monotonic()
+                document = post(client, "/voice/agent/pin", Digits=PIN)
+                assert time.monotonic() - started < 2.0
+                assert [say.text for say in document.iter("Say")] == [
+                    "坐席专线暂时无法读取记录，请一分钟后再试。再见。"
+                ]
+            finally:
+                gate.release()
+                client.close()
+    finally:
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def test_an_operator_sets_the_lines_pin_budget(settings: Settings) -> None:
+    app = create_app(settings.model_copy(update={"agent_pin_budget": 3}), clock=FixedClock(T0))
+    client = AppClient(app)
+    try:
+        store: Store = app.state.services.store
+        AgentStore(store.engine).add(
+            "li", [LI_PHONE], Skills(("zh-CN",), ("cn",)), hash_secret(PIN), T0
+        )
+        for n in range(1, 4):
+            post(
+                client, "/voice/agent/pin", f"CA{n:032x}", Digits="000000", From=f"+8613800{n:06d}"
+            )
+        post(client, "/voice/agent/pin", "CA" + "d" * 32, Digits=PIN)
+        assert AgentStore(store.engine).on_line("CA" + "d" * 32) is None  # spent at 3, not 20
     finally:
         client.close()

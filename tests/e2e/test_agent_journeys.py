@@ -12,7 +12,14 @@ from datetime import timedelta
 
 import pytest
 
-from ivr.agents import AgentState, Skills
+from ivr.agents import (
+    MAX_PIN_TRIES,
+    PIN_BUDGET,
+    PIN_BUDGET_WINDOW,
+    AgentState,
+    Skills,
+    budget_window,
+)
 from ivr.emulator import Call, Switch
 from ivr.emulator.events import SayEvent
 from ivr.passwords import hash_secret
@@ -310,6 +317,40 @@ def test_an_unknown_number_hears_the_same_line_and_never_gets_in(line: Line) -> 
     amy = phone.dial(number, AGENT_LINE, answers=["000000#"] * 3)
     assert amy.heard == stranger.heard
     assert AgentStore(records.engine).get("amy") is not None
+
+
+def test_a_spent_budget_of_wrong_pins_keeps_every_agent_out_until_the_hour_passes(
+    line: Line, caplog: pytest.LogCaptureFixture
+) -> None:
+    phone, records = line.phone, line.records
+    phone.configure_number(AGENT_LINE, "/voice/agent", "/voice/agent/status")
+    add_agent(records, AMY, Skills(("en-US",), ("us",)), phone)
+    add_agent(records, BOB, Skills(("en-US",), ("us",)), phone)
+    bob = log_in(phone, BOB)  # before the guessing starts
+    assert bob.hears("You're logged in.")
+    # Someone guesses from numbers of their choosing: three PINs a call, the budget's worth.
+    guesses = [f"{n:06d}#" for n in range(PIN_BUDGET)]
+    with caplog.at_level(logging.WARNING, logger="ivr"):
+        for n, call in enumerate(range(0, PIN_BUDGET, MAX_PIN_TRIES)):
+            guesser = phone.dial(
+                f"+1202555{n:04d}", AGENT_LINE, answers=guesses[call : call + MAX_PIN_TRIES]
+            )
+            assert not guesser.hears("You're logged in.")
+            if not guesser.ended:  # the last guesser, with two PINs left in the budget
+                guesser.hangup()
+        _, number, pin = AMY
+        amy = phone.dial(number, AGENT_LINE, answers=[pin + "#"])
+        assert amy.heard[:2] == [
+            "Agent line. Enter your PIN, then press the pound key.",
+            "That PIN isn't right.",
+        ]
+        amy.hangup()
+    spent = [r for r in caplog.records if "the budget for the hour" in r.getMessage()]
+    assert len(spent) == 1 and spent[0].levelno == logging.ERROR
+    assert AgentStore(records.engine).on_line(bob.sid) is not None  # still taking callers
+    bob.hangup()
+    phone.clock.set(budget_window(phone.clock.now()) + PIN_BUDGET_WINDOW)
+    assert log_in(phone, AMY).hears("You're logged in.")
 
 
 def test_the_agent_line_is_never_a_way_into_a_queue(line: Line) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from functools import cache
 from typing import Annotated
 from urllib.parse import parse_qsl, urlsplit
@@ -24,6 +25,7 @@ from fastapi.responses import RedirectResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
+from ivr import metrics
 from ivr.clock import Clock
 from ivr.dashboard.attempts import FailedSignIns
 from ivr.dashboard.pages import message
@@ -48,7 +50,12 @@ def _nobody() -> str:
 
 
 class SignInRefused(Exception):
-    """Too many failed attempts for this name or address: try again later."""
+    """Too many failed attempts for this name from this address, or from this address: try
+    again in `wait` seconds."""
+
+    def __init__(self, wait: float) -> None:
+        super().__init__(wait)
+        self.wait = wait
 
 
 class PageProblem(Exception):
@@ -67,8 +74,12 @@ class Gate:
     signer: SessionSigner
     users: UserStore
     clock: Clock
-    attempts: FailedSignIns = field(default_factory=FailedSignIns)
+    attempts: FailedSignIns = field(init=False)
     _hashing: CapacityLimiter | None = field(default=None, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        # The delays run on the service's clock, so tests move it instead of waiting.
+        self.attempts = FailedSignIns(monotonic=lambda: self.clock.now().timestamp())
 
     @property
     def cookie_path(self) -> str:
@@ -77,11 +88,13 @@ class Gate:
     async def sign_in(self, name: str, password: str, address: str) -> str | None:
         """The session cookie's value for a right name and password, else None (the same for
         an unknown name and a wrong password). SignInRefused after too many failures."""
-        if self.attempts.blocked(name, address):
-            raise SignInRefused(name)
+        wait = self.attempts.wait(name, address)
+        if wait > 0:
+            metrics.wallboard_sign_in_failed("too_soon")
+            raise SignInRefused(wait)
         # Counted as a failure until the password proves right: guesses sent all at once are
         # held to the same limit as guesses sent one after another.
-        counted = self.attempts.failed(name, address)
+        self.attempts.failed(name, address)
         user = await run_in_threadpool(self.users.get, name) if name else None
         stored = user.password_hash if user else _nobody()
         if self._hashing is None:  # made on the event loop that serves this app
@@ -89,22 +102,33 @@ class Gate:
         limiter = self._hashing
         matches = await to_thread.run_sync(verify_secret, password, stored, limiter=limiter)
         if user is None or not matches:
+            metrics.wallboard_sign_in_failed("wrong")
             log.warning("wallboard sign-in failed for %r from %s", name[:64], address)
             return None
-        self.attempts.forgive(name, address, counted)
+        self.attempts.signed_in(name, address)
+        now = self.clock.now()
+        session = self.signer.new_session(user.name, now)
+        expires_at = datetime.fromtimestamp(session.expires_at, UTC)
+        await run_in_threadpool(self.users.open_session, session.id, user.name, now, expires_at)
         log.info("wallboard sign-in: %s from %s", user.name, address)
-        return self.signer.issue(user.name, user.password_hash, self.clock.now())
+        return self.signer.cookie(session)
+
+    async def sign_out(self, request: Request) -> None:
+        """End the session of `request`'s cookie, if any, for every replica."""
+        session = self.session(request)
+        if session is not None:
+            await run_in_threadpool(self.users.end_session, session.id)
+            log.info("wallboard sign-out: %s", session.user)
 
     async def user(self, request: Request) -> str | None:
-        """The signed-in user of `request`, or None. The user must still exist with the
-        password the session was signed for."""
+        """The signed-in user of `request`, or None. The session must still be open: not
+        signed out, and the user neither removed nor given a new password since."""
         session = self.session(request)
         if session is None:
             return None
-        record = await run_in_threadpool(self.users.get, session.user)
-        if record is None or not self.signer.matches(session, record.password_hash):
-            return None
-        return record.name
+        now = self.clock.now()
+        name = await run_in_threadpool(self.users.session_user, session.id, now)
+        return name if name == session.user else None
 
     def session(self, request: Request) -> Session | None:
         cookie = request.cookies.get(COOKIE_NAME)

@@ -27,7 +27,7 @@ from ivr.announcements import (
     new_announcement,
 )
 from ivr.dashboard.access import DATABASE_AWAY, SameOrigin, SignedIn, form_fields
-from ivr.dashboard.pages import SECURITY_HEADERS, message, page
+from ivr.dashboard.pages import SECURITY_HEADERS, WallboardRoute, message, page
 from ivr.regions import Region, RegionBook
 from ivr.services import Services, ServicesDep
 from ivr.store.announcements import AnnouncementStore
@@ -46,7 +46,7 @@ LABELS = {
     "created_by": "Set by",
 }
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=WallboardRoute)
 
 
 @router.get("/dashboard/announcements")

@@ -1,81 +1,103 @@
-"""Failed sign-ins, counted per user name and per client address, to stop password guessing.
+"""Failed sign-ins, counted per name and address and per address, to slow password guessing.
+
+Nobody is ever locked out by someone else's failures: each count is tied to the client's own
+address (nginx's view of it: see README "Wallboard"), so guesses from elsewhere delay only
+their sender. After a few free failures each further try waits longer (10 s, 20 s, 40 s...,
+at most 15 minutes), so an address guessing one name gets about a dozen tries an hour; an
+address trying many names is slowed the same way after more free failures. A burst of
+failures from many addresses is for the alert (`IvrWallboardSignInFailures`), not a lock.
 
 Kept in the memory of each process: with several workers or replicas an attacker gets a few
-more tries a minute, not unlimited ones, and a restart forgets nothing that matters.
+more tries, not unlimited ones, and a restart forgets nothing that matters.
 """
 
 from __future__ import annotations
 
 import time
-from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
+from dataclasses import dataclass
 
-# Five wrong passwords a minute for one name, or twenty from one address (an office behind
-# one NAT has several supervisors), then "try again in a minute".
-PER_USER = 5
-PER_ADDRESS = 20
-WINDOW_SECONDS = 60.0
+# Free failures before the delays start: five for one name from one address (a supervisor
+# mistyping), twenty from one address whatever the names (an office behind one NAT).
+FREE_PER_NAME_AND_ADDRESS = 5
+FREE_PER_ADDRESS = 20
+FIRST_DELAY_SECONDS = 10.0
+LONGEST_DELAY_SECONDS = 900.0
+# A key with no failure for this long is forgotten: longer than the longest delay, so a
+# patient guesser keeps the longest delay rather than earning free tries again.
+FORGET_AFTER_SECONDS = 3600.0
 # Forget keys beyond this many, oldest first: a flood of made-up names cannot fill memory.
 MAX_KEYS = 10_000
 
 
+@dataclass
+class _Failures:
+    count: int
+    last: float
+
+
+def delay(failures: int, free: int) -> float:
+    """How long to wait after the latest of `failures` before the next try."""
+    if failures < free:
+        return 0.0
+    doublings = min(failures - free, 32)
+    return min(FIRST_DELAY_SECONDS * float(2**doublings), LONGEST_DELAY_SECONDS)
+
+
 class FailedSignIns:
-    """Sliding one-minute windows of failures per key ("user:NAME", "address:IP")."""
+    """Failures per (name, address) and per address, with the delay each one imposes."""
 
     def __init__(
         self,
-        per_user: int = PER_USER,
-        per_address: int = PER_ADDRESS,
-        window: float = WINDOW_SECONDS,
+        free_per_name_and_address: int = FREE_PER_NAME_AND_ADDRESS,
+        free_per_address: int = FREE_PER_ADDRESS,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.per_user = per_user
-        self.per_address = per_address
-        self.window = window
+        self.free = {"name": free_per_name_and_address, "address": free_per_address}
         self.monotonic = monotonic
-        self._failures: dict[str, deque[float]] = {}
+        self._failures: dict[tuple[str, str], _Failures] = {}
 
-    def blocked(self, user: str, address: str) -> bool:
-        """Too many recent failures for this name or this address: refuse without checking."""
+    def wait(self, user: str, address: str) -> float:
+        """Seconds before this name may be tried from this address again; 0: now."""
         now = self.monotonic()
-        return (
-            self._recent(f"user:{user.casefold()}", now) >= self.per_user
-            or self._recent(f"address:{address}", now) >= self.per_address
-        )
+        waits = [0.0]
+        for key in self._keys(user, address):
+            failures = self._current(key, now)
+            if failures is not None:
+                waits.append(failures.last + delay(failures.count, self.free[key[0]]) - now)
+        return max(waits)
 
-    def failed(self, user: str, address: str) -> float:
-        """Count a failure now; its time, for `forgive`."""
+    def failed(self, user: str, address: str) -> None:
+        """Count a failure now."""
         now = self.monotonic()
         for key in self._keys(user, address):
-            self._failures.setdefault(key, deque()).append(now)
-            self._failures[key] = self._failures.pop(key)  # most recently used last
-        self._forget_oldest(len(self._failures) - MAX_KEYS)
-        return now
+            failures = self._current(key, now) or _Failures(0, now)
+            failures.count, failures.last = failures.count + 1, now
+            self._failures.pop(key, None)
+            self._failures[key] = failures  # most recently used last
+        for key in list(self._failures)[: max(len(self._failures) - MAX_KEYS, 0)]:
+            del self._failures[key]
 
-    def forgive(self, user: str, address: str, at: float) -> None:
-        """Take back the failure counted at `at`: sign-ins count one before the password is
-        checked, so that simultaneous guesses cannot all pass `blocked` first."""
-        for key in self._keys(user, address):
-            failures = self._failures.get(key)
-            if failures is not None and at in failures:
-                failures.remove(at)
+    def signed_in(self, user: str, address: str) -> None:
+        """Take back the failure counted for a sign-in whose password proved right (sign-ins
+        count one before checking, so that simultaneous guesses cannot all pass `wait`
+        first); this name from this address starts afresh."""
+        name_key, address_key = self._keys(user, address)
+        self._failures.pop(name_key, None)
+        failures = self._failures.get(address_key)
+        if failures is not None:
+            failures.count -= 1
+            if failures.count <= 0:
+                del self._failures[address_key]
 
     @staticmethod
-    def _keys(user: str, address: str) -> tuple[str, str]:
-        return f"user:{user.casefold()}", f"address:{address}"
+    def _keys(user: str, address: str) -> tuple[tuple[str, str], tuple[str, str]]:
+        # The address first: it has no spaces, so no two (name, address) pairs share a key.
+        return ("name", f"{address} {user.casefold()}"), ("address", address)
 
-    def _recent(self, key: str, now: float) -> int:
+    def _current(self, key: tuple[str, str], now: float) -> _Failures | None:
         failures = self._failures.get(key)
-        if failures is None:
-            return 0
-        while failures and failures[0] <= now - self.window:
-            failures.popleft()
-        if not failures:
+        if failures is not None and now - failures.last >= FORGET_AFTER_SECONDS:
             del self._failures[key]
-            return 0
-        return len(failures)
-
-    def _forget_oldest(self, count: int) -> None:
-        oldest: Iterable[str] = list(self._failures)[: max(count, 0)]
-        for key in oldest:
-            del self._failures[key]
+            return None
+        return failures

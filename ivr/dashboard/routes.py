@@ -7,6 +7,7 @@ IVR_SESSION_SECRET every route answers 503 with a page saying how to turn the wa
 from __future__ import annotations
 
 import logging
+import math
 from functools import partial
 
 from fastapi import APIRouter, FastAPI, HTTPException, Request, Response
@@ -25,7 +26,14 @@ from ivr.dashboard.access import (
 )
 from ivr.dashboard.announcements import router as announcements_router
 from ivr.dashboard.figures import take_snapshot
-from ivr.dashboard.pages import SECURITY_HEADERS, asset, message, page
+from ivr.dashboard.pages import (
+    SECURITY_HEADERS,
+    WallboardRoute,
+    add_wallboard_headers,
+    asset,
+    message,
+    page,
+)
 from ivr.dashboard.sessions import SessionSigner
 from ivr.dashboard.stream import Feed, Snapshots, events
 from ivr.services import Services
@@ -33,9 +41,14 @@ from ivr.store.users import UserStore
 
 log = logging.getLogger("ivr.dashboard")
 WRONG = "Wrong name or password."
-TOO_MANY = "Too many failed attempts. Try again in a minute."
+SIGN_OUT_LATER = (
+    "The database cannot be reached, so the session could not be ended on the server: this "
+    "browser forgot it, but a copy of its cookie stays valid until it expires or the "
+    "password is changed (ivr users passwd)."
+)
+TOO_MANY = "Too many failed attempts. Try again in {seconds} seconds."
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=WallboardRoute)
 
 
 def install_wallboard(app: FastAPI, services: Services) -> None:
@@ -80,8 +93,12 @@ async def login(request: Request, door: GateDep) -> Response:
     address = request.client.host if request.client else "unknown"
     try:
         cookie = await door.sign_in(name, password, address)
-    except SignInRefused:
-        return page("login.html", 429, prefix=prefix, error=TOO_MANY, name=name)
+    except SignInRefused as refused:
+        seconds = math.ceil(refused.wait)
+        error = TOO_MANY.format(seconds=seconds)
+        response = page("login.html", 429, prefix=prefix, error=error, name=name)
+        response.headers["Retry-After"] = str(seconds)
+        return response
     except Exception:
         log.exception("could not check a wallboard sign-in")
         return message("Try again shortly", DATABASE_AWAY, 503, prefix)
@@ -93,9 +110,17 @@ async def login(request: Request, door: GateDep) -> Response:
 
 
 @router.post("/logout", dependencies=[SameOrigin])
-async def logout(door: GateDep) -> Response:
-    """Forget the session in this browser and go back to the sign-in page."""
-    response = RedirectResponse(f"{door.settings.path_prefix}/login", 303)
+async def logout(request: Request, door: GateDep) -> Response:
+    """End the session (its cookie is refused everywhere from now on), forget the cookie in
+    this browser, and go back to the sign-in page."""
+    prefix = door.settings.path_prefix
+    response: Response
+    try:
+        await door.sign_out(request)
+        response = RedirectResponse(f"{prefix}/login", 303)
+    except Exception:
+        log.exception("could not end a wallboard session")
+        response = message("Not signed out", SIGN_OUT_LATER, 503, prefix)
     door.clear_cookie(response)
     return response
 
@@ -136,7 +161,7 @@ async def stylesheet() -> Response:
 
 async def _problem_page(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, PageProblem)
-    return exc.response
+    return add_wallboard_headers(request, exc.response)
 
 
 def _off(prefix: str) -> APIRouter:

@@ -1,10 +1,11 @@
 """The wallboard's session cookie: who signed in and until when, signed with IVR_SESSION_SECRET.
 
 The cookie is `payload.signature`, both unpadded base64url: the payload is JSON with the
-user's name, the expiry (Unix seconds) and a fingerprint of the user's password hash; the
-signature is HMAC-SHA256 over the payload with a key derived from the secret. Nothing in it is
-secret, and nothing in it can be changed without the key. The fingerprint ends every session of
-a user whose password is changed (`ivr users passwd`) or who is removed, with no session table.
+user's name, the expiry (Unix seconds) and the session's id; the signature is HMAC-SHA256 over
+the payload with a key derived from the secret. Nothing in it can be changed without the key.
+The id names the session's row in the database (ivr.store.users): signing out, a new password
+(`ivr users passwd`) or removing the user deletes the row, and from then on every replica
+refuses the cookie, however long it had left.
 """
 
 from __future__ import annotations
@@ -14,12 +15,15 @@ import binascii
 import hashlib
 import hmac
 import json
+import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 COOKIE_NAME = "ivr_wallboard"
 # A working day and a bit: a wall screen signed in at the start of a shift stays signed in.
 SESSION_LIFETIME = timedelta(hours=12)
+# 128 random bits name a session (22 characters).
+SESSION_ID_BYTES = 16
 # Larger cookies are not ours: refuse before decoding anything.
 MAX_COOKIE_CHARS = 1024
 
@@ -30,7 +34,7 @@ class Session:
 
     user: str
     expires_at: int
-    password: str
+    id: str
 
 
 class SessionSigner:
@@ -41,22 +45,21 @@ class SessionSigner:
         self._key = hmac.new(secret, b"ivr wallboard session v1", hashlib.sha256).digest()
         self.lifetime = lifetime
 
-    def fingerprint(self, password_hash: str) -> str:
-        """A short keyed digest of the stored hash: it changes when the password does."""
-        digest = hmac.new(self._key, password_hash.encode(), hashlib.sha256).digest()
-        return _b64(digest[:12])
-
-    def issue(self, user: str, password_hash: str, now: datetime) -> str:
-        """The cookie value for `user`, valid from `now` for the signer's lifetime."""
+    def new_session(self, user: str, now: datetime) -> Session:
+        """A session for `user` from `now`, with a fresh random id, for the signer's lifetime."""
         expires = int((now + self.lifetime).timestamp())
-        document = {"u": user, "e": expires, "p": self.fingerprint(password_hash)}
+        return Session(user, expires, secrets.token_urlsafe(SESSION_ID_BYTES))
+
+    def cookie(self, session: Session) -> str:
+        """The cookie value that carries `session`."""
+        document = {"u": session.user, "e": session.expires_at, "s": session.id}
         payload = _b64(json.dumps(document, separators=(",", ":")).encode())
         return f"{payload}.{self._sign(payload)}"
 
     def read(self, cookie: str, now: datetime) -> Session | None:
         """The session in `cookie` when it is ours, untouched and not expired; else None.
 
-        The caller still checks the user and the password fingerprint against the store."""
+        The caller still checks that the session has not ended (the store)."""
         if len(cookie) > MAX_COOKIE_CHARS or cookie.count(".") != 1:
             return None
         payload, signature = cookie.split(".")
@@ -71,10 +74,6 @@ class SessionSigner:
             return None
         return session
 
-    def matches(self, session: Session, password_hash: str) -> bool:
-        """The session was signed for this password hash (constant time)."""
-        return hmac.compare_digest(session.password, self.fingerprint(password_hash))
-
     def _sign(self, payload: str) -> str:
         return _b64(hmac.new(self._key, payload.encode(), hashlib.sha256).digest())
 
@@ -82,12 +81,12 @@ class SessionSigner:
 def _session(document: object) -> Session | None:
     if not isinstance(document, dict):
         return None
-    user, expires, password = document.get("u"), document.get("e"), document.get("p")
-    if not isinstance(user, str) or not isinstance(password, str):
+    user, expires, session_id = document.get("u"), document.get("e"), document.get("s")
+    if not isinstance(user, str) or not isinstance(session_id, str):
         return None
     if not isinstance(expires, int) or isinstance(expires, bool):
         return None
-    return Session(user, expires, password)
+    return Session(user, expires, session_id)
 
 
 def _b64(raw: bytes) -> str:

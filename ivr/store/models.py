@@ -139,6 +139,19 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+class WallboardSession(Base):
+    """A wallboard sign-in, named by its cookie: signing out, a new password or removing the
+    user deletes it, and every replica then refuses the cookie."""
+
+    __tablename__ = "wallboard_sessions"
+    __table_args__ = (Index("ix_wallboard_sessions_user_name", "user_name"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    user_name: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 class Announcement(Base):
     """An operator's live change to a region's line, until it expires: a message played before
     the main menu (an outage, a known delay, a scam warning), or a queue closed or made
@@ -218,3 +231,14 @@ class QueueClaim(Base):
     call_sid: Mapped[str] = mapped_column(String(34))
     claimed_until: Mapped[datetime] = mapped_column(UTCDateTime())
     empty_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class PinBudget(Base):
+    """Failed PINs on the whole agent line (every agent, every number, every replica) in the
+    current window: one row per line, whose count starts again with each window."""
+
+    __tablename__ = "pin_budget"
+
+    line: Mapped[str] = mapped_column(String(16), primary_key=True)
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime())
+    failures: Mapped[int] = mapped_column(Integer)

@@ -1,4 +1,5 @@
-"""Wallboard users: a name and a scrypt hash of the password (ivr.passwords), nothing else."""
+"""Wallboard users, a name and a scrypt hash of the password (ivr.passwords), and their
+sessions: one row per sign-in, which every replica checks on every request."""
 
 from __future__ import annotations
 
@@ -6,11 +7,11 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Engine, delete, select, update
+from sqlalchemy import Delete, Engine, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ivr.store.models import User
+from ivr.store.models import User, WallboardSession
 
 # What a user name may be: short, no spaces, safe to print anywhere (logs, the page header).
 USER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,63}")
@@ -64,15 +65,47 @@ class UserStore:
             return [_record(user) for user in session.scalars(select(User).order_by(User.name))]
 
     def set_password(self, name: str, password_hash: str) -> bool:
-        """False when there is no such user. Sessions signed for the old password end."""
+        """False when there is no such user. The user's sessions end (on every replica)."""
         statement = update(User).where(User.name == name).values(password_hash=password_hash)
         with self.engine.begin() as connection:
+            connection.execute(_sessions_of(name))
             return bool(connection.execute(statement).rowcount)
 
     def remove(self, name: str) -> bool:
         """False when there is no such user. The user's sessions end with it."""
         with self.engine.begin() as connection:
+            connection.execute(_sessions_of(name))
             return bool(connection.execute(delete(User).where(User.name == name)).rowcount)
+
+    def open_session(self, session_id: str, name: str, at: datetime, expires_at: datetime) -> None:
+        """Keep a new sign-in of `name`; the user's expired sessions go at the same time."""
+        with Session(self.engine) as session, session.begin():
+            session.execute(_sessions_of(name).where(WallboardSession.expires_at <= at))
+            session.add(
+                WallboardSession(
+                    id=session_id, user_name=name, created_at=at, expires_at=expires_at
+                )
+            )
+
+    def session_user(self, session_id: str, now: datetime) -> str | None:
+        """The user of a session that was opened and has neither ended nor expired."""
+        statement = (
+            select(User.name)
+            .join(WallboardSession, WallboardSession.user_name == User.name)
+            .where(WallboardSession.id == session_id, WallboardSession.expires_at > now)
+        )
+        with self.engine.connect() as connection:
+            found: str | None = connection.execute(statement).scalar_one_or_none()
+            return found
+
+    def end_session(self, session_id: str) -> None:
+        """Sign-out: the session's cookie is refused from now on, wherever it is sent."""
+        with self.engine.begin() as connection:
+            connection.execute(delete(WallboardSession).where(WallboardSession.id == session_id))
+
+
+def _sessions_of(name: str) -> Delete:
+    return delete(WallboardSession).where(WallboardSession.user_name == name)
 
 
 def _record(user: User) -> UserRecord:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
+import httpx
 import pytest
 from fastapi import FastAPI
 from pydantic import SecretStr
@@ -60,6 +61,17 @@ def client(service: FastAPI) -> Iterator[AppClient]:
     app_client = AppClient(service)
     yield app_client
     app_client.close()
+
+
+class ClientAt(AppClient):
+    """An AppClient whose requests come from `address`, as uvicorn reports the client (behind
+    nginx: the address nginx saw)."""
+
+    def __init__(self, app: FastAPI, address: str) -> None:
+        super().__init__(app)
+        self._runner.run(self._client.aclose())
+        transport = httpx.ASGITransport(app=app, client=(address, 50123))
+        self._client = httpx.AsyncClient(transport=transport, base_url=ORIGIN)
 
 
 def sign_in(client: AppClient, name: str = USER, password: str = PASSWORD) -> int:

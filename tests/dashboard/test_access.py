@@ -7,16 +7,19 @@ from datetime import timedelta
 
 import pytest
 from fastapi import FastAPI
+from prometheus_client import REGISTRY
 from pydantic import SecretStr, ValidationError
+from sqlalchemy import text
 
 from ivr.app import create_app
 from ivr.dashboard.sessions import COOKIE_NAME
 from ivr.emulator import VirtualClock
 from ivr.passwords import hash_secret
 from ivr.settings import Settings
+from ivr.store import Store
 from ivr.store.users import UserStore
 from tests.conftest import AppClient
-from tests.dashboard.conftest import ORIGIN, PASSWORD, SECRET, USER, sign_in
+from tests.dashboard.conftest import ORIGIN, PASSWORD, SECRET, USER, ClientAt, sign_in
 
 PRIVATE = ("/dashboard", "/dashboard/events", "/dashboard/live.js")
 
@@ -102,16 +105,43 @@ def test_a_wrong_password_and_an_unknown_name_get_the_same_answer(
     assert client.get("/dashboard").status_code == 303
 
 
-def test_five_wrong_passwords_lock_the_name_for_a_minute(
-    client: AppClient, users: UserStore
+def test_after_five_wrong_passwords_the_next_try_waits_ten_seconds(
+    client: AppClient, users: UserStore, clock: VirtualClock
 ) -> None:
     for _ in range(5):
         assert sign_in(client, password="guess") == 401
-    assert sign_in(client) == 429  # even the right password, for now
     page = client.post(
         "/login", data={"name": USER, "password": PASSWORD}, headers={"Origin": ORIGIN}
     )
-    assert "Too many failed attempts" in page.text
+    assert page.status_code == 429  # even the right password, for now
+    assert "Too many failed attempts. Try again in 10 seconds." in page.text
+    assert page.headers["retry-after"] == "10"
+    clock.advance(10)
+    assert sign_in(client) == 303
+
+
+def test_guessing_from_elsewhere_never_locks_a_supervisor_out(
+    service: FastAPI, client: AppClient, users: UserStore
+) -> None:
+    attacker = ClientAt(service, "203.0.113.9")
+    try:
+        answers = [sign_in(attacker, password=f"guess {n}") for n in range(30)]
+    finally:
+        attacker.close()
+    assert answers == [401] * 5 + [429] * 25
+    assert sign_in(client) == 303  # Ana, from her own address
+
+
+def test_failed_sign_ins_are_counted_for_the_alert(client: AppClient, users: UserStore) -> None:
+    def counted(reason: str) -> float:
+        name = "ivr_wallboard_sign_in_failures_total"
+        return REGISTRY.get_sample_value(name, {"reason": reason}) or 0.0
+
+    wrong, too_soon = counted("wrong"), counted("too_soon")
+    for _ in range(7):
+        sign_in(client, password="guess")
+    assert sign_in(client) == 429
+    assert (counted("wrong") - wrong, counted("too_soon") - too_soon) == (5, 3)
 
 
 def test_a_sign_in_from_another_site_is_refused(client: AppClient, users: UserStore) -> None:
@@ -166,6 +196,73 @@ def test_signing_out_forgets_the_session(client: AppClient, users: UserStore) ->
     assert response.status_code == 303 and response.headers["location"] == "/login"
     assert "Max-Age=0" in response.headers["set-cookie"]
     assert client.get("/dashboard").status_code == 303
+
+
+def test_signing_out_ends_the_session_on_every_replica(
+    service: FastAPI, wallboard_settings: Settings, clock: VirtualClock, users: UserStore
+) -> None:
+    browser = AppClient(service)
+    other_replica = AppClient(create_app(wallboard_settings, clock=clock))
+    try:
+        assert sign_in(browser) == 303
+        kept = browser._client.cookies[COOKIE_NAME]  # a copy, taken before signing out
+        other_replica._client.cookies.set(COOKIE_NAME, kept, domain="ivr.test")
+        assert other_replica.get("/dashboard").status_code == 200
+        assert browser.post("/logout", headers={"Origin": ORIGIN}).status_code == 303
+        for replica in (browser, other_replica):
+            replica._client.cookies.set(COOKIE_NAME, kept, domain="ivr.test")
+            assert replica.get("/dashboard").status_code == 303
+            assert replica.get("/dashboard/events").status_code == 401
+    finally:
+        browser.close()
+        other_replica.close()
+
+
+def test_signing_out_while_the_database_is_away_says_the_session_lives_on(
+    client: AppClient, users: UserStore, records: Store
+) -> None:
+    assert sign_in(client) == 303
+    with records.engine.begin() as connection:  # the sessions cannot be written any more
+        connection.execute(text("DROP TABLE wallboard_sessions"))
+    response = client.post("/logout", headers={"Origin": ORIGIN})
+    assert response.status_code == 503
+    assert "<h1>Not signed out</h1>" in response.text and "ivr users passwd" in response.text
+    assert "Max-Age=0" in response.headers["set-cookie"]  # this browser forgets it anyway
+
+
+def test_a_new_password_ends_the_sessions_it_was_signed_in_with(
+    client: AppClient, users: UserStore
+) -> None:
+    assert sign_in(client) == 303
+    kept = client._client.cookies[COOKIE_NAME]
+    # Even with the very same hash: the change itself ends the sessions, on the server.
+    same = users.get(USER)
+    assert same is not None and users.set_password(USER, same.password_hash)
+    client._client.cookies.set(COOKIE_NAME, kept, domain="ivr.test")
+    assert client.get("/dashboard").status_code == 303
+
+
+def test_wallboard_pages_are_never_framed(client: AppClient, users: UserStore) -> None:
+    answers = [client.get("/login"), client.get("/dashboard")]  # a page, a redirect
+    sign_in(client)
+    answers += [client.get("/dashboard"), client.get("/dashboard/style.css")]
+    answers.append(client.post("/logout", headers={"Origin": ORIGIN}))
+    for answer in answers:
+        assert answer.headers["x-frame-options"] == "DENY", answer.request.url
+        assert "strict-transport-security" not in answer.headers  # plain HTTP here
+
+
+def test_over_https_browsers_are_told_to_keep_to_https(
+    wallboard_settings: Settings, clock: VirtualClock
+) -> None:
+    settings = wallboard_settings.model_copy(update={"public_url": "https://ivr.example.com"})
+    client = AppClient(create_app(settings, clock=clock))
+    try:
+        for answer in (client.get("/login"), client.get("/dashboard")):
+            assert answer.headers["strict-transport-security"] == "max-age=31536000"
+            assert answer.headers["x-frame-options"] == "DENY"
+    finally:
+        client.close()
 
 
 def test_odd_sign_in_requests_get_a_clear_4xx(client: AppClient, users: UserStore) -> None:
@@ -224,7 +321,7 @@ def test_guesses_sent_all_at_once_are_held_to_the_same_limit(
     import asyncio
 
     from ivr.dashboard.access import Gate, SignInRefused
-    from ivr.dashboard.attempts import PER_USER
+    from ivr.dashboard.attempts import FREE_PER_NAME_AND_ADDRESS
 
     gate: Gate = service.state.wallboard
 
@@ -239,8 +336,8 @@ def test_guesses_sent_all_at_once_are_held_to_the_same_limit(
         return await asyncio.gather(*guesses, guess(PASSWORD))
 
     results = asyncio.run(burst())
-    assert results.count("wrong") == PER_USER
-    assert results[-1] == "refused"  # even the right password, once the name is blocked
+    assert results.count("wrong") == FREE_PER_NAME_AND_ADDRESS
+    assert results[-1] == "refused"  # even the right password, during the delay
 
 
 def test_a_right_password_takes_back_its_counted_attempt(
@@ -249,13 +346,14 @@ def test_a_right_password_takes_back_its_counted_attempt(
     import asyncio
 
     from ivr.dashboard.access import Gate
-    from ivr.dashboard.attempts import PER_USER
+    from ivr.dashboard.attempts import FREE_PER_NAME_AND_ADDRESS
 
     gate: Gate = service.state.wallboard
 
     async def sign_ins() -> list[bool]:
         return [
-            await gate.sign_in(USER, PASSWORD, "192.0.2.7") is not None for _ in range(PER_USER + 2)
+            await gate.sign_in(USER, PASSWORD, "192.0.2.7") is not None
+            for _ in range(FREE_PER_NAME_AND_ADDRESS + 2)
         ]
 
-    assert asyncio.run(sign_ins()) == [True] * (PER_USER + 2)
+    assert asyncio.run(sign_ins()) == [True] * (FREE_PER_NAME_AND_ADDRESS + 2)

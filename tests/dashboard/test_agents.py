@@ -39,7 +39,7 @@ def test_an_agent_counts_on_every_line_they_take() -> None:
 def test_from_the_store_logged_in_agents_are_available(store: Store, book: RegionBook) -> None:
     agents = AgentStore(store.engine)
     assert agents_on_calls_and_available(store, book, NOW) is None  # none configured
-    pin = hash_secret("4821", cost=2**4)
+    pin = hash_secret("482193", cost=2**4)
     agents.add("kim", ["+447700900001"], Skills(("en-GB",), ("gb",)), pin, NOW)
     agents.add("sam", ["+447700900002"], Skills(("en-GB", "en-US"), ("*",)), pin, NOW)
     agents.log_in("kim", "CA" + "1" * 32, NOW + timedelta(seconds=1))

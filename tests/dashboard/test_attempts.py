@@ -1,8 +1,16 @@
-"""Failed sign-ins are limited per name and per address, over a sliding minute."""
+"""Failed sign-ins slow their own sender: a growing delay per name and address, and per
+address, never a lock of the name for everybody."""
 
 from __future__ import annotations
 
-from ivr.dashboard.attempts import FailedSignIns
+from ivr.dashboard.attempts import (
+    FIRST_DELAY_SECONDS,
+    FORGET_AFTER_SECONDS,
+    LONGEST_DELAY_SECONDS,
+    FailedSignIns,
+)
+
+ATTACKER, OFFICE = "203.0.113.9", "198.51.100.20"
 
 
 class Ticks:
@@ -15,41 +23,73 @@ class Ticks:
         return self.now
 
 
-def test_five_failures_for_one_name_block_it_for_a_minute() -> None:
+def fail(attempts: FailedSignIns, ticks: Ticks, user: str, address: str, times: int) -> None:
+    """`times` failures, each as soon as the delay allows."""
+    for _ in range(times):
+        ticks.now += attempts.wait(user, address)
+        attempts.failed(user, address)
+
+
+def test_after_five_free_failures_each_try_waits_twice_as_long() -> None:
     ticks = Ticks()
-    attempts = FailedSignIns(per_user=5, per_address=20, window=60, monotonic=ticks)
-    for address in ("10.0.0.1", "10.0.0.2", "10.0.0.3", "10.0.0.4", "10.0.0.5"):
-        assert not attempts.blocked("ana", address)
-        attempts.failed("ana", address)
-    assert attempts.blocked("ana", "10.0.0.9")
-    assert attempts.blocked("ANA", "10.0.0.9")  # names differing in case are one name
-    assert not attempts.blocked("bob", "10.0.0.9")
-    ticks.now += 60
-    assert not attempts.blocked("ana", "10.0.0.9")
+    attempts = FailedSignIns(free_per_name_and_address=5, free_per_address=100, monotonic=ticks)
+    fail(attempts, ticks, "ana", ATTACKER, 5)
+    assert attempts.wait("ana", ATTACKER) == FIRST_DELAY_SECONDS == 10
+    assert attempts.wait("ANA", ATTACKER) == 10  # names differing in case are one name
+    ticks.now += 4
+    assert attempts.wait("ana", ATTACKER) == 6
+    waits = []
+    for _ in range(8):
+        ticks.now += attempts.wait("ana", ATTACKER)
+        attempts.failed("ana", ATTACKER)
+        waits.append(attempts.wait("ana", ATTACKER))
+    assert waits == [20, 40, 80, 160, 320, 640, LONGEST_DELAY_SECONDS, 900]
 
 
-def test_an_address_trying_many_names_is_blocked() -> None:
+def test_someone_elses_failures_never_delay_a_supervisor() -> None:
     ticks = Ticks()
-    attempts = FailedSignIns(per_user=5, per_address=3, window=60, monotonic=ticks)
-    for name in ("a", "b", "c"):
-        attempts.failed(name, "10.0.0.1")
-    assert attempts.blocked("d", "10.0.0.1")
-    assert not attempts.blocked("d", "10.0.0.2")
+    attempts = FailedSignIns(monotonic=ticks)
+    fail(attempts, ticks, "ana", ATTACKER, 50)
+    assert attempts.wait("ana", ATTACKER) == LONGEST_DELAY_SECONDS
+    assert attempts.wait("ana", OFFICE) == 0
+    assert attempts.wait("bob", OFFICE) == 0
 
 
-def test_failures_slide_out_one_by_one() -> None:
+def test_an_address_trying_many_names_waits_after_twenty_failures() -> None:
     ticks = Ticks()
-    attempts = FailedSignIns(per_user=2, per_address=100, window=60, monotonic=ticks)
-    attempts.failed("ana", "x")
-    ticks.now += 30
-    attempts.failed("ana", "x")
-    assert attempts.blocked("ana", "x")
-    ticks.now += 31  # the first failure is now older than a minute
-    assert not attempts.blocked("ana", "x")
+    attempts = FailedSignIns(monotonic=ticks)
+    for number in range(20):
+        assert attempts.wait(f"user{number}", ATTACKER) == 0
+        attempts.failed(f"user{number}", ATTACKER)
+    assert attempts.wait("someone-new", ATTACKER) == 10
+    assert attempts.wait("someone-new", OFFICE) == 0
+
+
+def test_a_right_password_lets_its_name_and_address_start_afresh() -> None:
+    ticks = Ticks()
+    attempts = FailedSignIns(monotonic=ticks)
+    fail(attempts, ticks, "ana", OFFICE, 4)
+    attempts.failed("ana", OFFICE)  # counted before the password is checked...
+    attempts.signed_in("ana", OFFICE)  # ...and it was right
+    fail(attempts, ticks, "ana", OFFICE, 4)
+    assert attempts.wait("ana", OFFICE) == 0
+
+
+def test_an_hour_of_quiet_forgets_the_failures() -> None:
+    ticks = Ticks()
+    attempts = FailedSignIns(monotonic=ticks)
+    fail(attempts, ticks, "ana", ATTACKER, 12)
+    ticks.now += FORGET_AFTER_SECONDS - 1
+    assert attempts.wait("ana", ATTACKER) == 0  # the longest delay is over...
+    attempts.failed("ana", ATTACKER)
+    assert attempts.wait("ana", ATTACKER) == LONGEST_DELAY_SECONDS  # ...but not forgotten
+    ticks.now += FORGET_AFTER_SECONDS
+    fail(attempts, ticks, "ana", ATTACKER, 4)
+    assert attempts.wait("ana", ATTACKER) == 0
 
 
 def test_made_up_names_cannot_fill_the_memory() -> None:
-    attempts = FailedSignIns(monotonic=Ticks())
+    attempts = FailedSignIns(free_per_address=100_000, monotonic=Ticks())
     for number in range(12_000):
         attempts.failed(f"user{number}", "10.0.0.1")
     assert len(attempts._failures) <= 10_000

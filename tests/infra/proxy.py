@@ -22,6 +22,7 @@ from pathlib import Path
 from tests.infra.tools import INFRA, free_port, listening, need, until
 
 SITE = INFRA / "nginx" / "ivr.conf"
+WALLBOARD_ACCESS = INFRA / "nginx" / "wallboard-access.conf"
 FALLBACK_XML = INFRA / "fallback.xml"
 PLACEHOLDER = re.compile(r"\$\{([A-Z][A-Z0-9_]*)\}")
 UPSTREAM = "IVR_UPSTREAM"
@@ -129,10 +130,15 @@ LOG_LINE = re.compile(
 )
 
 
-def lay_out(directory: Path, upstreams: Sequence[str]) -> Proxy:
-    """The nginx prefix: main conf, rendered site, certificate and the static fallback."""
+def lay_out(
+    directory: Path, upstreams: Sequence[str], wallboard_access: str | None = None
+) -> Proxy:
+    """The nginx prefix: main conf, rendered site, certificate, the static fallback, and who
+    may reach the wallboard (infra's wallboard-access.conf unless the test writes its own)."""
     proxy = Proxy(directory, free_port(), free_port())
     (directory / "conf.d").mkdir(parents=True)
+    access = WALLBOARD_ACCESS.read_text() if wallboard_access is None else wallboard_access
+    (directory / "wallboard-access.conf").write_text(access)
     self_signed(directory / "certs")
     (directory / "twiml").mkdir()
     shutil.copyfile(FALLBACK_XML, directory / "twiml" / "fallback.xml")
@@ -163,10 +169,12 @@ def check(directory: Path, upstreams: Sequence[str]) -> subprocess.CompletedProc
 
 
 @contextmanager
-def running(directory: Path, upstreams: Sequence[str]) -> Iterator[Proxy]:
+def running(
+    directory: Path, upstreams: Sequence[str], wallboard_access: str | None = None
+) -> Iterator[Proxy]:
     """nginx in the foreground on free loopback ports in front of `upstreams`."""
     nginx = need("nginx", "apt-get install nginx; .ci/run installs it")
-    proxy = lay_out(directory, upstreams)
+    proxy = lay_out(directory, upstreams, wallboard_access)
     with proxy.access_log.open("ab") as stdout, proxy.error_log.open("ab") as stderr:
         process = subprocess.Popen(command(nginx, proxy), stdout=stdout, stderr=stderr)
     proxy.process = process

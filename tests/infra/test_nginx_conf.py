@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ivr.emulator.transport import TWILIO_TIME_LIMIT_SECONDS
 from ivr.settings import Settings
-from tests.infra.proxy import SITE, check, placeholders
+from tests.infra.proxy import SITE, WALLBOARD_ACCESS, check, placeholders
 
 SIZES = {"": 1, "k": 1024, "m": 1024 * 1024}
 
@@ -50,9 +50,41 @@ def test_failed_posts_are_retried_on_another_replica() -> None:
 
 def test_the_forwarded_headers() -> None:
     headers = dict(value.split(maxsplit=1) for value in directive("proxy_set_header"))
-    assert headers["X-Forwarded-For"] == "$proxy_add_x_forwarded_for"
+    # The address nginx saw, never appended to what the client sent (which it can make up).
+    assert headers["X-Forwarded-For"] == "$remote_addr"
     assert headers["X-Forwarded-Proto"] == "$scheme"
     assert headers["X-Forwarded-Host"] == headers["Host"] == "$http_host"
+
+
+def locations() -> dict[str, str]:
+    """Each `location` of the site: its match, and its body up to the closing brace."""
+    text, found = SITE.read_text(), {}
+    for match in re.finditer(r"^\s*location\s+([^{]+?)\s*\{", text, flags=re.MULTILINE):
+        depth, end = 1, match.end()
+        while depth:
+            depth += {"{": 1, "}": -1}.get(text[end], 0)
+            end += 1
+        found[match.group(1)] = text[match.end() : end - 1]
+    return found
+
+
+def test_the_wallboard_is_passed_only_to_the_networks_the_operator_lists() -> None:
+    wallboard = {
+        match: body
+        for match, body in locations().items()
+        if re.search(r"login|logout|dashboard", match)
+    }
+    assert set(wallboard) == {"~ ^/(login|logout)$", "/dashboard"}
+    for body in wallboard.values():
+        rules = [line.strip() for line in body.splitlines() if line.strip()]
+        assert rules[0] == "include wallboard-access.conf;"  # before it is passed on
+    # As shipped, nobody: the operator adds `allow` lines for the supervisors' networks.
+    shipped = [
+        line.strip()
+        for line in WALLBOARD_ACCESS.read_text().splitlines()
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
+    assert shipped == ["deny all;"]
 
 
 def test_no_query_string_reaches_the_access_log() -> None:

@@ -216,20 +216,20 @@ def test_the_edge_forwards_what_the_replicas_need_and_refuses_the_rest(
                 assert client.get("/docs").status_code == 404
                 assert client.get("/readyz").status_code == 404
                 assert client.get("/healthz").text == "ok"
-                # The wallboard passes through, and the replica asks for a sign-in.
-                wallboard = client.get("/dashboard")
-                assert (wallboard.status_code, wallboard.headers["location"]) == (303, "/login")
-                assert "password" in client.get("/login").text
-                assert client.get("/dashboard/events").status_code == 401
+                # The wallboard only from the networks the operator lists: none as shipped.
+                for path in ("/login", "/dashboard", "/dashboard/events", "/dashboard/live.js"):
+                    assert client.get(path).status_code == 403, path
+                assert client.post("/logout").status_code == 403
                 # Keyed digits in a webhook's query never reach the access log.
                 refused = client.post("/voice/menu?n=ref&r=gb&l=en-GB&d=20260302", data={})
                 assert refused.status_code == 415  # the replica's answer, passed back as is
-            until(lambda: len(proxy.entries()) >= 12, "the access log")
+            until(lambda: len(proxy.entries()) >= 13, "the access log")
             entries = proxy.entries()
             assert "20260302" not in proxy.access_log.read_text()
             assert [(e["status"], e["upstream"]) for e in entries if e["path"] == "/docs"] == [
                 ("404", "-")
             ]
+            assert {e["upstream"] for e in entries if e["status"] == "403"} == {"-"}
             assert [e["upstream"] for e in entries if e["status"] == "413"] == ["-"]
 
 

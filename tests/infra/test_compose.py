@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from typing import Any
 from urllib.parse import urlsplit
@@ -176,6 +177,34 @@ def test_nginx_gets_its_site_certificates_and_static_fallback(services: dict[str
     certificates = re.findall(r"ssl_certificate(?:_key)? (\S+);", site)
     assert certificates == ["certs/fullchain.pem", "certs/privkey.pem"]
     assert mounts[f"{NGINX_PREFIX}/certs"] == INFRA / "certs"
+    # Who may reach the wallboard: included by ivr.conf, relative to the same prefix.
+    assert "include wallboard-access.conf;" in site
+    access = INFRA / "nginx" / "wallboard-access.conf"
+    assert mounts[f"{NGINX_PREFIX}/wallboard-access.conf"] == access
+
+
+def on_network(service: dict[str, Any], network: str) -> bool:
+    return network in (service.get("networks") or ["default"])
+
+
+def test_the_replicas_believe_x_forwarded_for_from_nginx_alone(
+    compose: dict[str, Any], services: dict[str, Any]
+) -> None:
+    (network, attachment), *others = services["nginx"]["networks"].items()
+    assert not others, "nginx reaches the replicas on one network"
+    nginx = ipaddress.ip_address(attachment["ipv4_address"])
+    assert services["ivr"]["environment"]["FORWARDED_ALLOW_IPS"] == str(nginx)
+    assert on_network(services["ivr"], network)
+    assert [name for name, service in services.items() if on_network(service, network)] == [
+        "ivr",
+        "nginx",
+    ]
+    # nginx's fixed address is in the network and outside the range handed out to others.
+    (pool,) = compose["networks"][network]["ipam"]["config"]
+    assert nginx in ipaddress.ip_network(pool["subnet"])
+    assert nginx not in ipaddress.ip_network(pool["ip_range"])
+    # The replicas still reach PostgreSQL on the default network.
+    assert on_network(services["ivr"], "default") and on_network(services["postgres"], "default")
 
 
 def test_images_name_a_version(services: dict[str, Any]) -> None:
@@ -183,6 +212,14 @@ def test_images_name_a_version(services: dict[str, Any]) -> None:
         image = interpolate(service["image"], {})
         _, _, tag = image.rpartition(":")
         assert tag and tag != "latest" and "/" not in tag, f"{name}: {image}"
+
+
+def test_images_pulled_from_a_registry_are_pinned_by_digest(services: dict[str, Any]) -> None:
+    """Only the image compose builds itself (from the pinned Dockerfile) goes by a tag."""
+    pinned = re.compile(r"[a-z0-9][a-z0-9._/-]*:[A-Za-z0-9_][A-Za-z0-9_.-]*@sha256:[0-9a-f]{64}")
+    for name, service in services.items():
+        if "build" not in service:
+            assert pinned.fullmatch(service["image"]), f"{name}: use name:tag@sha256:..."
 
 
 def test_every_variable_has_a_value_or_a_default(compose: dict[str, Any]) -> None:

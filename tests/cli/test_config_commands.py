@@ -48,6 +48,17 @@ def test_check_on_the_sample_warns_shows_the_ways_to_agents_and_passes() -> None
     assert out.splitlines()[-1].endswith(f"; {warnings} warnings")
 
 
+def test_the_readme_shows_lines_check_prints_on_the_sample() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    [block] = re.findall(r"```console\n\$ ivr check (--at \S+)\n(.*?)```", readme, re.DOTALL)
+    result = run("check", *block[0].split(), env=clean_env())
+    assert result.returncode == 0, result.stderr
+    printed = iter(result.stdout.splitlines())
+    for shown in block[1].splitlines():
+        if shown.strip() != "...":  # each line shown is printed, in the order shown
+            assert any(line == shown for line in printed), shown
+
+
 def test_check_catches_a_broken_sample_regions_file_with_file_and_line(tmp_path: Path) -> None:
     regions, prompts = sample_copy(tmp_path)
     line = replace_line(regions, 'timezone = "Asia/Tokyo"', 'timezone = "Asia/Tokio"')

@@ -79,10 +79,35 @@ def test_call_with_an_agent_shows_the_bridge() -> None:
 def test_call_refuses_at_over_http() -> None:
     result = CliRunner().invoke(
         cli,
-        ["call", "+81312345678", "--url", "http://127.0.0.1:9", "--at", "2026-03-02T10:00+09:00"],
+        ["call", "+81312345678", "--url", "http://127.0.0.1:9/", "--at", "2026-03-02T10:00+09:00"],
     )
     assert result.exit_code == 2
     assert "--at works in-process only" in result.output
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (("--url", "/voice/incoming"), "--url '/voice/incoming': give a full http(s) URL"),
+        (("--status-url", "http://127.0.0.1:9/voice/status"), "describe the app at --url"),
+        (("--method", "GET"), "describe the app at --url"),
+        (("--method", "PUT"), "'PUT' is not one of"),
+        (
+            ("--url", "http://127.0.0.1:9/voice/incoming", "--status-url", "voice/status"),
+            "--status-url 'voice/status': give a full http(s) URL",
+        ),
+        (
+            ("--url", "http://127.0.0.1:9/ivr/welcome", "--agent-after", "30"),
+            "--agent-after works with this IVR only: its voice URL ends in /voice/incoming",
+        ),
+    ],
+)
+def test_call_refuses_options_that_do_not_describe_one_voice_url(
+    options: tuple[str, ...], message: str
+) -> None:
+    result = CliRunner().invoke(cli, ["call", "+81312345678", *options])
+    assert result.exit_code == 2
+    assert message in result.output
 
 
 def test_call_speech_with_spaces_is_quoted() -> None:
@@ -269,7 +294,9 @@ def test_call_over_http_against_ivr_serve(server: str) -> None:
         "call",
         "+447700900123",
         "--url",
-        server,
+        f"{server}/voice/incoming",
+        "--status-url",
+        f"{server}/voice/status",
         "--press",
         "2 #",
         env=clean_env(TWILIO_AUTH_TOKEN="http-token"),
@@ -277,10 +304,12 @@ def test_call_over_http_against_ivr_serve(server: str) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"-> POST {server}/voice/incoming (voice) 200" in result.stdout
     assert "Turn on two-step verification" in result.stdout
+    assert f"-> POST {server}/voice/status (status-callback) 204" in result.stdout
 
 
 def test_call_over_http_with_the_wrong_token_is_refused(server: str) -> None:
-    result = run("call", "+447700900123", "--url", server, env=clean_env(TWILIO_AUTH_TOKEN="wrong"))
+    url = f"{server}/voice/incoming"
+    result = run("call", "+447700900123", "--url", url, env=clean_env(TWILIO_AUTH_TOKEN="wrong"))
     assert result.returncode == 1
     assert "403" in result.stdout and "11200" in result.stdout
 

@@ -28,7 +28,7 @@ def test_transcript_reads_like_the_call(make_app: Any, make_switch: Any) -> None
     assert lines[2] == "00:02  IVR [man, en-US]: Press 1"
     assert "Caller presses 1" in call.transcript
     assert "WARNING 12200 Schema validation warning: attribute 'volume'" in call.transcript
-    assert "IVR hangs up" in call.transcript and lines[-1].endswith("call ended: completed, 5 s")
+    assert "IVR hangs up" in call.transcript and lines[-1].endswith("call ended: completed, 4 s")
     assert "<Response>" not in call.transcript  # documents stay out of the readable text
 
 
@@ -52,8 +52,8 @@ def test_events_have_a_stable_json_shape(make_app: Any, make_switch: Any) -> Non
     assert request["document"].startswith("<Response>") and request["status"] == 200
     gather = events[3]
     assert gather["input"] == ["dtmf"] and gather["num_digits"] == 1
-    # 13 Japanese characters (2.6 s), then "Press 1" (1 s)
-    assert gather["at"] == "2026-03-01T03:00:03.600Z" and gather["t"] == 3.6
+    # 11 kana and 2 kanji (14.5 morae at 7 a second), then "Press 1" (1 s)
+    assert gather["at"] == "2026-03-01T03:00:03.071Z" and gather["t"] == 3.1
     pressed = next(event for event in events if event["type"] == "input")
     assert (pressed["kind"], pressed["keys"], pressed["digits"]) == ("digits", "1", "1")
     warning = next(event for event in events if event["type"] == "warning")

@@ -7,6 +7,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from twilio.twiml.voice_response import VoiceResponse
 
 from ivr.config_checks import (
     LONGEST_WAY_TO_AGENT_SECONDS,
@@ -16,15 +17,17 @@ from ivr.config_checks import (
     long_prompts,
     missing_prompts,
     never_open,
+    prompt_seconds,
     run_checks,
     voices,
     way_to_agent,
     ways_to_agents,
 )
+from ivr.emulator import Switch
 from ivr.languages import LANGUAGES
 from ivr.services import load_config
 from ivr.settings import Settings
-from ivr.speech_time import speech_seconds
+from ivr.steps import Say
 from ivr.tomlfile import load_toml
 from tests.conftest import ROOT, instant
 
@@ -266,10 +269,20 @@ def test_the_way_to_an_agent_follows_the_fewest_keys_then_the_fewest_seconds(
     assert way is not None and way.keys == ("3", "0") and way.queue == "hk-zh-CN"
 
 
-def test_speech_seconds_follow_the_script() -> None:
-    assert speech_seconds("x" * 30) == pytest.approx(2.0)  # 15 Latin characters a second
-    assert speech_seconds("普通话服务请按一") == pytest.approx(8 / 5)  # 5 Han characters
-    assert speech_seconds("にほんごをごきぼう") == pytest.approx(9 / 7.5)  # 7.5 kana
-    assert speech_seconds("한국어 서비스는") == pytest.approx(7 / 5 + 1 / 15)  # and a space
-    assert speech_seconds("1。") == pytest.approx(1.0)  # a Say is never shorter than a second
-    assert speech_seconds("") == 0.0
+@pytest.mark.parametrize(
+    "line",
+    [
+        Say("日本語をご希望の方は、1を押してください。", "ja-JP"),
+        Say("अगर आप अपना पासवर्ड भूल गए हैं, तो 1 दबाएँ, या बोलें: पासवर्ड।", "hi-IN"),
+        Say("忘记密码，请按1，或说“密码”。", "zh-CN"),
+        Say("If you forgot your password, press 1, or say: password.", "en-US"),
+    ],
+    ids=["ja-JP", "hi-IN", "zh-CN", "en-US"],
+)
+def test_check_times_a_line_as_long_as_the_emulator_plays_it(line: Say) -> None:
+    twiml = VoiceResponse()
+    twiml.say(line.text)
+    with Switch("http://127.0.0.1:9", status_path=None) as switch:  # nothing is fetched
+        call = switch.dial_twiml(str(twiml), from_="+81312345678")
+    [said, ended] = [e.t for e in call.events if e.to_json()["type"] in ("say", "status")]
+    assert ended - said == pytest.approx(prompt_seconds(line))

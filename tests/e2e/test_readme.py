@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shlex
 from pathlib import Path
 
 import pytest
@@ -47,6 +48,21 @@ def test_the_readme_region_example_loads(tmp_path: Path) -> None:
     file.write_text(example + "\n" + world, encoding="utf-8")
     book = load_regions(file, prompt_languages=("en-US", "zh-CN"))
     assert book.regions["cn"].queue.announce_every == 45
+
+
+def test_the_quick_start_installs_the_pinned_versions() -> None:
+    """Without the constraints a fresh install takes whatever PyPI has that day (the pins'
+    completeness is tests/infra/test_constraints.py's)."""
+    quick_start = block("sh", "python3 -m venv .venv")
+    commands = [
+        command for line in quick_start.splitlines() for command in line.split("#")[0].split("&&")
+    ]
+    installs = [shlex.split(command) for command in commands if "pip install" in command]
+    assert len(installs) == 1, quick_start
+    words = installs[0]
+    constraint = words[words.index("-c") + 1] if "-c" in words else None
+    assert constraint == "infra/constraints.txt", " ".join(words)
+    assert (ROOT / constraint).is_file()
 
 
 COMMANDS = re.findall(r"\$ ivr call (.*)\n", README)

@@ -287,7 +287,7 @@ class Bench:
             return summarise(parse_raw(raw.read_text()), "py-spy", how, ticks)
         progress("py-spy not installed: cProfile on the in-process handler path instead")
         from bench.inprocess import bench_settings
-        from ivr.app import create_app
+        from ivr.web.app import create_app
 
         workdir = self.workdir("cprofile")
         settings = bench_settings(

@@ -31,8 +31,8 @@ from bench.surge import SAMPLE_REGIONS, Observed, _finish, _observe
 from bench.surge_plan import SURGE_START, PlannedCall, open_lines, plan_surge
 from bench.surge_records import RecordCheck, check_records
 from bench.surge_wire import CountingForwarder, InFlight
+from ivr.config.regions import load_regions
 from ivr.emulator import Call, Switch, VirtualClock
-from ivr.regions import load_regions
 from ivr.store import Store
 from ivr.store.models import Call as CallRow
 

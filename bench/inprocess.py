@@ -14,7 +14,7 @@ import httpx
 from pydantic import SecretStr
 
 from bench.mix import SignedRequest
-from ivr.settings import Settings
+from ivr.config.settings import Settings
 
 
 def bench_settings(

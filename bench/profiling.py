@@ -37,8 +37,8 @@ CATEGORIES: Rules = (
     ),
     ("phonenumbers (caller number -> country -> region)", ("(phonenumbers/",)),
     ("TwiML building (twilio.twiml builder + ElementTree)", ("(twilio/twiml/", "(ivr/twiml.py")),
-    ("parameter validation (pydantic, ivr.params)", ("(pydantic", "(ivr/params.py")),
-    ("form body read + parse (ivr.security.read_form)", ("(ivr/security.py",)),
+    ("parameter validation (pydantic, ivr.web.params)", ("(pydantic", "(ivr/params.py")),
+    ("form body read + parse (ivr.web.signature.read_form)", ("(ivr/security.py",)),
     (
         "thread-pool hand-off (run_in_threadpool, anyio workers)",
         ("(anyio/", "(starlette/concurrency.py", "(queue.py", "(threading.py"),
@@ -62,7 +62,7 @@ Section = tuple[str, list[tuple[str, float]]]  # a title, and (name, share %) ro
 
 def ignored(frame: str) -> bool:
     """Frames every stack of `ivr serve`'s main thread has: the console script and the CLI
-    function that started uvicorn (not the import of ivr.cli, which is start-up work)."""
+    function that started uvicorn (not the import of ivr.commands.main, which is start-up work)."""
     if frame.startswith("<module> ("):
         return frame.startswith("<module> (ivr:")
     return "(ivr/cli.py:" in frame
@@ -84,9 +84,9 @@ Stacks = list[tuple[list[str], int]]
 # Cold start: the same first-match rule over the stacks of a starting `ivr serve`.
 STARTUP_CATEGORIES: Rules = (
     ("database migration (alembic upgrade)", ("upgrade (ivr/store/migrate.py",)),
-    ("regions.toml + prompts (ivr.services.load_config)", ("load_config (ivr/services.py",)),
+    ("regions.toml + prompts (ivr.web.services.load_config)", ("load_config (ivr/services.py",)),
     ("imports", ("<module> (", "(<frozen importlib")),
-    ("app build (ivr.app.create_app: routes, OpenAPI schemas)", ("create_app (ivr/app.py",)),
+    ("app build (ivr.web.app.create_app: routes, OpenAPI schemas)", ("create_app (ivr/app.py",)),
     ("uvicorn startup, the probe's first request", ("(uvicorn/",)),
     ("CLI (typer), settings", ("(typer/", "(pydantic_settings/")),
 )
@@ -294,10 +294,10 @@ STARTUP_SCRIPT = """
 import cProfile, sys
 profiler = cProfile.Profile()
 profiler.enable()
-import ivr.cli
-from ivr.settings import Settings
-from ivr.services import load_config
-from ivr.app import create_app
+import ivr.commands.main
+from ivr.config.settings import Settings
+from ivr.web.services import load_config
+from ivr.web.app import create_app
 settings = Settings()
 load_config(settings)  # ivr serve checks the configuration before starting uvicorn
 create_app(settings)

@@ -18,9 +18,9 @@ import phonenumbers
 import pytz
 
 from bench.mix import CALLER_COUNTRIES
-from ivr.languages import LANGUAGES
-from ivr.regions import load_regions
-from ivr.tomlfile import load_toml
+from ivr.config.languages import LANGUAGES
+from ivr.config.regions import load_regions
+from ivr.config.tomlfile import load_toml
 
 _ZONES = (
     "Europe/Paris",

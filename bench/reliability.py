@@ -50,9 +50,9 @@ from bench.servers import end, free_port
 from bench.surge import SAMPLE_REGIONS
 from bench.surge_command import PUBLIC_URL, fresh_schema, server_env
 from bench.surge_plan import open_lines, staffed_around_the_clock
-from ivr.regions import load_regions
+from ivr.config.regions import load_regions
 from ivr.store.database import WAIT_SECONDS
-from tests.e2e.tcp_gate import TcpGate
+from tests.support.tcp_gate import TcpGate
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "RELIABILITY.md"

@@ -35,6 +35,7 @@ from bench.surge_plan import (
 )
 from bench.surge_records import ExpectedRow, RecordCheck, check_records
 from bench.surge_wire import CountingForwarder, InFlight
+from ivr.config.regions import load_regions
 from ivr.emulator import Call, Switch, VirtualClock
 from ivr.emulator.events import (
     EnqueueEvent,
@@ -43,8 +44,7 @@ from ivr.emulator.events import (
     RequestEvent,
     StatusEvent,
 )
-from ivr.regions import load_regions
-from ivr.twiml import agent_takes_queue
+from ivr.web.twiml import agent_takes_queue
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_REGIONS = ROOT / "regions.toml"

@@ -27,7 +27,7 @@ from bench.servers import Launch, Probe, Server, free_port
 from bench.surge import SAMPLE_REGIONS, run_surge
 from bench.surge_plan import open_lines, staffed_around_the_clock
 from bench.surge_report import surge_lines, surge_section, write_surge_section
-from ivr.regions import load_regions
+from ivr.config.regions import load_regions
 
 ROOT = Path(__file__).resolve().parent.parent
 PUBLIC_URL = "https://ivr.example.com"

@@ -18,8 +18,8 @@ from pathlib import Path
 import phonenumbers
 from phonenumbers import PhoneNumberType
 
-from ivr.hours import WEEKDAYS, is_open
-from ivr.regions import RegionBook, load_regions
+from ivr.config.hours import WEEKDAYS, is_open
+from ivr.config.regions import RegionBook, load_regions
 
 # Tuesday 3 March 2026, 15:00 UTC; each call lasts at most ~10 minutes of virtual time.
 SURGE_START = datetime(2026, 3, 3, 15, 0, tzinfo=UTC)

@@ -25,14 +25,14 @@ from fastapi.responses import RedirectResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
-from ivr import metrics
 from ivr.clock import Clock
+from ivr.config.settings import Settings
 from ivr.dashboard.attempts import FailedSignIns
 from ivr.dashboard.pages import message
 from ivr.dashboard.sessions import COOKIE_NAME, Session, SessionSigner
-from ivr.passwords import hash_secret, verify_secret
-from ivr.settings import Settings
+from ivr.store.passwords import hash_secret, verify_secret
 from ivr.store.users import UserStore
+from ivr.web import metrics
 
 # Password checks take ~40 ms of CPU each: at most two at once, so a burst of sign-ins never
 # holds the thread pool that webhooks use for the database.

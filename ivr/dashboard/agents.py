@@ -3,7 +3,7 @@
 An agent counts on every line their skills cover (the regions and languages they take): on a
 line's tile, "2 / 1" means that of the agents who can take its callers, two are on a call and
 one is free. So the figures of two lines do not add up when agents share them. Agents in
-wrap-up or offline count in neither; wrap-up ends as ivr.agents.shown_state says.
+wrap-up or offline count in neither; wrap-up ends as ivr.engine.agent_line.shown_state says.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from ivr.agents import AgentState, Skills
-from ivr.regions import RegionBook
+from ivr.config.regions import RegionBook
+from ivr.engine.agent_line import AgentState, Skills
 from ivr.store import Store
 from ivr.store.agents import AgentStore
 

@@ -18,7 +18,10 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
-from ivr.announcements import (
+from ivr.config.regions import Region, RegionBook
+from ivr.dashboard.access import DATABASE_AWAY, SameOrigin, SignedIn, form_fields
+from ivr.dashboard.pages import SECURITY_HEADERS, WallboardRoute, message, page
+from ivr.engine.announcements import (
     Announcement,
     InvalidAnnouncement,
     Kind,
@@ -26,11 +29,8 @@ from ivr.announcements import (
     expiry,
     new_announcement,
 )
-from ivr.dashboard.access import DATABASE_AWAY, SameOrigin, SignedIn, form_fields
-from ivr.dashboard.pages import SECURITY_HEADERS, WallboardRoute, message, page
-from ivr.regions import Region, RegionBook
-from ivr.services import Services, ServicesDep
 from ivr.store.announcements import AnnouncementStore
+from ivr.web.services import Services, ServicesDep
 
 log = logging.getLogger("ivr.dashboard")
 ALL = "all"

@@ -9,8 +9,8 @@ needs from the store (through `Services`, so the clock is the app's) and calls i
 - Today: calls that started since midnight in the region's time zone. A caller who hung up
   before choosing a language heard the region's default one and counts there.
 - Self-service rate, abandonment, service level and callbacks pending are `ivr report`'s own
-  figures (ivr.reports) over the line's calls of today and its open callbacks.
-- Estimated wait: what a caller joining the line's queue now would hear (ivr.waiting).
+  figures (ivr.store.reports) over the line's calls of today and its open callbacks.
+- Estimated wait: what a caller joining the line's queue now would hear (ivr.engine.waiting).
 """
 
 from __future__ import annotations
@@ -23,14 +23,14 @@ from datetime import datetime, time, timedelta
 import pytz
 from starlette.concurrency import run_in_threadpool
 
+from ivr.config.hours import is_open
+from ivr.config.regions import Region, RegionBook
 from ivr.dashboard.agents import AgentCounts, Line, agents_on_calls_and_available
-from ivr.hours import is_open
-from ivr.regions import Region, RegionBook
-from ivr.reports import DEFAULT_ANSWER_WITHIN, region_report
-from ivr.services import Services
+from ivr.engine.waiting import QueueStatus, estimated_wait
 from ivr.store.callbacks import CallbackRecord
+from ivr.store.reports import DEFAULT_ANSWER_WITHIN, region_report
 from ivr.store.repository import CallRecord
-from ivr.waiting import QueueStatus, estimated_wait
+from ivr.web.services import Services
 
 STALE_AFTER = timedelta(minutes=2)
 # Colour cues, in seconds of the longest wait: amber once callers wait past the service level

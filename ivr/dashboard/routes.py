@@ -36,8 +36,8 @@ from ivr.dashboard.pages import (
 )
 from ivr.dashboard.sessions import SessionSigner
 from ivr.dashboard.stream import Feed, Snapshots, events
-from ivr.services import Services
 from ivr.store.users import UserStore
+from ivr.web.services import Services
 
 log = logging.getLogger("ivr.dashboard")
 WRONG = "Wrong name or password."

@@ -1,7 +1,7 @@
 """Persistence: the shared records of calls, callbacks and voicemails, in SQLite (one machine)
 or PostgreSQL (replicas), with a local spool for when the database is away."""
 
-from ivr.booking import Booking
+from ivr.engine.booking import Booking
 from ivr.store.callbacks import CallbackRecord, Limits
 from ivr.store.database import Purged, Store
 from ivr.store.repository import OUTCOMES, CallRecord

@@ -1,7 +1,8 @@
 """Agents in the shared store: who they are (phones, skills, a PIN hash), their state, and the
 queue each is about to take a caller from. (Who waits where: ivr.store.staffing.)
 
-Every change of an agent's state goes through `_move`, which applies `ivr.agents.next_state`:
+Every change of an agent's state goes through `_move`, which applies
+`ivr.engine.agent_line.next_state`:
 an event that does not apply (a retried webhook, a Dial action after the hang-up) changes
 nothing. Agents choosing at the same moment never take the same queue: a queue is claimed in
 `queue_claims` with one atomic upsert that only wins over a lapsed claim or the agent's own.
@@ -21,7 +22,7 @@ from typing import Any
 from sqlalchemy import Engine, String, and_, case, delete, literal, or_, select, update
 from sqlalchemy.orm import Session
 
-from ivr.agents import (
+from ivr.engine.agent_line import (
     MAX_PIN_TRIES,
     AgentEvent,
     AgentState,

@@ -14,7 +14,7 @@ from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from ivr.announcements import Announcement, Kind, NewAnnouncement
+from ivr.engine.announcements import Announcement, Kind, NewAnnouncement
 from ivr.store.models import Announcement as AnnouncementRow
 from ivr.store.schedule import ReadSchedule
 
@@ -31,7 +31,8 @@ class AnnouncementStore:
         self.engine = engine
 
     def add(self, announcement: NewAnnouncement, at: datetime) -> Announcement:
-        """Store a checked announcement (see ivr.announcements.new_announcement) set at `at`."""
+        """Store a checked announcement (see ivr.engine.announcements.new_announcement) set
+        at `at`."""
         row = AnnouncementRow(
             region=announcement.region,
             language=announcement.language,

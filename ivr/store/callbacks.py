@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Engine, func, select, text, true, update
 from sqlalchemy.orm import Session
 
-from ivr.booking import Booking
+from ivr.engine.booking import Booking
 from ivr.store.models import Call, Callback
 from ivr.store.repository import BRIDGED, upsert_into
 

@@ -41,8 +41,8 @@ from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session
 
-from ivr.booking import UNAVAILABLE, Booking
-from ivr.numbers import masked
+from ivr.engine.booking import UNAVAILABLE, Booking
+from ivr.engine.numbers import masked
 from ivr.store.callbacks import Limits
 from ivr.store.database import Store, TooSlow, in_time, seconds_left
 from ivr.store.handover import COMMITTED, TO_SPOOL, Outcome, Write, settle_all

@@ -1,4 +1,4 @@
-"""Wallboard users, a name and a scrypt hash of the password (ivr.passwords), and their
+"""Wallboard users, a name and a scrypt hash of the password (ivr.store.passwords), and their
 sessions: one row per sign-in, which every replica checks on every request."""
 
 from __future__ import annotations

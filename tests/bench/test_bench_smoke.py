@@ -16,8 +16,8 @@ from bench.lua import MARK, lua_script
 from bench.mix import LINES, build_mix, composition
 from bench.regions import write_regions
 from bench.wrk import parse_wrk
-from ivr.app import create_app
-from ivr.regions import load_regions
+from ivr.config.regions import load_regions
+from ivr.web.app import create_app
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "bench-smoke-token"

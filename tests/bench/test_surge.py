@@ -21,12 +21,12 @@ from bench.surge_plan import (
 )
 from bench.surge_records import ExpectedRow, check_records
 from bench.surge_report import keep_surge, surge_lines, surge_section, write_surge_section
-from ivr.regions import load_regions
+from ivr.config.regions import load_regions
 from ivr.store import Store
 from ivr.store.migrate import upgrade
-from tests.conftest import POSTGRES_URL
-from tests.infra.replicas import replica, replica_env
-from tests.infra.tools import free_port, until
+from tests.support.databases import POSTGRES_URL
+from tests.support.processes import free_port, until
+from tests.support.replicas import replica, replica_env
 
 TOKEN = "surge-auth-token"
 CALLS = 150

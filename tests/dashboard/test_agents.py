@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from ivr.agents import AgentState, Skills
+from ivr.config.regions import RegionBook
 from ivr.dashboard.agents import AgentCounts, agents_on_calls_and_available, count_agents
-from ivr.passwords import hash_secret
-from ivr.regions import RegionBook
+from ivr.engine.agent_line import AgentState, Skills
 from ivr.store import Store
 from ivr.store.agents import AgentStore
-from tests.conftest import instant
+from ivr.store.passwords import hash_secret
+from tests.support.moments import instant
 
 NOW = instant("2026-03-02T10:00+00:00")
 UK = ("gb", "en-GB")

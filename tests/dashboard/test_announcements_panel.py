@@ -9,13 +9,13 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from ivr.announcements import Kind
 from ivr.emulator import Call, Switch, VirtualClock
+from ivr.engine.announcements import Kind
 from ivr.store import Store
 from ivr.store.announcements import AnnouncementStore
 from ivr.store.users import UserStore
-from tests.conftest import AppClient
-from tests.dashboard.conftest import ORIGIN, USER, sign_in
+from tests.support.app_client import AppClient
+from tests.support.wallboard import ORIGIN, USER, sign_in
 
 UK_LINE, UK_CALLER = "+442079460123", "+447700900123"
 MAIN_MENU = "Main menu."
@@ -27,30 +27,32 @@ SAME_ORIGIN = {"Origin": ORIGIN}
 
 
 @pytest.fixture
-def operator(client: AppClient, users: UserStore) -> AppClient:
-    assert sign_in(client) == 303
-    return client
+def operator(wallboard_client: AppClient, wallboard_users: UserStore) -> AppClient:
+    assert sign_in(wallboard_client) == 303
+    return wallboard_client
 
 
 @pytest.fixture
-def phone(service: FastAPI, clock: VirtualClock) -> Iterator[Switch]:
-    with Switch(service, clock=clock) as switch:
+def phone(wallboard_app: FastAPI, london_clock: VirtualClock) -> Iterator[Switch]:
+    with Switch(wallboard_app, clock=london_clock) as switch:
         yield switch
 
 
 @pytest.fixture
-def announcements(records: Store) -> AnnouncementStore:
-    return AnnouncementStore(records.engine)
+def announcements(wallboard_store: Store) -> AnnouncementStore:
+    return AnnouncementStore(wallboard_store.engine)
 
 
-def set_announcement(client: AppClient, **fields: str) -> httpx.Response:
+def set_announcement(wallboard_client: AppClient, **fields: str) -> httpx.Response:
     form = {"region": "gb", "language": "all", "kind": "message", "text": "", "for": "2h"}
-    return client.post("/dashboard/announcements", data={**form, **fields}, headers=SAME_ORIGIN)
+    return wallboard_client.post(
+        "/dashboard/announcements", data={**form, **fields}, headers=SAME_ORIGIN
+    )
 
 
-def cancel(client: AppClient, announcement_id: int) -> httpx.Response:
+def cancel(wallboard_client: AppClient, announcement_id: int) -> httpx.Response:
     path = f"/dashboard/announcements/{announcement_id}/cancel"
-    return client.post(path, headers=SAME_ORIGIN)
+    return wallboard_client.post(path, headers=SAME_ORIGIN)
 
 
 def uk_caller_asks_for_an_agent(phone: Switch) -> Call:
@@ -60,33 +62,38 @@ def uk_caller_asks_for_an_agent(phone: Switch) -> Call:
 
 
 def test_anonymous_visitors_get_no_panel_and_cannot_change_anything(
-    client: AppClient, users: UserStore, announcements: AnnouncementStore, clock: VirtualClock
+    wallboard_client: AppClient,
+    wallboard_users: UserStore,
+    announcements: AnnouncementStore,
+    london_clock: VirtualClock,
 ) -> None:
-    assert client.get("/dashboard/announcements").status_code == 401
-    assert set_announcement(client, text="Scam alert").status_code == 401
-    no_origin = client.post("/dashboard/announcements", data={"region": "gb", "for": "1h"})
+    assert wallboard_client.get("/dashboard/announcements").status_code == 401
+    assert set_announcement(wallboard_client, text="Scam alert").status_code == 401
+    no_origin = wallboard_client.post(
+        "/dashboard/announcements", data={"region": "gb", "for": "1h"}
+    )
     assert no_origin.status_code == 403
-    assert announcements.not_over(clock.now()) == []
-    assert cancel(client, 1).status_code == 401
+    assert announcements.not_over(london_clock.now()) == []
+    assert cancel(wallboard_client, 1).status_code == 401
 
 
 def test_a_form_posted_from_another_site_is_refused(
-    operator: AppClient, announcements: AnnouncementStore, clock: VirtualClock
+    operator: AppClient, announcements: AnnouncementStore, london_clock: VirtualClock
 ) -> None:
     form = {"region": "gb", "language": "all", "kind": "closed", "for": "1h"}
     for headers in ({"Origin": "https://evil.example"}, {"Referer": "https://evil.example/x"}, {}):
         response = operator.post("/dashboard/announcements", data=form, headers=headers)
         assert response.status_code == 403
-    assert announcements.not_over(clock.now()) == []
+    assert announcements.not_over(london_clock.now()) == []
     saved = set_announcement(operator, kind="closed", text="")
     assert saved.status_code == 303
-    (closure,) = announcements.not_over(clock.now())
+    (closure,) = announcements.not_over(london_clock.now())
     refused = operator.post(
         f"/dashboard/announcements/{closure.id}/cancel",
         headers={"Origin": "https://evil.example"},
     )
     assert refused.status_code == 403
-    assert announcements.not_over(clock.now()) == [closure]
+    assert announcements.not_over(london_clock.now()) == [closure]
 
 
 def test_the_panel_offers_the_configured_regions_languages_and_kinds(operator: AppClient) -> None:
@@ -105,21 +112,21 @@ def test_the_panel_offers_the_configured_regions_languages_and_kinds(operator: A
 def test_a_message_set_on_the_wallboard_is_heard_before_the_main_menu_at_once(
     operator: AppClient,
     phone: Switch,
-    service: FastAPI,
+    wallboard_app: FastAPI,
     announcements: AnnouncementStore,
-    clock: VirtualClock,
+    london_clock: VirtualClock,
 ) -> None:
     before = phone.dial(UK_CALLER, UK_LINE)
     assert before.hears(MAIN_MENU) and not before.hears("Card payments")
     before.hangup()
-    live = service.state.services.announcements
-    assert live.claim(clock.now())  # the service has just read them: next read in 5 s
-    live.refresh(clock.now())
+    live = wallboard_app.state.services.announcements
+    assert live.claim(london_clock.now())  # the service has just read them: next read in 5 s
+    live.refresh(london_clock.now())
 
     text = "Card payments are delayed this morning. We're on it."
     response = set_announcement(operator, language="gb:en-GB", text=text, **{"for": "90m"})
     assert response.status_code == 303 and response.headers["location"] == "/dashboard"
-    (saved,) = announcements.not_over(clock.now())
+    (saved,) = announcements.not_over(london_clock.now())
     assert (saved.region, saved.language, saved.kind, saved.created_by) == (
         "gb",
         "en-GB",
@@ -157,10 +164,10 @@ def test_times_are_shown_in_the_regions_own_time_zone(operator: AppClient) -> No
 
 
 def test_closing_the_queues_on_the_wallboard_sends_callers_to_the_other_ways_until_cancelled(
-    operator: AppClient, phone: Switch, announcements: AnnouncementStore, clock: VirtualClock
+    operator: AppClient, phone: Switch, announcements: AnnouncementStore, london_clock: VirtualClock
 ) -> None:
     assert set_announcement(operator, kind="closed", **{"for": "1h"}).status_code == 303
-    (closure,) = announcements.not_over(clock.now())
+    (closure,) = announcements.not_over(london_clock.now())
     assert "<td>all</td><td>closed</td><td></td>" in operator.get("/dashboard/announcements").text
 
     turned_away = uk_caller_asks_for_an_agent(phone)
@@ -202,7 +209,7 @@ def test_closing_the_queues_on_the_wallboard_sends_callers_to_the_other_ways_unt
 def test_a_refused_announcement_names_the_field_and_the_reason(
     operator: AppClient,
     announcements: AnnouncementStore,
-    clock: VirtualClock,
+    london_clock: VirtualClock,
     fields: dict[str, str],
     shown: str,
 ) -> None:
@@ -212,11 +219,11 @@ def test_a_refused_announcement_names_the_field_and_the_reason(
     assert shown in response.text
     assert "Traceback" not in response.text
     assert 'href="/dashboard"' in response.text
-    assert announcements.not_over(clock.now()) == []
+    assert announcements.not_over(london_clock.now()) == []
 
 
 def test_what_operators_type_is_escaped(
-    operator: AppClient, announcements: AnnouncementStore, clock: VirtualClock
+    operator: AppClient, announcements: AnnouncementStore, london_clock: VirtualClock
 ) -> None:
     typed = "<script>alert(1)</script> Fees & limits"
     assert set_announcement(operator, text=typed).status_code == 303
@@ -230,4 +237,4 @@ def test_what_operators_type_is_escaped(
     region = set_announcement(operator, region='"><script>', text="x")
     assert region.status_code == 400
     assert "&quot;&gt;&lt;script&gt;" in region.text and "<script>" not in region.text
-    assert len(announcements.not_over(clock.now())) == 1
+    assert len(announcements.not_over(london_clock.now())) == 1

@@ -6,13 +6,13 @@ import json
 from dataclasses import replace
 from datetime import datetime, timedelta
 
+from ivr.config.regions import RegionBook
 from ivr.dashboard.agents import AgentCounts
 from ivr.dashboard.figures import LineFigures, Snapshot, line_figures, start_of_day
-from ivr.regions import RegionBook
-from ivr.reports import region_report
 from ivr.store.callbacks import CallbackRecord
+from ivr.store.reports import region_report
 from ivr.store.repository import CallRecord
-from tests.conftest import instant
+from tests.support.moments import instant
 
 # Monday 2 March 2026: 10:00 in London (open), 19:00 in Tokyo (closed since 18:00).
 NOW = instant("2026-03-02T10:00+00:00")

@@ -12,31 +12,33 @@ from fastapi import FastAPI
 from ivr.emulator import Switch, VirtualClock
 from ivr.store import Store
 from ivr.store.users import UserStore
-from ivr.twiml import agent_takes_queue
-from tests.conftest import AppClient
-from tests.dashboard.conftest import sign_in
+from ivr.web.twiml import agent_takes_queue
+from tests.support.app_client import AppClient
+from tests.support.wallboard import sign_in
 
 UK_LINE = "+442079460123"
 UK_CALLER = "+447700900123"
 
 
 @pytest.fixture
-def feed(service: FastAPI, client: AppClient, users: UserStore) -> AppClient:
+def feed(
+    wallboard_app: FastAPI, wallboard_client: AppClient, wallboard_users: UserStore
+) -> AppClient:
     """A signed-in client whose event stream sends one fresh snapshot, then ends."""
-    service.state.wallboard_feed.lifetime = 0
-    service.state.wallboard_feed.snapshots.max_age = 0
-    assert sign_in(client) == 303
-    return client
+    wallboard_app.state.wallboard_feed.lifetime = 0
+    wallboard_app.state.wallboard_feed.snapshots.max_age = 0
+    assert sign_in(wallboard_client) == 303
+    return wallboard_client
 
 
 @pytest.fixture
-def phone(service: FastAPI, clock: VirtualClock) -> Iterator[Switch]:
-    with Switch(service, clock=clock) as switch:
+def phone(wallboard_app: FastAPI, london_clock: VirtualClock) -> Iterator[Switch]:
+    with Switch(wallboard_app, clock=london_clock) as switch:
         yield switch
 
 
-def snapshot(client: AppClient) -> dict[str, Any]:
-    response = client.get("/dashboard/events")
+def snapshot(wallboard_client: AppClient) -> dict[str, Any]:
+    response = wallboard_client.get("/dashboard/events")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/event-stream")
     event, data = response.text.split("\n\n")[1].split("\n")
@@ -51,17 +53,17 @@ def uk(document: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_a_caller_waiting_for_an_agent_shows_then_leaves_the_board(
-    feed: AppClient, phone: Switch, records: Store, clock: VirtualClock
+    feed: AppClient, phone: Switch, wallboard_store: Store, london_clock: VirtualClock
 ) -> None:
     assert uk(snapshot(feed))["waiting"] == 0
     call = phone.dial(UK_CALLER, UK_LINE)
     call.press("0")
     assert call.queue == "gb-en-GB"
     waiting = uk(snapshot(feed))
-    queued_at = records.call(call.sid).queued_at  # type: ignore[union-attr]
+    queued_at = wallboard_store.call(call.sid).queued_at  # type: ignore[union-attr]
     assert queued_at is not None
     assert waiting["waiting"] == 1 and waiting["calls_today"] == 1
-    assert waiting["longest_wait"] == int((clock.now() - queued_at).total_seconds())
+    assert waiting["longest_wait"] == int((london_clock.now() - queued_at).total_seconds())
     assert waiting["agents_open"] is True
 
     agent = phone.dial_twiml(

@@ -12,7 +12,9 @@ from datetime import timedelta
 
 import pytest
 
-from ivr.agents import (
+from ivr.emulator import Call, Switch
+from ivr.emulator.events import SayEvent
+from ivr.engine.agent_line import (
     MAX_PIN_TRIES,
     PIN_BUDGET,
     PIN_BUDGET_WINDOW,
@@ -20,12 +22,10 @@ from ivr.agents import (
     Skills,
     budget_window,
 )
-from ivr.emulator import Call, Switch
-from ivr.emulator.events import SayEvent
-from ivr.passwords import hash_secret
 from ivr.store import Store
 from ivr.store.agents import AgentStore
-from tests.e2e.conftest import CALLERS, LINES, Line, agent_twiml
+from ivr.store.passwords import hash_secret
+from tests.support.calls import CALLERS, LINES, Line, agent_twiml
 
 AGENT_LINE = "+12025550199"  # the agent line: a number of its own, never published
 Agent = tuple[str, str, str]  # name, phone, PIN
@@ -36,14 +36,14 @@ STRANGER = "+12025550166"
 US_OPEN = "2026-03-02T10:00-05:00"
 
 
-def add_agent(store: Store, who: Agent, skills: Skills, phone: Switch) -> None:
+def add_agent(store: Store, who: Agent, skills: Skills, switch: Switch) -> None:
     name, number, pin = who
-    AgentStore(store.engine).add(name, [number], skills, hash_secret(pin), phone.clock.now())
+    AgentStore(store.engine).add(name, [number], skills, hash_secret(pin), switch.clock.now())
 
 
-def log_in(phone: Switch, who: Agent) -> Call:
+def log_in(switch: Switch, who: Agent) -> Call:
     _, number, pin = who
-    return phone.dial(number, AGENT_LINE, answers=[pin + "#"])
+    return switch.dial(number, AGENT_LINE, answers=[pin + "#"])
 
 
 def bridged(agent: Call, caller: Call) -> bool:
@@ -52,9 +52,9 @@ def bridged(agent: Call, caller: Call) -> bool:
     return bool(talks) and talks[-1]["type"] == "bridge" and talks[-1]["peer"] == caller.sid
 
 
-def queued(phone: Switch, number: str, line: str, keys: list[str], queue: str) -> Call:
+def queued(switch: Switch, number: str, line: str, keys: list[str], queue: str) -> Call:
     """A caller who pressed `keys` and joined `queue` (an agent may have taken them already)."""
-    call = phone.dial(number, line, answers=keys)
+    call = switch.dial(number, line, answers=keys)
     joined = [e.to_json()["queue"] for e in call.events if e.type == "enqueue"]
     assert joined == [queue], call.transcript
     return call
@@ -409,26 +409,26 @@ def test_a_caller_taken_during_the_whisper_makes_the_agent_choose_again(line: Li
     li.hangup()
 
 
-def readme_agent_call(phone: Switch, records: Store) -> Call:
+def readme_agent_call(switch: Switch, signed_app_store: Store) -> Call:
     """The agent line call the README shows: Amy logs in while a caller with a pending
     transaction waits (Bob, busy with another caller, is logged in for their language), hears
     about them, talks, presses 1 for the next caller, finds nobody, and hangs up."""
-    phone.configure_number(AGENT_LINE, "/voice/agent", "/voice/agent/status")
-    add_agent(records, BOB, Skills(("en-US",), ("us",)), phone)
-    add_agent(records, AMY, Skills(("en-US", "es-MX"), ("us",)), phone)
+    switch.configure_number(AGENT_LINE, "/voice/agent", "/voice/agent/status")
+    add_agent(signed_app_store, BOB, Skills(("en-US",), ("us",)), switch)
+    add_agent(signed_app_store, AMY, Skills(("en-US", "es-MX"), ("us",)), switch)
     _, number, pin = BOB
-    bob = phone.dial(number, AGENT_LINE, at=US_OPEN, answers=[pin + "#"])
-    first = queued(phone, "+12025550177", LINES["us"], ["1", "0"], "us-en-US")
-    phone.run(20)
+    bob = switch.dial(number, AGENT_LINE, at=US_OPEN, answers=[pin + "#"])
+    first = queued(switch, "+12025550177", LINES["us"], ["1", "0"], "us-en-US")
+    switch.run(20)
     assert bridged(bob, first)
     keys = ["1", "4", "0", "20260302#", "1"]
-    caller = queued(phone, CALLERS["us"], LINES["us"], keys, "us-en-US-priority")
+    caller = queued(switch, CALLERS["us"], LINES["us"], keys, "us-en-US-priority")
     _, number, pin = AMY
-    amy = phone.dial(number, AGENT_LINE, answers=[pin + "#", "1"])
+    amy = switch.dial(number, AGENT_LINE, answers=[pin + "#", "1"])
     assert bridged(amy, caller)
-    phone.run(95)
+    switch.run(95)
     caller.hangup()
-    phone.run()  # until Amy waits for a caller again
+    switch.run()  # until Amy waits for a caller again
     amy.hangup()
     first.hangup()
     bob.hangup()

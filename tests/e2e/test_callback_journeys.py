@@ -6,7 +6,7 @@ Every test runs on SQLite and on PostgreSQL (the `line` fixture's store)."""
 from __future__ import annotations
 
 from ivr.emulator import Call
-from tests.e2e.conftest import CALLERS, LINES, Line, agent_twiml
+from tests.support.calls import CALLERS, LINES, Line, agent_twiml
 
 MONDAY_10_TOKYO = "2026-03-02T10:00+09:00"
 SUNDAY_2359_TOKYO = "2026-03-01T23:59+09:00"

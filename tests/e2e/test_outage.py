@@ -25,19 +25,21 @@ from sqlalchemy import create_engine, select, text
 from bench.faults import Fault, surge_under_fault
 from bench.surge import SAMPLE_REGIONS
 from bench.surge_plan import open_lines, staffed_around_the_clock
-from ivr.app import create_app
-from ivr.caller import place_caller
+from ivr.config.regions import RegionBook, load_regions
+from ivr.config.settings import Settings
 from ivr.emulator import Call, Switch, VirtualClock
-from ivr.regions import RegionBook, load_regions
-from ivr.settings import Settings
+from ivr.engine.context import place_caller
 from ivr.store import Store
 from ivr.store.models import Call as CallRow
 from ivr.store.spool import ACTIVE, Spool
-from tests.conftest import POSTGRES_URL, ROOT, AppClient
-from tests.e2e.conftest import CALLERS, LINES
-from tests.e2e.tcp_gate import TcpGate
-from tests.infra.replicas import replica, replica_env
-from tests.infra.tools import until
+from ivr.web.app import create_app
+from tests.support.app_client import AppClient
+from tests.support.calls import CALLERS, LINES
+from tests.support.databases import POSTGRES_URL
+from tests.support.processes import until
+from tests.support.replicas import replica, replica_env
+from tests.support.repository import ROOT
+from tests.support.tcp_gate import TcpGate
 
 UK_MONDAY_MORNING = "2026-03-02T10:00+00:00"
 SUNDAY_EVENING_TOKYO = "2026-03-01T20:00+09:00"
@@ -82,8 +84,8 @@ def gate() -> Iterator[TcpGate]:
         yield gate
 
 
-def self_service_call(phone: Switch) -> Call:
-    call = phone.dial(CALLERS["gb"], LINES["gb"], at=UK_MONDAY_MORNING)
+def self_service_call(switch: Switch) -> Call:
+    call = switch.dial(CALLERS["gb"], LINES["gb"], at=UK_MONDAY_MORNING)
     assert call.hears("Thank you for calling wallet support.")
     call.press("1")  # forgotten password
     assert call.hears("Here's how to reset a forgotten password.")
@@ -91,8 +93,8 @@ def self_service_call(phone: Switch) -> Call:
     return call
 
 
-def queued_call(phone: Switch, caller: str) -> Call:
-    call = phone.dial(caller, LINES["gb"], at=UK_MONDAY_MORNING)
+def queued_call(switch: Switch, caller: str) -> Call:
+    call = switch.dial(caller, LINES["gb"], at=UK_MONDAY_MORNING)
     call.press("0")  # an agent, please
     assert call.queue == "gb-en-GB"
     call.wait(40)  # a round of the wait announcement: position, music
@@ -292,9 +294,9 @@ def test_readiness_fails_while_the_database_is_silent_and_returns_when_it_answer
         app.state.services.store.close()
 
 
-def tokyo_caller_asks_for_a_callback(phone: Switch, at: str | None = None) -> Call:
+def tokyo_caller_asks_for_a_callback(switch: Switch, at: str | None = None) -> Call:
     """Agents are closed: the caller is offered the other ways, and asks for a callback."""
-    call = phone.dial(CALLERS["jp"], LINES["jp"], at=at)
+    call = switch.dial(CALLERS["jp"], LINES["jp"], at=at)
     call.press("2")  # English
     call.press("0")  # an agent: closed, so a callback, a voice message...
     call.press("1")  # a callback
@@ -401,7 +403,7 @@ def test_a_status_callback_kept_nowhere_is_not_acknowledged(tmp_path: Path) -> N
 
 
 # -- kill -9 in a burst of status callbacks, on a real `ivr serve` ----------------------------
-IVR = [sys.executable, "-m", "ivr.cli"]
+IVR = [sys.executable, "-m", "ivr.commands.main"]
 
 
 def free_port() -> int:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from ivr.emulator import Call, Switch
 from ivr.store import Store
-from tests.e2e.conftest import CALLERS, LINES, agent_twiml
+from tests.support.calls import CALLERS, LINES, agent_twiml
 
 
 def test_pending_transaction_caller_keys_a_reference_and_joins_the_priority_queue(
-    phone: Switch, records: Store
+    switch: Switch, signed_app_store: Store
 ) -> None:
-    call = phone.dial(CALLERS["cn"], LINES["cn"])
+    call = switch.dial(CALLERS["cn"], LINES["cn"])
     call.press("1")
     call.press("4")
     assert call.hears("交易一旦确认，通常就无法撤销或修改了。")
@@ -26,7 +26,7 @@ def test_pending_transaction_caller_keys_a_reference_and_joins_the_priority_queu
     assert call.hears("谢谢，客服人员会看到这个编号。")
     assert call.queue == "cn-zh-CN-priority"
     assert call.hears("下一位就是您。")
-    record = records.call(call.sid)
+    record = signed_app_store.call(call.sid)
     assert record is not None
     assert (record.reason, record.transaction_ref, record.language) == (
         "pending",
@@ -36,9 +36,9 @@ def test_pending_transaction_caller_keys_a_reference_and_joins_the_priority_queu
 
 
 def test_reference_too_short_is_asked_again_then_can_be_skipped(
-    phone: Switch, records: Store
+    switch: Switch, signed_app_store: Store
 ) -> None:
-    call = phone.dial(CALLERS["cn"], LINES["cn"])
+    call = switch.dial(CALLERS["cn"], LINES["cn"])
     call.press("2")
     call.press("3")
     call.press("2")  # rejected or failed
@@ -49,12 +49,14 @@ def test_reference_too_short_is_asked_again_then_can_be_skipped(
     call.press("*")  # skip; Twilio submits it after the timeout
     assert call.hears("That's fine. Your agent can ask you for it.")
     assert call.queue == "cn-en-US"
-    record = records.call(call.sid)
+    record = signed_app_store.call(call.sid)
     assert record is not None and (record.reason, record.transaction_ref) == ("tx_failed", None)
 
 
-def test_reference_read_back_wrong_can_be_entered_again(phone: Switch, records: Store) -> None:
-    call = phone.dial(CALLERS["cn"], LINES["cn"])
+def test_reference_read_back_wrong_can_be_entered_again(
+    switch: Switch, signed_app_store: Store
+) -> None:
+    call = switch.dial(CALLERS["cn"], LINES["cn"])
     call.press("2")
     call.press("3")
     call.press("1")
@@ -67,7 +69,7 @@ def test_reference_read_back_wrong_can_be_entered_again(phone: Switch, records: 
     call.press("33334444#")
     assert call.hears("You entered: 3 3 3 3, 4 4 4 4.")
     call.press("1")
-    record = records.call(call.sid)
+    record = signed_app_store.call(call.sid)
     assert record is not None and record.transaction_ref == "33334444"
 
 
@@ -75,31 +77,31 @@ US_OPEN = "2026-03-02T10:00-05:00"  # Monday morning in New York
 
 
 def us_caller_asks_for_an_agent(
-    phone: Switch, number: str = CALLERS["us"], at: str | None = US_OPEN
+    switch: Switch, number: str = CALLERS["us"], at: str | None = US_OPEN
 ) -> Call:
-    call = phone.dial(number, LINES["us"], at=at)
+    call = switch.dial(number, LINES["us"], at=at)
     call.press("1")  # English
     call.press("0")
     return call
 
 
-def test_an_agent_takes_the_first_caller_and_the_second_moves_up(phone: Switch) -> None:
-    first = us_caller_asks_for_an_agent(phone)
+def test_an_agent_takes_the_first_caller_and_the_second_moves_up(switch: Switch) -> None:
+    first = us_caller_asks_for_an_agent(switch)
     assert first.queue == "us-en-US"
-    second = us_caller_asks_for_an_agent(phone, "+12025550177", at=None)
+    second = us_caller_asks_for_an_agent(switch, "+12025550177", at=None)
     assert second.hears("You are number 2 in line.")
-    agent = phone.dial_twiml(agent_twiml("us-en-US"), from_="client:agent-1", talk=120)
+    agent = switch.dial_twiml(agent_twiml("us-en-US"), from_="client:agent-1", talk=120)
     assert first.hears("Connecting you to an agent now.")
     assert first.queue is None
-    phone.run(130)
+    switch.run(130)
     assert first.ended and first.heard[-1] == "Thank you for calling. Goodbye."
     assert agent.ended
     assert second.queue == "us-en-US"
     assert second.hears("You're next in line.")
 
 
-def test_caller_presses_1_to_leave_the_queue_for_other_channels(phone: Switch) -> None:
-    call = us_caller_asks_for_an_agent(phone)
+def test_caller_presses_1_to_leave_the_queue_for_other_channels(switch: Switch) -> None:
+    call = us_caller_asks_for_an_agent(switch)
     call.wait(130)  # leaving is offered after two minutes on the US line
     assert "To stop waiting and have us call you back, or leave a message, press 1." in call.heard
     call.answers.extend(["1", "3"])  # 1 during the next announcement, then 3: other ways
@@ -110,16 +112,16 @@ def test_caller_presses_1_to_leave_the_queue_for_other_channels(phone: Switch) -
     assert call.ended and call.heard[-1] == "Thank you for calling. Goodbye."
 
 
-def test_the_longest_wait_ends_politely_with_other_channels(phone: Switch) -> None:
-    call = us_caller_asks_for_an_agent(phone)
+def test_the_longest_wait_ends_politely_with_other_channels(switch: Switch) -> None:
+    call = us_caller_asks_for_an_agent(switch)
     call.wait(1300)  # the US line's max wait is 1200 s
     assert call.ended
     assert "We're sorry. Our agents are much busier than usual" in " ".join(call.heard)
     assert call.heard[-1] == "Thank you for calling. Goodbye."
 
 
-def test_callers_still_waiting_when_agents_close_hear_when_they_are_back(phone: Switch) -> None:
-    call = us_caller_asks_for_an_agent(phone, at="2026-03-02T19:58-05:00")  # closes at 20:00
+def test_callers_still_waiting_when_agents_close_hear_when_they_are_back(switch: Switch) -> None:
+    call = us_caller_asks_for_an_agent(switch, at="2026-03-02T19:58-05:00")  # closes at 20:00
     assert call.queue == "us-en-US"
     call.wait(300)
     assert "Our agents aren't available right now. They'll be back tomorrow at 8 AM." in call.heard
@@ -127,8 +129,8 @@ def test_callers_still_waiting_when_agents_close_hear_when_they_are_back(phone: 
     assert call.events[-1].to_json()["duration"] < 600
 
 
-def test_the_maximum_wait_is_kept_to_within_one_announcement(phone: Switch) -> None:
-    call = us_caller_asks_for_an_agent(phone)
+def test_the_maximum_wait_is_kept_to_within_one_announcement(switch: Switch) -> None:
+    call = us_caller_asks_for_an_agent(switch)
     call.wait(1300)
     leave = next(e for e in call.events if e.type == "leave")
     assert leave.to_json()["result"] == "leave"
@@ -137,10 +139,10 @@ def test_the_maximum_wait_is_kept_to_within_one_announcement(phone: Switch) -> N
     assert max(waited) < 1200 + 30  # ...and not a whole announcement later
 
 
-def test_a_full_queue_refuses_politely(phone: Switch) -> None:
-    phone.set_queue_max_size("us-en-US", 1)
-    us_caller_asks_for_an_agent(phone)
-    second = us_caller_asks_for_an_agent(phone, "+12025550177", at=None)
+def test_a_full_queue_refuses_politely(switch: Switch) -> None:
+    switch.set_queue_max_size("us-en-US", 1)
+    us_caller_asks_for_an_agent(switch)
+    second = us_caller_asks_for_an_agent(switch, "+12025550177", at=None)
     assert second.hears(
         "We're sorry. All our agents are busy, and our waiting line is full right now."
     )
@@ -151,19 +153,21 @@ def test_a_full_queue_refuses_politely(phone: Switch) -> None:
     assert second.ended and second.status == "completed"
 
 
-def test_caller_who_hangs_up_in_the_queue_is_recorded(phone: Switch, records: Store) -> None:
-    call = phone.dial(CALLERS["gb"], LINES["gb"], at="2026-03-02T10:00+00:00")
+def test_caller_who_hangs_up_in_the_queue_is_recorded(
+    switch: Switch, signed_app_store: Store
+) -> None:
+    call = switch.dial(CALLERS["gb"], LINES["gb"], at="2026-03-02T10:00+00:00")
     call.press("0")
     call.hangup()
-    record = records.call(call.sid)
+    record = signed_app_store.call(call.sid)
     assert record is not None and record.status == "completed" and record.queue == "gb-en-GB"
 
 
 def test_requests_signed_with_the_wrong_token_fail_the_call(
-    phone: Switch, signed_settings: object
+    switch: Switch, signed_settings: object
 ) -> None:
-    from ivr.app import create_app
     from ivr.emulator import VirtualClock
+    from ivr.web.app import create_app
 
     clock = VirtualClock("2026-03-02T10:00+00:00")
     app = create_app(signed_settings, clock=clock)  # type: ignore[arg-type]

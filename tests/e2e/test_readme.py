@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from ivr.app import create_app
+from ivr.config.regions import load_regions
+from ivr.config.settings import Settings
 from ivr.emulator import Switch, VirtualClock
-from ivr.regions import load_regions
-from ivr.settings import Settings
 from ivr.store import Store
-from tests.conftest import ROOT
-from tests.e2e.conftest import CALLERS, PUBLIC_URL, TOKEN, Line, agent_twiml
+from ivr.web.app import create_app
+from tests.support.calls import CALLERS, PUBLIC_URL, TOKEN, Line, agent_twiml
+from tests.support.repository import ROOT
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 
@@ -76,7 +76,7 @@ def test_the_readme_has_three_call_transcripts() -> None:
 def test_each_readme_transcript_is_what_ivr_call_prints(command: str) -> None:
     from typer.testing import CliRunner
 
-    from ivr.cli import cli
+    from ivr.commands.main import cli
 
     args = re.findall(r'"[^"]*"|\S+', command)
     result = CliRunner().invoke(cli, ["call", *(a.strip('"') for a in args)])
@@ -106,10 +106,12 @@ def test_the_readme_callback_call_is_what_the_dispatcher_places(line: Line) -> N
     assert render_transcript(callee.events) + "\n" == shown
 
 
-def test_the_readme_agent_line_is_what_an_agent_hears(phone: Switch, records: Store) -> None:
+def test_the_readme_agent_line_is_what_an_agent_hears(
+    switch: Switch, signed_app_store: Store
+) -> None:
     from ivr.emulator import render_transcript
     from tests.e2e.test_agent_journeys import readme_agent_call
 
-    agent = readme_agent_call(phone, records)
+    agent = readme_agent_call(switch, signed_app_store)
     shown = block("text", "# the agent line").split("\n", 1)[1]
     assert render_transcript(agent.events) + "\n" == shown

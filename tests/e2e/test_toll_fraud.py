@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from ivr.app import create_app
-from ivr.dispatch import Dispatcher, twilio_client
+from ivr.config.settings import Settings
 from ivr.emulator import Switch, VirtualClock
-from ivr.settings import Settings
+from ivr.jobs.dispatcher import Dispatcher, twilio_client
 from ivr.store import Store
-from tests.conftest import ROOT
-from tests.e2e.conftest import PUBLIC_URL, TOKEN, Inbox, Line
+from ivr.web.app import create_app
+from tests.support.calls import PUBLIC_URL, TOKEN, Inbox, Line
+from tests.support.repository import ROOT
 
 GLOBAL_LINE = "+12025550199"
 FORGED_SOMALI = "+25261234567"  # the attack's `From`: a Somali mobile, sent from a SIP trunk
@@ -30,14 +30,14 @@ MONDAY_0700_UTC = "2026-03-02T07:00+00:00"  # open: callbacks are placed
 ATTACK = ["0", "1", "2", KEYED + "#", "1"]
 
 
-def forged_booking(phone: Switch, number: str, caller: str = FORGED_SOMALI) -> str:
+def forged_booking(switch: Switch, number: str, caller: str = FORGED_SOMALI) -> str:
     """A call whose first document redirects to our booking webhook with a link of the
     attacker's making (as a replayed or forged link would): Twilio signs it like any other."""
     twiml = (
         "<Response><Redirect>/voice/callback/book?r=global&amp;l=en-US&amp;"
         f"d={number.lstrip('+')}</Redirect></Response>"
     )
-    call = phone.dial_twiml(twiml, from_=caller, to=GLOBAL_LINE, run_to_end=True)
+    call = switch.dial_twiml(twiml, from_=caller, to=GLOBAL_LINE, run_to_end=True)
     assert call.ended
     return call.sid
 
@@ -98,7 +98,7 @@ def test_callbacks_stored_under_older_rules_are_neither_placed_nor_texted(line: 
 @pytest.fixture
 def allowing(
     signed_settings: Settings,
-    clock: VirtualClock,
+    shanghai_clock: VirtualClock,
     store: Store,
     tmp_path: Path,
 ) -> Iterator[Line]:
@@ -109,15 +109,20 @@ def allowing(
     assert allowed != sample
     regions.write_text(allowed, encoding="utf-8")
     settings = signed_settings.model_copy(update={"regions": regions})
-    app = create_app(settings, clock=clock, store=store)
-    with Switch(app, clock=clock, auth_token=TOKEN, public_url=PUBLIC_URL) as switch:
+    app = create_app(settings, clock=shanghai_clock, store=store)
+    with Switch(app, clock=shanghai_clock, auth_token=TOKEN, public_url=PUBLIC_URL) as switch:
         dispatching = settings.model_copy(
             update={"twilio_account_sid": switch.account_sid, "twilio_api_url": switch.serve_rest()}
         )
         services = app.state.services
         client = twilio_client(dispatching)
         dispatcher = Dispatcher(
-            store, services.config.regions, services.config.prompts, dispatching, clock, client
+            store,
+            services.config.regions,
+            services.config.prompts,
+            dispatching,
+            shanghai_clock,
+            client,
         )
         try:
             yield Line(switch, app, store, dispatcher, Inbox())

@@ -3,7 +3,7 @@ support mailbox, and the reply promise. On SQLite and on PostgreSQL (the `line` 
 
 from __future__ import annotations
 
-from tests.e2e.conftest import CALLERS, LINES, Line
+from tests.support.calls import CALLERS, LINES, Line
 
 SUNDAY_EVENING_NEW_YORK = "2026-03-01T19:00-05:00"
 

@@ -7,7 +7,7 @@ import tomllib
 import pytest
 
 from ivr.emulator.speech_time import script_of, speech_seconds
-from tests.conftest import ROOT
+from tests.support.repository import ROOT
 
 
 def test_letters_digits_and_spaces_are_said_fifteen_a_second() -> None:

@@ -17,9 +17,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.infra.proxy import Proxy, running
-from tests.infra.replicas import Replica, replica, replica_env
-from tests.infra.tools import INFRA, free_port, until
+from tests.support.nginx import Proxy, running
+from tests.support.processes import INFRA, free_port, until
+from tests.support.replicas import Replica, replica, replica_env
 
 CLIENT = "127.0.0.2"
 NGINX = "127.0.0.1"  # the address nginx connects to the replicas from, here

@@ -9,10 +9,10 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from ivr.settings import Settings
-from tests.infra.dockerfile import stages
-from tests.infra.proxy import SITE, placeholders
-from tests.infra.tools import INFRA
+from ivr.config.settings import Settings
+from tests.support.dockerfile import stages
+from tests.support.nginx import SITE, placeholders
+from tests.support.processes import INFRA
 
 yaml = pytest.importorskip("yaml", reason="PyYAML is not installed (schemathesis brings it)")
 

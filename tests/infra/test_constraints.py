@@ -11,7 +11,7 @@ import pytest
 from packaging.requirements import Requirement
 from packaging.utils import NormalizedName, canonicalize_name
 
-from tests.infra.tools import INFRA
+from tests.support.processes import INFRA
 
 CONSTRAINTS = INFRA / "constraints.txt"
 # Every venv has pip already, and .ci/run upgrades it before installing through the pins.

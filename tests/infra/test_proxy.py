@@ -16,10 +16,10 @@ from twilio.request_validator import RequestValidator
 
 from ivr.emulator import Call, Switch
 from ivr.store import Store
-from tests.conftest import POSTGRES_URL
-from tests.infra.proxy import FALLBACK_XML, Proxy, running
-from tests.infra.replicas import Replica, replica, replica_env
-from tests.infra.tools import free_port, unread_bytes, until
+from tests.support.databases import POSTGRES_URL
+from tests.support.nginx import FALLBACK_XML, Proxy, running
+from tests.support.processes import free_port, unread_bytes, until
+from tests.support.replicas import Replica, replica, replica_env
 
 TOKEN = "proxy-test-token"
 GB_LINE = "+442079460123"

@@ -13,8 +13,8 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 from ivr.store import Store
-from tests.infra.replicas import replica, replica_env
-from tests.infra.tools import free_port, listening, loopback_sockets, until
+from tests.support.processes import free_port, listening, loopback_sockets, until
+from tests.support.replicas import replica, replica_env
 
 CALL_SID = "CA" + "d" * 32
 FORM = {"CallSid": CALL_SID, "From": "+447700900123", "To": "+442079460123"}

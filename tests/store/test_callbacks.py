@@ -13,7 +13,8 @@ from sqlalchemy import func, select
 
 from ivr.store import Booking, CallbackRecord, Limits, Store
 from ivr.store.models import Callback
-from tests.conftest import instant, replica
+from tests.support.databases import replica
+from tests.support.moments import instant
 
 T0 = instant("2026-03-02T10:00+09:00")
 HOLD = timedelta(minutes=15)

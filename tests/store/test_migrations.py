@@ -12,7 +12,7 @@ from sqlalchemy import create_engine, event, text
 
 from ivr.store.migrate import HEAD, MIGRATIONS, current_revision, upgrade
 from ivr.store.models import Base
-from tests.conftest import POSTGRES_URL
+from tests.support.databases import POSTGRES_URL
 
 
 def differences(url: str) -> list[object]:

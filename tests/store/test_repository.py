@@ -11,10 +11,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, func, select, text
 
-from ivr.steps import QueueEntry
+from ivr.engine.steps import QueueEntry
 from ivr.store import Store
 from ivr.store.models import Base, Call
-from tests.conftest import POSTGRES_URL, instant
+from tests.support.databases import POSTGRES_URL
+from tests.support.moments import instant
 
 SID = "CA" + "1" * 32
 

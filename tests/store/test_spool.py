@@ -19,7 +19,8 @@ from ivr.store import Store
 from ivr.store.migrate import upgrade
 from ivr.store.records import PAUSE_SECONDS, Records
 from ivr.store.spool import ACTIVE, CLAIMED, REJECTED, Spool
-from tests.conftest import POSTGRES_URL, ROOT
+from tests.support.databases import POSTGRES_URL
+from tests.support.repository import ROOT
 
 # Nothing listens on port 1: connecting is refused at once, like a database that is down.
 DOWN = "postgresql+psycopg://postgres@127.0.0.1:1/test"

@@ -10,13 +10,13 @@ import pytest
 from sqlalchemy import func, select
 from twilio.rest import Client
 
-from ivr.dispatch import twilio_client
+from ivr.config.settings import Settings
 from ivr.emulator import Recording, Switch, VirtualClock
-from ivr.retention import PurgeReport, purge
-from ivr.settings import Settings
+from ivr.jobs.dispatcher import twilio_client
+from ivr.jobs.retention import PurgeReport, purge
 from ivr.store import Store
 from ivr.store.models import Call, Callback
-from tests.conftest import instant
+from tests.support.moments import instant
 
 NOW = instant("2026-06-01T10:00+09:00")
 CUTOFF = NOW - timedelta(days=30)

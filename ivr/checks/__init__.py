@@ -1,0 +1,1 @@
+"""Checks of a configuration before it goes live: warnings, the menu walk, the graph."""

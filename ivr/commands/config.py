@@ -1,0 +1,181 @@
+"""The `ivr check` and `ivr graph` commands: the configuration as operators review it."""
+
+from __future__ import annotations
+
+import enum
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from ivr.commands import support
+from ivr.config.tomlfile import ConfigError
+
+if TYPE_CHECKING:
+    from ivr.checks.warnings import WayToAgent
+    from ivr.config.settings import Settings
+    from ivr.web.services import Config
+
+_AT_HELP = "The instant to check at, ISO 8601 with offset (2026-03-02T10:00+08:00); default now."
+
+
+def check(
+    at: Annotated[str | None, typer.Option(help=_AT_HELP)] = None,
+) -> None:
+    """Validate regions.toml and the prompts (errors with file and line: exit 1), then warn
+    about what serves callers badly and show the way to an agent in each region."""
+    from ivr.checks.warnings import CheckInput, run_checks, ways_to_agents
+    from ivr.config.tomlfile import load_toml
+
+    settings = support.settings()
+    now = _instant(at)
+    try:
+        config = _load(settings)
+        regions_file = load_toml(settings.regions)
+    except ConfigError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None
+    lengths = (settings.reference_min_digits, settings.reference_max_digits)
+    inputs = CheckInput(config, now, regions_file, reference_lengths=lengths)
+    findings = run_checks(inputs)
+    for finding in findings:
+        typer.echo(f"warning: {finding}")
+    _show_ways(ways_to_agents(inputs))
+    languages = sorted(config.prompts.languages)
+    typer.echo(
+        f"ok: {len(config.regions.regions)} regions, {len(languages)} languages "
+        f"({', '.join(languages)}); {len(findings)} warnings"
+    )
+
+
+def _show_ways(ways: list[WayToAgent]) -> None:
+    typer.echo(
+        "to an agent: keys from the start of the call, seconds of prompts when each key is"
+        " pressed once it is named (of which no key can skip), queue"
+    )
+    for way in ways:
+        typer.echo(
+            f"  {way.region:<8} {way.language:<6} {' '.join(way.keys):<6}"
+            f" {way.seconds:3.0f} s ({way.unskippable:.0f} s)  {way.queue}"
+        )
+
+
+class GraphFormat(enum.StrEnum):
+    DOT = "dot"
+    MERMAID = "mermaid"
+    SVG = "svg"
+
+
+def graph(
+    region: Annotated[str | None, typer.Option(help="Only this region (its id, e.g. jp).")] = None,
+    language: Annotated[
+        str | None, typer.Option(help="Only this language (e.g. ja-JP); default: every one.")
+    ] = None,
+    output_format: Annotated[
+        GraphFormat, typer.Option("--format", help="Graphviz DOT, Mermaid, or SVG (needs dot).")
+    ] = GraphFormat.DOT,
+    closed: Annotated[
+        bool, typer.Option("--closed", help="Draw the menus as heard while agents are closed.")
+    ] = False,
+    at: Annotated[
+        str | None, typer.Option(help="Draw at this instant instead (ISO 8601 with offset).")
+    ] = None,
+    output: Annotated[Path | None, typer.Option(help="Write to this file; default stdout.")] = None,
+) -> None:
+    """Draw the menu tree of each region and language, found by pressing every key in the real
+    menus, at the next time agents are open (or closed, with --closed)."""
+    from ivr.checks import graph as drawing
+    from ivr.checks.menu_walk import region_walks, when_closed, when_open
+
+    settings = support.settings()
+    config = _config_or_exit(settings)
+    book = config.regions
+    regions = _chosen_regions(config, region, language)
+    now = _instant(at)
+    trees = []
+    for region_id in regions:
+        moment = now
+        if at is None:
+            found = (when_closed if closed else when_open)(book.regions[region_id], now)
+            if found is None:
+                state = "open" if closed else "closed"
+                typer.echo(f"{region_id}: agents are always {state}; drawn as of now", err=True)
+            moment = found or now
+        walks = region_walks(
+            book,
+            config.prompts,
+            moment,
+            regions=[region_id],
+            language=language,
+            reference_lengths=(settings.reference_min_digits, settings.reference_max_digits),
+        )
+        trees += [drawing.tree(walk) for walk in walks]
+    if output_format is GraphFormat.MERMAID:
+        _write(drawing.to_mermaid(trees).encode(), output)
+        return
+    dot = drawing.to_dot(trees)
+    if output_format is GraphFormat.DOT:
+        _write(dot.encode(), output)
+        return
+    try:
+        _write(drawing.to_svg(dot), output)
+    except drawing.GraphvizMissing as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
+
+
+def _chosen_regions(config: Config, region: str | None, language: str | None) -> list[str]:
+    book = config.regions
+    if region is not None and region not in book.regions:
+        typer.echo(
+            f"--region {region!r}: no such region; known: {', '.join(book.regions)}", err=True
+        )
+        raise typer.Exit(2)
+    regions = [region] if region else list(book.regions)
+    if language is not None:
+        regions = [r for r in regions if language in book.regions[r].languages]
+        if not regions:
+            where = f"region {region}" if region else "any region"
+            typer.echo(f"--language {language!r}: not offered in {where}", err=True)
+            raise typer.Exit(2)
+    return regions
+
+
+def _write(content: bytes, output: Path | None) -> None:
+    if output is None:
+        sys.stdout.buffer.write(content)
+        sys.stdout.buffer.flush()
+    else:
+        output.write_bytes(content)
+        typer.echo(f"wrote {output}", err=True)
+
+
+def _instant(text: str | None) -> datetime:
+    if text is None:
+        return datetime.now(UTC)
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        typer.echo(
+            f"--at {text!r}: give ISO 8601 with a UTC offset, e.g. 2026-03-02T10:00+08:00", err=True
+        )
+        raise typer.Exit(2)
+    return moment
+
+
+def _load(settings: Settings) -> Config:
+    from ivr.web.services import load_config
+
+    return load_config(settings)
+
+
+def _config_or_exit(settings: Settings) -> Config:
+    try:
+        return _load(settings)
+    except ConfigError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None

@@ -1,0 +1,1 @@
+"""Configuration: settings, regions, hours, prompts and languages, loaded and checked once."""

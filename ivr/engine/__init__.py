@@ -1,0 +1,1 @@
+"""The pure core: what a caller hears, from (call context, menu state, input)."""

@@ -1,0 +1,128 @@
+"""A call's place in the menu, carried in the webhook URLs (Twilio signs them with the body).
+
+Nothing about a call lives in process memory: any replica can answer any step from the URL.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+
+from ivr.engine.steps import Link
+
+MAX_TRIES = 3
+
+
+class Node(enum.StrEnum):
+    """Where the caller's answer goes; the value is what travels in the URL."""
+
+    LANGUAGE = "lang"
+    MAIN = "main"
+    PASSWORD = "password"
+    SECURITY = "security"
+    TRANSACTION = "tx"
+    TX_SLOW = "tx_slow"
+    TX_FAILED = "tx_failed"
+    TX_OTHER = "tx_other"
+    PENDING = "pending"
+    CHANNELS = "channels"
+    REFERENCE = "ref"
+    CONFIRM = "confirm"
+    WAYS = "ways"  # other ways to get help: a callback, a voice message, the channels
+    CALLBACK = "cb"  # call back the number the caller is calling from?
+    CALLBACK_NUMBER = "cb_num"  # key in the number to call back
+    CALLBACK_CONFIRM = "cb_ok"  # the number keyed in, read back
+
+
+GUIDANCE = frozenset(
+    {
+        Node.PASSWORD,
+        Node.SECURITY,
+        Node.TX_SLOW,
+        Node.TX_FAILED,
+        Node.TX_OTHER,
+        Node.PENDING,
+        Node.CHANNELS,
+    }
+)
+# Reasons a caller asks for an agent; the guidance node they came from, or these.
+REASONS = frozenset({node.value for node in GUIDANCE} | {"main", "tx", "menu"})
+CALLBACK_NODES = frozenset({Node.CALLBACK, Node.CALLBACK_NUMBER, Node.CALLBACK_CONFIRM})
+_DIGITS = re.compile(r"[0-9]{1,32}")
+_TRIES = re.compile(r"[0-9]")
+_ID = re.compile(r"[A-Za-z0-9-]{1,40}")
+
+
+@dataclass(frozen=True)
+class MenuState:
+    node: Node
+    region: str
+    language: str
+    tries: int = 0
+    reason: str | None = None  # why the caller wants an agent
+    digits: str | None = None  # a transaction reference waiting for confirmation
+
+    def at(self, node: Node, **changes: object) -> MenuState:
+        """The state for asking at `node`; tries start again unless given."""
+        values: dict[str, object] = {"tries": 0, **changes}
+        return replace(self, node=node, **values)  # type: ignore[arg-type]
+
+    def retry(self) -> MenuState:
+        return replace(self, tries=self.tries + 1)
+
+    @property
+    def out_of_tries(self) -> bool:
+        return self.tries + 1 >= MAX_TRIES
+
+    def link(self, path: str) -> Link:
+        params = [("n", self.node.value), ("r", self.region), ("l", self.language)]
+        if self.tries:
+            params.append(("t", str(self.tries)))
+        if self.reason:
+            params.append(("w", self.reason))
+        if self.digits:
+            params.append(("d", self.digits))
+        return Link(path, tuple(params))
+
+
+@dataclass(frozen=True)
+class CallPlace:
+    """Region and language only: the state of the queue webhooks."""
+
+    region: str
+    language: str
+    reason: str | None = None
+
+    def link(self, path: str, *extra: tuple[str, str]) -> Link:
+        params = [("r", self.region), ("l", self.language)]
+        if self.reason:
+            params.append(("w", self.reason))
+        return Link(path, (*params, *extra))
+
+
+def parse_state(query: Mapping[str, str]) -> MenuState | None:
+    """The menu state in a webhook's query, or None when it is missing, stale or malformed."""
+    try:
+        node = Node(query.get("n", ""))
+    except ValueError:
+        return None
+    place = parse_place(query)
+    tries = query.get("t", "0")
+    digits = query.get("d")
+    # ASCII only: str.isdigit() also accepts "²", which int() refuses.
+    if place is None or not _TRIES.fullmatch(tries) or int(tries) >= MAX_TRIES:
+        return None
+    if digits is not None and not _DIGITS.fullmatch(digits):
+        return None
+    return MenuState(node, place.region, place.language, int(tries), place.reason, digits)
+
+
+def parse_place(query: Mapping[str, str]) -> CallPlace | None:
+    region, language, reason = query.get("r", ""), query.get("l", ""), query.get("w")
+    if not _ID.fullmatch(region) or not _ID.fullmatch(language):
+        return None
+    if reason is not None and reason not in REASONS:
+        return None
+    return CallPlace(region, language, reason)

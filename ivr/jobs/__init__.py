@@ -1,0 +1,1 @@
+"""Work outside the webhooks: placing callbacks, mailing voicemails, purging old data."""

@@ -1,0 +1,1 @@
+"""The HTTP edge: Twilio's webhooks in, TwiML out."""

@@ -1,0 +1,1 @@
+"""The webhooks and operations routes, one module per area."""

@@ -1,0 +1,373 @@
+"""The agent line's webhooks: the PIN, the next caller, the agent's key after a call, the end
+of each Dial, and the line's status callback. Same shape as the caller's webhooks (see
+`ivr.web.services`): what the agent hears is decided in `ivr.engine.agent_line`; who they
+are and what they are doing is kept by `ivr.store.agents`.
+
+Only a call that keyed the right PIN from an agent's phone has an agent: every follow-up
+webhook looks the agent up by its CallSid, never by anything in the URL, so the agent line is
+never a way into the queues for anyone else.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import datetime, timedelta
+from functools import partial
+
+from fastapi import APIRouter, Request, Response
+from pydantic import Field
+from sqlalchemy.exc import SQLAlchemyError
+
+from ivr.config.regions import Region, RegionBook
+from ivr.engine import agent_line as agents
+from ivr.engine.agent_line import IDLE_ROUNDS, MAX_CHOICES, MAX_PIN_TRIES, MAX_TRIES
+from ivr.engine.context import CallContext
+from ivr.engine.numbers import masked
+from ivr.engine.steps import AGENT, AGENT_DIALED, AGENT_KEY, AGENT_PIN, AGENT_STATUS, Step
+from ivr.store.agents import AgentRecord, AgentStore
+from ivr.store.database import TooSlow
+from ivr.store.passwords import hash_secret, verify_secret
+from ivr.store.staffing import QueueRecords
+from ivr.web import metrics
+from ivr.web.params import CallParams, GatherParams, StatusParams
+from ivr.web.services import (
+    CheckedForm,
+    DatabaseAway,
+    Services,
+    ServicesDep,
+    answer_webhook,
+    parameters,
+    webhook,
+)
+
+log = logging.getLogger("ivr")
+router = APIRouter()
+# The database failed, or did not answer within the webhook's time: the agent hears so.
+DATABASE_TROUBLE = (SQLAlchemyError, DatabaseAway, TooSlow)
+# A queue stays with the agent who chose it while the whisper plays and the Dial connects;
+# then others may take its next caller (the one being talked to is marked as being served).
+CLAIM_HOLD = timedelta(seconds=45)
+# We record a caller joining a queue just before Twilio enqueues them: up to one webhook's
+# 15 seconds earlier. A Dial that found a queue empty tells about callers recorded before that.
+ENQUEUE_DELAY = timedelta(seconds=15)
+FINAL_STATUSES = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
+# Checked when a number is no agent's, so refusing a stranger takes as long as refusing an
+# agent: the time of the answer does not tell which numbers are agents'.
+_NOBODYS_PIN = hash_secret("no agent has this PIN")
+_SID = re.compile(r"CA[0-9a-fA-F]{32}")
+
+
+class DialParams(CallParams):
+    """The agent's <Dial> action: how taking a caller from the queue ended."""
+
+    dial_status: str = Field("", alias="DialCallStatus", pattern=r"^[a-z-]{0,32}$")
+    dial_bridged: str = Field("", alias="DialBridged", pattern=r"^(?i:true|false)?$")
+    dial_call_sid: str = Field("", alias="DialCallSid", pattern=r"^(CA[0-9a-fA-F]{32})?$")
+    dial_duration: int = Field(0, alias="DialCallDuration", ge=0, le=10**6)
+
+    @property
+    def bridged(self) -> bool:
+        if self.dial_bridged:
+            return self.dial_bridged.lower() == "true"
+        return self.dial_status == "completed" and bool(self.dial_call_sid)
+
+
+@webhook(router, AGENT, CallParams)
+async def agent_line(services: ServicesDep, form: CheckedForm) -> Response:
+    """The agent line's voice URL: the PIN is asked of whoever calls."""
+
+    def decide(_: CallParams, ctx: CallContext) -> Step:
+        return agents.pin_prompt(ctx, _line_language(ctx))
+
+    return await answer_webhook(services, form, CallParams, decide)
+
+
+@webhook(router, AGENT_PIN, GatherParams)
+async def agent_pin(request: Request, services: ServicesDep, form: CheckedForm) -> Response:
+    """The PIN, checked with the caller ID: the agent logs in and takes the next caller; a
+    wrong PIN is asked again, and the third ends the call (`t`: wrong PINs so far)."""
+    tries = _count(request.query_params.get("t"), MAX_PIN_TRIES - 1)
+
+    async def decide(params: GatherParams, ctx: CallContext) -> Step:
+        language = _line_language(ctx)
+        try:
+            agent = await services.read(partial(_check_pin, services, ctx, params, tries))
+            if agent is None:
+                return agents.pin_refused(ctx, language, tries)
+            services.staffing.stale()
+            offer = await _next_caller(services, ctx, agent, params.call_sid)
+        except DATABASE_TROUBLE:
+            log.exception("the agent line cannot read the agents (CallSid %s)", params.call_sid)
+            return agents.unavailable(ctx, language)
+        return agents.logged_in(ctx, agent.language).then(offer)
+
+    return await answer_webhook(services, form, GatherParams, decide)
+
+
+@webhook(router, AGENT_KEY, GatherParams)
+async def agent_key(request: Request, services: ServicesDep, form: CheckedForm) -> Response:
+    """The agent's key after a call (1: the next caller; `t`: misses so far) or while nobody
+    waits (1: check now; silence: checked again, `i`: how often so far)."""
+    menu = request.query_params.get("m")
+    tries = _count(request.query_params.get("t"), MAX_TRIES - 1)
+    idle = _count(request.query_params.get("i"), IDLE_ROUNDS)
+
+    async def decide(params: GatherParams, ctx: CallContext) -> Step:
+        try:
+            agent = await services.read(partial(_agents(services).on_line, params.call_sid))
+            if agent is None:
+                return agents.not_logged_in(ctx, _line_language(ctx))
+            if params.digits == agents.NEXT:
+                return await _next_caller(services, ctx, agent, params.call_sid)
+            if menu == agents.IDLE and not params.digits:
+                return await _next_caller(services, ctx, agent, params.call_sid, idle=idle + 1)
+        except DATABASE_TROUBLE:
+            log.exception("the agent line cannot read the agents (CallSid %s)", params.call_sid)
+            return agents.unavailable(ctx, _line_language(ctx))
+        if menu == agents.IDLE:
+            return agents.idle_missed(ctx, agent.language)
+        return agents.next_missed(ctx, agent.language, tries, params.digits)
+
+    return await answer_webhook(services, form, GatherParams, decide)
+
+
+@webhook(router, AGENT_DIALED, DialParams)
+async def agent_dialed(request: Request, services: ServicesDep, form: CheckedForm) -> Response:
+    """The agent's Dial action: after a conversation, wrap-up and then the next caller; when
+    the chosen caller was gone, the next choice (`n`: choices so far), a few times at most.
+    `q` and `c` are the queue and the caller the whisper was about."""
+    queue = request.query_params.get("q", "")
+    whispered = request.query_params.get("c", "")
+    choices = _count(request.query_params.get("n"), MAX_CHOICES)
+
+    async def decide(params: DialParams, ctx: CallContext) -> Step:
+        try:
+            store = _agents(services)
+            agent = await services.read(partial(store.on_line, params.call_sid))
+            taken = _taken_call(params, whispered)
+            wrap_up = _wrap_up(services, queue)
+            answered = ctx.now - timedelta(seconds=params.dial_duration) if taken else None
+            if agent is None:
+                # The line's status callback came first (Twilio does not promise the order):
+                # the agent is offline, but the call they took is still theirs.
+                name = await services.read(partial(store.claimed_by, queue, whispered))
+                if name is not None and taken is not None:
+                    args = (name, params.call_sid, taken, answered, ctx.now, wrap_up)
+                    await services.read(partial(store.dial_ended, *args))
+                return agents.not_logged_in(ctx, _line_language(ctx))
+            language = agent.language
+            empty = None
+            if taken is None and params.call_status == "in-progress":
+                # The Dial waited its whole timeout on an empty queue (the agent is still on
+                # the line): whoever our records show there from before is gone.
+                dialed_at = ctx.now - timedelta(seconds=agents.DIAL_TIMEOUT)
+                empty = (queue, dialed_at - ENQUEUE_DELAY)
+            await services.read(
+                partial(
+                    store.dial_ended,
+                    agent.name,
+                    params.call_sid,
+                    taken,
+                    answered,
+                    ctx.now,
+                    wrap_up,
+                    empty,
+                )
+            )
+            if taken is not None:
+                if taken != whispered:
+                    log.warning(
+                        "agent %s was put through to %s, not to %s of the whisper (queue %s)",
+                        agent.name,
+                        taken,
+                        whispered or "?",
+                        queue,
+                    )
+                return agents.after_call(ctx, language, int(wrap_up.total_seconds()))
+            gone = agents.caller_gone(ctx, language)
+            if choices + 1 >= MAX_CHOICES:
+                return gone.then(agents.nobody_waiting(ctx, language))
+            offer = await _next_caller(services, ctx, agent, params.call_sid, choices + 1)
+        except DATABASE_TROUBLE:
+            log.exception("the agent line cannot read the agents (CallSid %s)", params.call_sid)
+            return agents.unavailable(ctx, _line_language(ctx))
+        return gone.then(offer)
+
+    return await answer_webhook(services, form, DialParams, decide)
+
+
+@webhook(router, AGENT_STATUS, StatusParams, status_code=204)
+async def agent_status(services: ServicesDep, form: CheckedForm) -> Response:
+    """The agent line's status callback: once its call is over, the agent is offline."""
+    params = parameters(StatusParams, form)
+    if params.call_status in FINAL_STATUSES:
+        store = _agents(services)
+        try:
+            name = await services.read(
+                partial(store.line_ended, params.call_sid, services.clock.now())
+            )
+        except Exception:
+            log.exception("could not log out the agent of CallSid %s", params.call_sid)
+            return Response(status_code=503)
+        if name is not None:
+            services.staffing.stale()
+            log.info("agent %s logged out (CallSid %s)", name, params.call_sid)
+    return Response(status_code=204)
+
+
+# -- the edge's part: the store, the clock's instant, the log --------------------------------
+def _agents(services: Services) -> AgentStore:
+    return AgentStore(services.store.engine)
+
+
+def _line_language(ctx: CallContext) -> str:
+    """Before the PIN the line speaks the language of the caller's number's region: the same
+    for an agent and a stranger, so nothing tells which numbers are agents'."""
+    return ctx.region.default_language
+
+
+def _check_pin(
+    services: Services, ctx: CallContext, params: GatherParams, tries: int
+) -> AgentRecord | None:
+    """The agent logged in by this PIN on this call, or None. Every refusal costs the same,
+    whoever calls and whatever the reason (no agent's number, a wrong PIN, a locked agent, the
+    budget spent): one read, one scrypt check and, for keyed digits, one write, each of one
+    shape; only a login does other work. So neither the answer nor its time tells which
+    numbers are agents', who is locked, or that the budget is spent."""
+    store = _agents(services)
+    number = ctx.place.origin.number or ""
+    window = agents.budget_window(ctx.now)
+    check = store.pin_check(number, window)
+    found, digits = check.agent, params.digits
+    right = verify_secret(digits, found.pin_hash if found else _NOBODYS_PIN)
+    right = right and agents.plausible_pin(digits)
+    locked = found is not None and _locked(found.locked_until, ctx.now)
+    refusal = agents.pin_refusal(
+        known=found is not None,
+        right=right,
+        locked=locked,
+        failures=check.failures,
+        budget=services.settings.agent_pin_budget,
+    )
+    shown = masked(number) if number else ctx.place.origin.kind.value
+    if refusal is None and found is not None:
+        agent = store.log_in(found.name, params.call_sid, ctx.now)
+        if agent is not None:
+            log.info("agent %s logged in from %s (CallSid %s)", agent.name, shown, params.call_sid)
+            return agent
+        refusal = agents.PinRefusal.LOCKED  # locked meanwhile, or the line has hung up
+    assert refusal is not None
+    metrics.agent_pin_refused(refusal.value)
+    name = found.name if found is not None else None
+    _log_refusal(refusal, name, shown, tries + 1)
+    if digits:  # silence is no guess: it counts nowhere
+        wrong_for = name if name is not None and not right else ""
+        attempt = f"{params.call_sid}:{tries}"
+        _count_refusal(services, store, wrong_for, attempt, window, ctx.now, shown)
+    return None
+
+
+def _log_refusal(refusal: agents.PinRefusal, name: str | None, shown: str, attempt: int) -> None:
+    if refusal is agents.PinRefusal.OVER_BUDGET:
+        log.warning("agent line: PIN refused from %s, the hour's budget is spent", shown)
+    elif name is None:
+        log.warning("agent line: PIN refused for %s, no agent's phone (try %d)", shown, attempt)
+    elif refusal is agents.PinRefusal.LOCKED:
+        log.warning("agent line: agent %s is locked; refused from %s", name, shown)
+    else:
+        log.warning(
+            "agent line: wrong PIN for agent %s from %s (try %d of %d)",
+            name,
+            shown,
+            attempt,
+            MAX_PIN_TRIES,
+        )
+
+
+def _count_refusal(
+    services: Services,
+    store: AgentStore,
+    wrong_for: str,
+    attempt: str,
+    window: datetime,
+    now: datetime,
+    shown: str,
+) -> None:
+    """Count a keyed PIN that was refused: against the agent line's budget, and against the
+    agent `wrong_for` when it was their phone and a wrong PIN ("" otherwise)."""
+    lock = timedelta(minutes=services.settings.agent_lock_minutes)
+    counted = store.pin_refused(wrong_for, attempt, window, now, lock)
+    if counted.locked_now:
+        log.warning(
+            "agent %s locked for %s after %d wrong PINs in a row, the last from %s",
+            wrong_for,
+            lock,
+            MAX_PIN_TRIES,
+            shown,
+        )
+    if counted.failures == services.settings.agent_pin_budget:
+        log.error(
+            "agent line: %d PINs refused since %s, the budget for the hour: no PIN is accepted "
+            "until %s (someone may be guessing agents' PINs)",
+            counted.failures,
+            window.isoformat(timespec="minutes"),
+            (window + agents.PIN_BUDGET_WINDOW).isoformat(timespec="minutes"),
+        )
+
+
+async def _next_caller(
+    services: Services,
+    ctx: CallContext,
+    agent: AgentRecord,
+    line_call: str,
+    choices: int = 0,
+    idle: int = 0,
+) -> Step:
+    """Choose the agent's next caller from our records and claim their queue: the whisper and
+    the Dial, or (nobody waiting) the idle question."""
+    queues = agents.agent_queues(agent.skills, services.config.regions)
+    store = _agents(services)
+
+    def choose() -> agents.Waiting | None:
+        waiting = QueueRecords(services.store.engine).waiting(list(queues), ctx.now)
+        best_first = agents.in_order(waiting, queues)
+        return store.take(agent.name, line_call, best_first, ctx.now, CLAIM_HOLD)
+
+    taken = await services.read(choose)
+    if taken is None:
+        return agents.nobody_waiting(ctx, agent.language, idle)
+    return agents.take_caller(ctx, agent.language, taken, queues[taken.queue], choices)
+
+
+def _taken_call(params: DialParams, whispered: str) -> str | None:
+    """The caller the agent talked to: Twilio's DialCallSid, else the one whispered about."""
+    if not params.bridged:
+        return None
+    if params.dial_call_sid:
+        return params.dial_call_sid
+    return whispered if _SID.fullmatch(whispered) else None
+
+
+def _wrap_up(services: Services, queue: str) -> timedelta:
+    """The wrap-up after a call of `queue`: its region's, else the global setting."""
+    region = _region_of(services.config.regions, queue)
+    seconds = region.wrap_up if region and region.wrap_up is not None else None
+    return timedelta(
+        seconds=services.settings.agent_wrap_up_seconds if seconds is None else seconds
+    )
+
+
+def _region_of(book: RegionBook, queue: str) -> Region | None:
+    return next((region for region in book.regions.values() if region.owns_queue(queue)), None)
+
+
+def _locked(until: datetime | None, now: datetime) -> bool:
+    return until is not None and until > now
+
+
+def _count(text: str | None, most: int) -> int:
+    """A small count from our own URL; anything else (an old or hand-made URL) is 0."""
+    if text is None or not text.isascii() or not text.isdigit() or len(text) > 3:
+        return 0
+    return min(int(text), most)

@@ -1,0 +1,238 @@
+"""Webhooks of the ways out of a queue: booking a callback, the callback call we place, and
+voice messages. Same shape as the caller's webhooks (see `ivr.web.services`)."""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import replace
+from functools import partial
+
+from fastapi import APIRouter, BackgroundTasks, Request, Response
+from starlette.concurrency import run_in_threadpool
+
+from ivr.engine import callback_call, handoff, ways
+from ivr.engine.callback_call import PlacedCallback
+from ivr.engine.context import CallContext, failed_verification
+from ivr.engine.state import parse_place
+from ivr.engine.steps import (
+    CALLBACK_ANSWER,
+    CALLBACK_BOOK,
+    CALLBACK_KEY,
+    CALLBACK_STATUS,
+    RECORDING,
+    Step,
+)
+from ivr.engine.waiting import fitting
+from ivr.jobs.voicemail import deliver_voicemails
+from ivr.store import Limits
+from ivr.store.callbacks import OPEN_STATUSES
+from ivr.store.records import VOICEMAIL
+from ivr.web import metrics
+from ivr.web.params import CallParams, GatherParams, RecordingParams, StatusParams
+from ivr.web.services import (
+    CheckedForm,
+    Services,
+    ServicesDep,
+    answer_webhook,
+    caller_id,
+    parameters,
+    webhook,
+)
+
+log = logging.getLogger("ivr")
+router = APIRouter()
+_ID = re.compile(r"[0-9]{1,12}")
+_SAID = re.compile(r"[0-9]")
+FINAL_CALL_STATUSES = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
+
+
+@webhook(router, CALLBACK_BOOK, CallParams)
+async def book_callback(request: Request, services: ServicesDep, form: CheckedForm) -> Response:
+    """The caller confirmed a number (in `d`): book the callback and tell them its code."""
+    place = parse_place(request.query_params)
+    digits = request.query_params.get("d", "")
+
+    async def book(params: CallParams, ctx: CallContext) -> Step:
+        kept = fitting(ctx, place)
+        ctx = await _with_kept_verdict(services, params.call_sid, ctx, digits)
+        number = ways.bookable_number(ctx, digits)
+        if number is None or not ctx.region.hotlines:
+            return ways.other_channels(ctx, kept.language, None)
+        settings = ctx.region.callbacks
+        booking = await services.records.book_callback(
+            call_sid=params.call_sid,
+            number=number,
+            region=ctx.region.id,
+            language=kept.language,
+            reason=kept.reason,
+            code=services.codes(),
+            at=ctx.now,
+            due_at=ways.first_attempt(ctx),
+            limits=Limits(settings.per_number_per_day, settings.per_hour),
+        )
+        if booking.code is not None:
+            await services.write(
+                "record_outcome", call_sid=params.call_sid, outcome="callback", at=ctx.now
+            )
+            metrics.callback_event(ctx.region.id, "booked")
+        else:
+            metrics.booking_refused(ctx.region.id, booking.refused or "", "booking")
+        return ways.booked(ctx, kept, booking)
+
+    return await answer_webhook(services, form, CallParams, book, place.region if place else None)
+
+
+async def _with_kept_verdict(
+    services: Services, call_sid: str, ctx: CallContext, digits: str
+) -> CallContext:
+    """The call with the caller-ID verdict kept from its first webhook: Twilio documents
+    StirVerstat on the incoming call's request, not on the later ones. Read only when the link
+    asks for the calling number, the one a failed verdict refuses; unreadable means unknown."""
+    if ctx.caller_id_failed or digits != (ctx.place.origin.number or "").lstrip("+"):
+        return ctx
+    try:
+        call = await services.read(partial(services.store.call, call_sid))
+    except Exception:
+        log.warning("caller-ID verdict unreadable for CallSid %s; taken as unknown", call_sid)
+        return ctx
+    failed = call is not None and failed_verification(call.stir_verstat or "")
+    return replace(ctx, caller_id_failed=True) if failed else ctx
+
+
+@webhook(router, RECORDING, RecordingParams)
+async def recording(
+    request: Request, services: ServicesDep, form: CheckedForm, background: BackgroundTasks
+) -> Response:
+    """The <Record> action: the voice message is a ticket, mailed to the support team."""
+    place = parse_place(request.query_params)
+
+    async def save(params: RecordingParams, ctx: CallContext) -> Step:
+        kept = fitting(ctx, place)
+        spoken = ways.message_seconds(params.duration, params.digits)
+        if spoken < ways.MIN_MESSAGE_SECONDS:
+            return ways.no_message(ctx, kept.language)
+        kept_message = await services.write(
+            VOICEMAIL,
+            recording_sid=params.recording_sid,
+            call_sid=params.call_sid,
+            recording_url=params.recording_url,
+            duration=spoken,
+            caller=caller_id(ctx.place),
+            region=ctx.region.id,
+            language=kept.language,
+            reason=kept.reason,
+            at=ctx.now,
+        )
+        if not kept_message:
+            # Neither the database nor the spool took it: never say "saved" for a lost message.
+            return handoff.apology(ctx, kept.language)
+        await services.write(
+            "record_outcome", call_sid=params.call_sid, outcome="voicemail", at=ctx.now
+        )
+        if services.mailer is not None:
+            background.add_task(run_in_threadpool, _mail_voicemails, services)
+        return ways.voicemail_saved(ctx, kept)
+
+    return await answer_webhook(
+        services, form, RecordingParams, save, place.region if place else None
+    )
+
+
+@webhook(router, CALLBACK_ANSWER, CallParams)
+async def callback_answered(request: Request, services: ServicesDep, form: CheckedForm) -> Response:
+    """The person we call back picked up (the Url of the call the dispatcher placed)."""
+    callback, said = await _placed_callback(request, services)
+
+    def decide(_: CallParams, ctx: CallContext) -> Step:
+        return callback_call.greeting(ctx, callback, said)
+
+    return await answer_webhook(services, form, CallParams, decide, callback.region, outbound=True)
+
+
+@webhook(router, CALLBACK_KEY, GatherParams)
+async def callback_key(request: Request, services: ServicesDep, form: CheckedForm) -> Response:
+    """Their key: talk to an agent now (the callback queue), or cancel."""
+    callback, said = await _placed_callback(request, services)
+
+    def decide(params: GatherParams, ctx: CallContext) -> Step:
+        return callback_call.answer(ctx, callback, params.digits, said)
+
+    return await answer_webhook(
+        services, form, GatherParams, decide, callback.region, outbound=True
+    )
+
+
+@webhook(router, CALLBACK_STATUS, StatusParams, status_code=204)
+async def callback_status(request: Request, services: ServicesDep, form: CheckedForm) -> Response:
+    """The callback call ended: when it did not reach the person, try again later or give up."""
+    params = parameters(StatusParams, form)
+    callback_id = request.query_params.get("cb", "")
+    if params.call_status in FINAL_CALL_STATUSES and _ID.fullmatch(callback_id):
+        try:
+            await services.read(partial(_attempt_ended, services, int(callback_id), params))
+        except Exception:
+            log.exception("could not record the end of callback %s", callback_id)
+    return Response(status_code=204)
+
+
+def _mail_voicemails(services: Services) -> None:
+    """After the answer went out; what cannot be mailed now, the dispatcher mails later."""
+    if services.mailer is None:
+        return
+    try:
+        deliver_voicemails(services.store, services.mailer, services.config.regions, services.clock)
+    except Exception:
+        log.exception("voicemail mail deferred to the dispatcher")
+
+
+def _attempt_ended(services: Services, callback_id: int, params: StatusParams) -> None:
+    callbacks = services.store.callbacks
+    callback = callbacks.get(callback_id)
+    region = services.config.regions.regions.get(callback.region) if callback else None
+    if callback is None or region is None:
+        return
+    settings = region.callbacks
+    result = "unanswered" if params.call_status == "completed" else params.call_status
+    call = services.store.call(params.call_sid)  # how its callback queue ended, if it did
+    callbacks.attempt_ended(
+        callback_id,
+        params.call_sid,
+        result,
+        services.clock.now(),
+        settings.attempts,
+        settings.retry_after,
+        partial(ways.next_due, region),
+        call.queue_result if call else None,
+    )
+    if callback.status == "dialing" and callback.last_call_sid in (None, params.call_sid):
+        metrics.callback_not_reached(region.id, last_attempt=callback.attempts >= settings.attempts)
+
+
+async def _placed_callback(request: Request, services: Services) -> tuple[PlacedCallback, int]:
+    """The callback of `cb` in the query, and how often its greeting was said (`s`)."""
+    callback_id = request.query_params.get("cb", "")
+    said_text = request.query_params.get("s", "0")
+    said = int(said_text) if _SAID.fullmatch(said_text) else callback_call.GREETINGS
+    record = None
+    if _ID.fullmatch(callback_id):
+        try:
+            record = await services.read(partial(services.store.callbacks.get, int(callback_id)))
+        except Exception:
+            log.exception("could not read callback %s", callback_id)
+    if record is None:
+        # Unknown, or the database is away: say goodbye politely; the retry comes later.
+        return PlacedCallback(0, "", None, "", None, None, open=False), said
+    region = services.config.regions.regions.get(record.region)
+    attempts = region.callbacks.attempts if region else 1
+    placed = PlacedCallback(
+        id=record.id,
+        region=record.region,
+        last_attempt=record.attempts >= attempts,
+        code=record.code,
+        language=record.language,
+        reason=record.reason,
+        reference=record.transaction_ref,
+        open=record.status in OPEN_STATUSES,
+    )
+    return placed, said

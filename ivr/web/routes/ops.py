@@ -1,0 +1,189 @@
+"""Operations: readiness for load balancers, the number's Fallback URL, and its static twin.
+
+`GET /readyz` says whether this replica can take calls: its configuration is loaded, its
+database answers within a webhook's time, and its records have somewhere to go (the database,
+or the spool while the database refuses).
+`POST /voice/fallback` is what Twilio requests when one of our webhooks failed: an apology, the
+other channels and, when agents are open, the region's queue. It reads no database and writes
+no record, so it still answers when the database is the reason the webhook failed.
+`python -m ivr.web.routes.ops` prints the static fallback document (infra/fallback.xml) that
+nginx serves, or a TwiML Bin hosts, when no replica answers at all.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import PlainTextResponse
+from pydantic import Field, ValidationError
+from starlette.concurrency import run_in_threadpool
+
+from ivr.config.settings import Settings
+from ivr.config.tomlfile import ConfigError
+from ivr.engine import handoff
+from ivr.engine.context import CallContext, place_caller
+from ivr.engine.phrases import Speaker
+from ivr.engine.steps import QUEUE_CONNECT, QUEUE_KEY, QUEUE_RESULT, QUEUE_WAIT, Step, step
+from ivr.store.database import WAIT_SECONDS, TooSlow, in_time, time_allowed
+from ivr.web.params import CallParams
+from ivr.web.services import CheckedForm, Config, Services, ServicesDep, load_config, parameters
+from ivr.web.services import webhook as services_webhook
+from ivr.web.twiml import CONTENT_TYPE, last_resort, render
+
+log = logging.getLogger("ivr.web.routes.ops")
+FALLBACK = "/voice/fallback"
+# A database slower than a webhook may wait for it (ivr.store.database) makes this replica
+# not ready: its webhooks would answer late now and then.
+PING_SECONDS = WAIT_SECONDS
+# The static document has no caller: it speaks for the `global` region, in this language.
+STATIC_LANGUAGE = "en-US"
+# The static document must not depend on when it was generated; nothing in it tells the time.
+STATIC_INSTANT = datetime(2026, 1, 1, tzinfo=UTC)
+# A caller whose queue webhooks failed is not queued again: that could loop them forever.
+QUEUE_PATHS = frozenset({QUEUE_WAIT, QUEUE_KEY, QUEUE_RESULT, QUEUE_CONNECT})
+READY = "ready"
+# How the database took the readiness probe's ping.
+ANSWERS, REFUSES, SILENT = "answers", "refuses", "silent"
+
+router = APIRouter()
+
+
+class FallbackParams(CallParams):
+    """Twilio adds what failed to the usual call parameters (free text: never a reason to 400)."""
+
+    error_code: str = Field("", alias="ErrorCode")
+    error_url: str = Field("", alias="ErrorUrl")
+
+
+# -- readiness ------------------------------------------------------------------------------
+@router.get(
+    "/readyz",
+    response_class=PlainTextResponse,
+    responses={503: {"description": "Not ready, with a short reason."}},
+)
+async def readyz(request: Request) -> PlainTextResponse:
+    """Ready: the configuration is loaded, the database answers in time, and records can be
+    kept (in the database, or in the spool while the database refuses)."""
+    services: Services | None = getattr(request.app.state, "services", None)
+    if services is None:
+        return PlainTextResponse("not ready: no configuration loaded", status_code=503)
+    answer = await _database_answer(services)
+    if answer == ANSWERS:
+        return PlainTextResponse(READY)
+    if answer == SILENT:
+        # Records still go to the spool, but webhooks that try the database first answer up to
+        # PING_SECONDS late: a load balancer should prefer a replica whose database answers.
+        return PlainTextResponse(
+            f"not ready: the database did not answer within {PING_SECONDS:g} s"
+            " (records are spooled meanwhile)",
+            status_code=503,
+        )
+    spool = services.records.spool
+    if spool is not None and await run_in_threadpool(spool_writable, spool.directory):
+        # A database that refuses costs a webhook nothing (ivr.store.records): still ready.
+        return PlainTextResponse(f"{READY} (database unavailable: records are spooled)")
+    return PlainTextResponse(
+        "not ready: the database is unavailable and the spool is not writable", status_code=503
+    )
+
+
+async def _database_answer(services: Services) -> str:
+    """ANSWERS, REFUSES (an error, in time) or SILENT (nothing within PING_SECONDS). The ping
+    is abandoned, not awaited, when too slow: the driver's timeouts end its thread."""
+    try:
+        with time_allowed(PING_SECONDS):
+            await in_time(services.store.ping)
+    except TooSlow:
+        return SILENT
+    except Exception:
+        return REFUSES
+    return ANSWERS
+
+
+def spool_writable(directory: Path) -> bool:
+    """True when a record could be spooled now. It is tried for real (create, write, fsync,
+    delete a probe file), since os.access says nothing of read-only mounts or a full disk."""
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=directory, prefix=".readyz-", suffix=".probe") as f:
+            f.write(b"\n")
+            f.flush()
+            os.fsync(f.fileno())
+    except OSError:
+        return False
+    return True
+
+
+# -- the Fallback URL -----------------------------------------------------------------------
+@services_webhook(router, FALLBACK, FallbackParams)
+async def fallback(services: ServicesDep, form: CheckedForm) -> Response:
+    """The number's Fallback URL: Twilio requests it when a webhook of ours failed (error,
+    timeout, invalid TwiML). Sorry, the other channels, and the queue when agents are open.
+
+    Touches no database, on purpose: the primary webhook may have failed because of it. The
+    call is not recorded here; its status callback still is."""
+    params = parameters(FallbackParams, form)
+    failed_path = urlsplit(params.error_url).path  # the path only: queries carry keyed digits
+    log.warning(
+        "Twilio fell back after error %s at %s (CallSid %s)",
+        params.error_code[:16] or "?",
+        failed_path[:200] or "?",
+        params.call_sid,
+    )
+    try:
+        ctx = services.context(params)
+        return services.twiml(fallback_step(ctx, may_queue=not _in_queue(failed_path)))
+    except Exception:
+        log.exception(
+            "the fallback failed (CallSid %s); answering the last resort", params.call_sid
+        )
+        return Response(last_resort(), media_type=CONTENT_TYPE)
+
+
+def fallback_step(ctx: CallContext, *, may_queue: bool = True) -> Step:
+    """Sorry and the other channels, in the region's default language (the caller's choice of
+    language was lost with the failed webhook); then the region's queue if agents are open,
+    else goodbye."""
+    language = ctx.region.default_language
+    if not (may_queue and handoff.agents_open(ctx)):
+        return handoff.apology(ctx, language)
+    sorry = step(Speaker(ctx, language).say("common.error"), handoff.channel_lines(ctx, language))
+    queued = sorry.then(handoff.enqueue(ctx, language, "menu"))
+    # No effects: the queue entry would be a database write, which the fallback never makes.
+    return Step(queued.actions)
+
+
+def _in_queue(path: str) -> bool:
+    return any(path.endswith(queue_path) for queue_path in QUEUE_PATHS)
+
+
+# -- the static fallback document ------------------------------------------------------------
+def static_fallback(config: Config, language: str = STATIC_LANGUAGE) -> str:
+    """infra/fallback.xml: sorry, the `global` region's channels and goodbye, for when no
+    replica answers (nginx serves it for /voice/fallback, or a TwiML Bin hosts it)."""
+    place = place_caller(config.regions, "", "")  # no caller and no line: the global region
+    ctx = CallContext(place=place, region=place.region, now=STATIC_INSTANT, prompts=config.prompts)
+    return render(handoff.apology(ctx, language))
+
+
+def main() -> int:
+    """`python -m ivr.web.routes.ops > infra/fallback.xml`, on the configuration in the
+    environment."""
+    try:
+        config = load_config(Settings())
+    except (ConfigError, ValidationError) as exc:
+        print(f"cannot build the fallback document:\n{exc}", file=sys.stderr)
+        return 2
+    print(static_fallback(config))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

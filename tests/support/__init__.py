@@ -1,0 +1,1 @@
+"""What many tests share that is not a fixture: helpers, constants, servers to run."""

@@ -1,0 +1,28 @@
+"""Requests into the ASGI app without a server, for tests of single webhooks."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httpx
+
+
+class AppClient:
+    """Synchronous requests into the ASGI app through httpx's ASGI transport (no server)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self._runner = asyncio.Runner()
+        transport = httpx.ASGITransport(app=app)
+        self._client = httpx.AsyncClient(transport=transport, base_url="http://ivr.test")
+
+    def post(self, path: str, **kwargs: Any) -> httpx.Response:
+        return self._runner.run(self._client.post(path, **kwargs))
+
+    def get(self, path: str, **kwargs: Any) -> httpx.Response:
+        return self._runner.run(self._client.get(path, **kwargs))
+
+    def close(self) -> None:
+        self._runner.run(self._client.aclose())
+        self._runner.close()

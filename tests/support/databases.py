@@ -1,0 +1,19 @@
+"""The PostgreSQL server the tests use, and another replica's view of a store."""
+
+from __future__ import annotations
+
+from sqlalchemy import create_engine, text
+
+from ivr.store import Store
+
+POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+def replica(store: Store) -> Store:
+    """Another replica's view of `store`'s database: its own engine and connections."""
+    engine = store.engine
+    if engine.dialect.name == "sqlite":
+        return Store.connect(engine.url.render_as_string(hide_password=False))
+    with engine.connect() as connection:
+        schema = connection.execute(text("SELECT current_schema()")).scalar_one()
+    return Store(create_engine(POSTGRES_URL, connect_args={"options": f"-csearch_path={schema}"}))

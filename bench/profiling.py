@@ -296,7 +296,7 @@ profiler = cProfile.Profile()
 profiler.enable()
 import ivr.commands.main
 from ivr.config.settings import Settings
-from ivr.web.services import load_config
+from ivr.config.loading import load_config
 from ivr.web.app import create_app
 settings = Settings()
 load_config(settings)  # ivr serve checks the configuration before starting uvicorn

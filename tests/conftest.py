@@ -21,8 +21,8 @@ from ivr.config.regions import RegionBook, load_regions
 from ivr.config.settings import Settings
 from ivr.emulator import Switch, VirtualClock
 from ivr.engine.agent_line import Waiting
-from ivr.engine.announcements import Announcement, Kind
 from ivr.engine.context import CallContext, place_caller
+from ivr.engine.line_state import Announcement, Kind
 from ivr.jobs.dispatcher import Dispatcher, twilio_client
 from ivr.store import Store
 from ivr.store.agents import AgentStore

@@ -18,7 +18,8 @@ from ivr.config.hours import SEARCH_DAYS, is_open, next_opening
 from ivr.config.prompts import Catalogue
 from ivr.config.regions import Region, RegionBook
 from ivr.engine.context import CallContext, place_caller
-from ivr.engine.menu import Heard, answer, present, start
+from ivr.engine.menu import answer, present, start
+from ivr.engine.questions import Heard
 from ivr.engine.state import MenuState, parse_state
 from ivr.engine.steps import CALLBACK_BOOK, MENU, Ask, Enqueue, Hangup, Record, Redirect, Say, Step
 

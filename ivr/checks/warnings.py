@@ -42,7 +42,7 @@ from ivr.engine.phrases import Speaker
 from ivr.engine.steps import Ask, Pause, Say, Step
 
 if TYPE_CHECKING:
-    from ivr.web.services import Config
+    from ivr.config.loading import Config
 
 # Callers keep four or five choices in mind; past that they wait for the list to be read again.
 MOST_CHOICES = 5

@@ -19,7 +19,8 @@ from rich.text import Text
 
 from ivr.commands import support
 from ivr.config.languages import LANGUAGES
-from ivr.engine.agent_line import ALL_REGIONS, PIN_DIGITS, Skills, plausible_pin
+from ivr.engine.agent_line import PIN_DIGITS, plausible_pin
+from ivr.engine.line_state import ALL_REGIONS, Skills
 from ivr.engine.numbers import masked
 from ivr.store.agents import NAME, AgentExists, AgentRecord, AgentStore, PhoneTaken
 from ivr.store.passwords import hash_secret

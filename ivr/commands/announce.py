@@ -18,13 +18,12 @@ from rich.text import Text
 from ivr.commands import support
 from ivr.engine.announcements import (
     MAX_MESSAGES,
-    Announcement,
     InvalidAnnouncement,
-    Kind,
     applying,
     expiry,
     new_announcement,
 )
+from ivr.engine.line_state import Announcement, Kind
 from ivr.store.announcements import REFRESH_EVERY, AnnouncementStore
 
 _OPTION_OF_FIELD = {"expires": "--until/--for", "created_by": "--by"}

@@ -15,8 +15,8 @@ from ivr.config.tomlfile import ConfigError
 
 if TYPE_CHECKING:
     from ivr.checks.warnings import WayToAgent
+    from ivr.config.loading import Config
     from ivr.config.settings import Settings
-    from ivr.web.services import Config
 
 _AT_HELP = "The instant to check at, ISO 8601 with offset (2026-03-02T10:00+08:00); default now."
 
@@ -168,7 +168,7 @@ def _instant(text: str | None) -> datetime:
 
 
 def _load(settings: Settings) -> Config:
-    from ivr.web.services import load_config
+    from ivr.config.loading import load_config
 
     return load_config(settings)
 

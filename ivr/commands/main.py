@@ -27,9 +27,9 @@ from ivr.config.tomlfile import ConfigError
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from ivr.config.loading import Config
     from ivr.emulator import Event
     from ivr.jobs.dispatcher import Dispatcher
-    from ivr.web.services import Config
 
 cli = typer.Typer(help="Regional wallet support hotlines over Twilio.", no_args_is_help=True)
 DISPATCH_EVERY = 15.0
@@ -71,7 +71,7 @@ def serve(
     _check_what_a_public_host_exposes(host, settings)
     configure_logging(log_format=settings.log_format)
     created = _metrics_dir(workers)  # before anything imports prometheus_client
-    from ivr.web.services import load_config
+    from ivr.config.loading import load_config
 
     try:
         config = load_config(settings)  # refuse a broken file before binding the port
@@ -183,6 +183,7 @@ def _dispatcher(settings: Settings) -> Dispatcher:
     from ivr.jobs.mail import Mailer
     from ivr.store import Store
     from ivr.store.migrate import upgrade
+    from ivr.web.metrics import CallbackCounts
 
     config = _config_or_exit(settings)
     try:
@@ -191,7 +192,14 @@ def _dispatcher(settings: Settings) -> Dispatcher:
         upgrade(store.engine)
         mailer = Mailer(settings.smtp_url, settings.mail_from) if settings.smtp_url else None
         return Dispatcher(
-            store, config.regions, config.prompts, settings, SystemClock(), client, mailer
+            store,
+            config.regions,
+            config.prompts,
+            settings,
+            SystemClock(),
+            client,
+            mailer,
+            events=CallbackCounts(),
         )
     except DispatchUnavailable as exc:
         typer.echo(f"cannot dispatch callbacks: {exc}", err=True)
@@ -350,7 +358,7 @@ def _show(
 
 
 def _config(settings: Settings) -> Config:
-    from ivr.web.services import load_config
+    from ivr.config.loading import load_config
 
     return load_config(settings)
 

@@ -15,10 +15,11 @@ import logging
 import signal
 from collections.abc import Callable
 from pathlib import Path
+from typing import Protocol
 
+from ivr.config.loading import Config, load_config
 from ivr.config.settings import Settings
 from ivr.config.tomlfile import ConfigError
-from ivr.web.services import Config, Services, load_config
 
 log = logging.getLogger("ivr")
 WATCH_EVERY_SECONDS = 2.0
@@ -26,12 +27,18 @@ WATCH_EVERY_SECONDS = 2.0
 Fingerprint = tuple[tuple[str, int, int], ...]
 
 
+class Holder(Protocol):
+    """What holds the running configuration (the service): its settings, and `config`, which
+    a reload replaces in one assignment."""
+
+    settings: Settings
+    config: Config
+
+
 class ConfigReloader:
     """Reloads `services.config` on request, on SIGHUP, and (IVR_RELOAD=watch) on changes."""
 
-    def __init__(
-        self, services: Services, load: Callable[[Settings], Config] = load_config
-    ) -> None:
+    def __init__(self, services: Holder, load: Callable[[Settings], Config] = load_config) -> None:
         self.services = services
         self.load = load
         self._lock = asyncio.Lock()

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from ivr.config.regions import RegionBook
-from ivr.engine.agent_line import AgentState, Skills
+from ivr.engine.agent_line import AgentState
+from ivr.engine.line_state import Skills
 from ivr.store import Store
 from ivr.store.agents import AgentStore
 

@@ -21,14 +21,8 @@ from starlette.concurrency import run_in_threadpool
 from ivr.config.regions import Region, RegionBook
 from ivr.dashboard.access import DATABASE_AWAY, SameOrigin, SignedIn, form_fields
 from ivr.dashboard.pages import SECURITY_HEADERS, WallboardRoute, message, page
-from ivr.engine.announcements import (
-    Announcement,
-    InvalidAnnouncement,
-    Kind,
-    NewAnnouncement,
-    expiry,
-    new_announcement,
-)
+from ivr.engine.announcements import InvalidAnnouncement, NewAnnouncement, expiry, new_announcement
+from ivr.engine.line_state import Announcement, Kind
 from ivr.store.announcements import AnnouncementStore
 from ivr.web.services import Services, ServicesDep
 

@@ -7,21 +7,17 @@ talks once it answers (after `Limits.ring_seconds` of ringing) or as "busy".
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from ivr.emulator import queueing
+from ivr.emulator.call import Call
 from ivr.emulator.errors import Finding, Problem
 from ivr.emulator.events import BridgeEvent, DialEndEvent, DialEvent
 from ivr.emulator.flow import ApiRedirect, CallerHungUp, DialProgress, Goto, Peer
 from ivr.emulator.scheduler import Wake
+from ivr.emulator.verb_runner import VerbRunner
 from ivr.emulator.verbs import Dial, DialNoun
 
-if TYPE_CHECKING:
-    from ivr.emulator.call import Call
-    from ivr.emulator.runner import CallRunner
 
-
-async def dial(runner: CallRunner, verb: Dial) -> Goto | None:
+async def dial(runner: VerbRunner, verb: Dial) -> Goto | None:
     """Dial, then post the outcome to the action URL, or go on with the next verb."""
     runner.emit(
         DialEvent, nouns=tuple(noun.describe() for noun in verb.nouns), timeout=verb.timeout
@@ -46,7 +42,7 @@ async def dial(runner: CallRunner, verb: Dial) -> Goto | None:
     return None if verb.action is None else _action(verb, progress)
 
 
-def _end(runner: CallRunner, progress: DialProgress) -> None:
+def _end(runner: VerbRunner, progress: DialProgress) -> None:
     if progress.bridged and progress.ended_at is None:
         progress.ended_at = runner.x.clock.now()
     runner.emit(DialEndEvent, progress.status, progress.peer, progress.duration, progress.bridged)
@@ -62,7 +58,7 @@ def _action(verb: Dial, progress: DialProgress) -> Goto:
 
 
 async def _dial_queue(
-    runner: CallRunner, verb: Dial, noun: DialNoun, progress: DialProgress
+    runner: VerbRunner, verb: Dial, noun: DialNoun, progress: DialProgress
 ) -> None:
     queue = runner.x.queues.get(noun.target)
     if queue is None:
@@ -85,7 +81,7 @@ async def _dial_queue(
         await _talk(runner, verb, progress, peer=member.call)
 
 
-async def _dial_endpoints(runner: CallRunner, verb: Dial, progress: DialProgress) -> None:
+async def _dial_endpoints(runner: VerbRunner, verb: Dial, progress: DialProgress) -> None:
     progress.peer = runner.x.new_sid("CA")
     behaviours = [runner.x.endpoints.get(noun.target) for noun in verb.nouns]
     talk_times = [float(b) for b in behaviours if isinstance(b, int | float)]
@@ -100,7 +96,7 @@ async def _dial_endpoints(runner: CallRunner, verb: Dial, progress: DialProgress
 
 
 async def _talk(
-    runner: CallRunner,
+    runner: VerbRunner,
     verb: Dial,
     progress: DialProgress,
     peer: Call | None = None,

@@ -7,8 +7,6 @@ its timeout passes on the clock, which counts as silence.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from ivr.emulator.answers import (
     Answer,
     Keys,
@@ -24,15 +22,13 @@ from ivr.emulator.events import GatherEvent, InputEvent, Prompt, RecordEvent, Re
 from ivr.emulator.flow import CallerHungUp, Goto
 from ivr.emulator.scheduler import Wake
 from ivr.emulator.timing import REPETITIONS_FOR_LOOP_ZERO
+from ivr.emulator.verb_runner import VerbRunner
 from ivr.emulator.verbs import Gather, Pause, Record
-
-if TYPE_CHECKING:
-    from ivr.emulator.runner import CallRunner
 
 SPEECH_CONFIDENCE = "0.9"
 
 
-async def gather(runner: CallRunner, verb: Gather, context: Context) -> Goto | None:
+async def gather(runner: VerbRunner, verb: Gather, context: Context) -> Goto | None:
     """Play the nested prompts, collect input, then post it or fall through to the next verb."""
     extra_silence = 0.0
     for prompt in verb.prompts:
@@ -66,7 +62,7 @@ async def gather(runner: CallRunner, verb: Gather, context: Context) -> Goto | N
 
 
 def _emit_input(
-    runner: CallRunner, answer: Answer, digits: str | None, speech: str | None, silent: bool
+    runner: VerbRunner, answer: Answer, digits: str | None, speech: str | None, silent: bool
 ) -> None:
     if isinstance(answer, Speech) and speech is not None:
         runner.emit(InputEvent, kind="speech", keys=None, digits=None, speech=speech)
@@ -76,7 +72,7 @@ def _emit_input(
         runner.emit(InputEvent, kind="silence", keys=None, digits=None, speech=None)
 
 
-async def record(runner: CallRunner, verb: Record) -> Goto:
+async def record(runner: VerbRunner, verb: Record) -> Goto:
     """Record until a finish key, `timeout` seconds of silence or maxLength, then post it."""
     if verb.action is None:
         message = "inline TwiML: <Record> needs an absolute action URL"
@@ -102,7 +98,7 @@ async def record(runner: CallRunner, verb: Record) -> Goto:
 
 
 def _recording_goto(
-    runner: CallRunner,
+    runner: VerbRunner,
     verb: Record,
     seconds: float,
     digits: str | None,
@@ -122,7 +118,7 @@ def _recording_goto(
     return Goto(verb.action, verb.method, "action", params, verb.element)
 
 
-async def listen(runner: CallRunner, prompt: Prompt, silence_seconds: float) -> tuple[Answer, bool]:
+async def listen(runner: VerbRunner, prompt: Prompt, silence_seconds: float) -> tuple[Answer, bool]:
     """The caller's answer, and whether the silence timeout already passed on the clock."""
     call = runner.call
     if call.answers:
@@ -141,7 +137,7 @@ async def listen(runner: CallRunner, prompt: Prompt, silence_seconds: float) -> 
     return answer, False
 
 
-async def _park(runner: CallRunner, prompt: Prompt, silence_seconds: float) -> tuple[Answer, bool]:
+async def _park(runner: VerbRunner, prompt: Prompt, silence_seconds: float) -> tuple[Answer, bool]:
     call = runner.call
     call.prompt = prompt
     try:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from ivr.emulator.documents import Context
 from ivr.emulator.errors import Finding, Problem, TwilioError
@@ -35,10 +34,8 @@ from ivr.emulator.flow import (
 )
 from ivr.emulator.queues import Queue, QueueMember, QueueResult
 from ivr.emulator.scheduler import Wake
+from ivr.emulator.verb_runner import VerbRunner
 from ivr.emulator.verbs import DialNoun, Enqueue
-
-if TYPE_CHECKING:
-    from ivr.emulator.runner import CallRunner
 
 # What Twilio plays to a queued caller when <Enqueue> has no waitUrl.
 DEFAULT_HOLD_MUSIC = "https://twimlets.com/holdmusic?Bucket=com.twilio.music.classical"
@@ -63,7 +60,7 @@ class Stay:
         return {"QueueResult": result, "QueueSid": self.queue.sid, "QueueTime": str(waited)}
 
 
-async def enqueue(runner: CallRunner, verb: Enqueue) -> Goto | None:
+async def enqueue(runner: VerbRunner, verb: Enqueue) -> Goto | None:
     """Put the caller in the named queue until it leaves; then post the action, or go on with
     the next verb when <Enqueue> has none."""
     x, call = runner.x, runner.call
@@ -91,7 +88,7 @@ async def enqueue(runner: CallRunner, verb: Enqueue) -> Goto | None:
     return _after(verb, stay.params(result, x.clock.now()))
 
 
-def leave(runner: CallRunner, context: Context) -> None:
+def leave(runner: VerbRunner, context: Context) -> None:
     """<Leave/>: in a waitUrl document it ends the wait; elsewhere there is no queue to leave."""
     if context is Context.WAIT:
         raise LeaveQueue()
@@ -110,7 +107,7 @@ def _redirected(stay: Stay) -> QueueResult:
     return QueueResult.REDIRECTED
 
 
-def _leave(runner: CallRunner, stay: Stay, result: QueueResult) -> None:
+def _leave(runner: VerbRunner, stay: Stay, result: QueueResult) -> None:
     if stay.member in stay.queue.members:
         stay.queue.members.remove(stay.member)
     stay.left_at = stay.left_at or runner.x.clock.now()
@@ -118,7 +115,7 @@ def _leave(runner: CallRunner, stay: Stay, result: QueueResult) -> None:
     runner.emit(LeaveEvent, queue=stay.queue.name, result=result)
 
 
-async def _wait_in_queue(runner: CallRunner, verb: Enqueue, stay: Stay) -> QueueResult:
+async def _wait_in_queue(runner: VerbRunner, verb: Enqueue, stay: Stay) -> QueueResult:
     try:
         while True:
             runner.checkpoint()
@@ -142,7 +139,7 @@ async def _wait_in_queue(runner: CallRunner, verb: Enqueue, stay: Stay) -> Queue
         return QueueResult.ERROR
 
 
-async def _poll(runner: CallRunner, verb: Enqueue, stay: Stay) -> None:
+async def _poll(runner: VerbRunner, verb: Enqueue, stay: Stay) -> None:
     """One round of the wait loop: the waitUrl document once, or hold music, or silence."""
     now = runner.x.clock.now()
     queue, member = stay.queue, stay.member
@@ -167,7 +164,7 @@ async def _poll(runner: CallRunner, verb: Enqueue, stay: Stay) -> None:
         await runner.follow(nav, Context.WAIT)
 
 
-async def _connect(runner: CallRunner, stay: Stay, connection: Connection) -> QueueResult:
+async def _connect(runner: VerbRunner, stay: Stay, connection: Connection) -> QueueResult:
     """Taken by an agent: run the <Queue url> document, then talk until the bridge ends."""
     x, call, agent = runner.x, runner.call, connection.agent
     stay.left_at = connection.dequeued_at
@@ -197,7 +194,7 @@ async def _connect(runner: CallRunner, stay: Stay, connection: Connection) -> Qu
     return QueueResult.BRIDGED
 
 
-async def _queue_url_document(runner: CallRunner, connection: Connection) -> None:
+async def _queue_url_document(runner: VerbRunner, connection: Connection) -> None:
     noun = connection.noun
     if noun.url is None:
         return
@@ -214,7 +211,7 @@ def _wake_first_agent(exchange: Exchange, queue: Queue) -> None:
         exchange.scheduler.signal(queue.waiting_agents.pop(0), Peer.MEMBER_ARRIVED)
 
 
-async def take_member(runner: CallRunner, queue: Queue, timeout: int) -> QueueMember | None:
+async def take_member(runner: VerbRunner, queue: Queue, timeout: int) -> QueueMember | None:
     """The first caller of `queue`, waiting up to `timeout` seconds for one to arrive."""
     deadline = runner.x.clock.now().timestamp() + timeout
     while not queue.members:
@@ -230,7 +227,7 @@ async def take_member(runner: CallRunner, queue: Queue, timeout: int) -> QueueMe
     return queue.members[0]
 
 
-def dequeue(runner: CallRunner, queue: Queue, member: QueueMember, noun: DialNoun) -> Connection:
+def dequeue(runner: VerbRunner, queue: Queue, member: QueueMember, noun: DialNoun) -> Connection:
     """Take `member` out of the line and tell its call (interrupting whatever it hears)."""
     queue.members.remove(member)
     connection = Connection(

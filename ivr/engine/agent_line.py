@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from ivr.config.languages import LANGUAGES
 from ivr.config.regions import Region, RegionBook
 from ivr.engine.context import CallContext
+from ivr.engine.line_state import Skills
 from ivr.engine.phrases import Speaker
 from ivr.engine.steps import (
     AGENT_DIALED,
@@ -34,7 +35,6 @@ from ivr.engine.steps import (
     step,
 )
 
-ALL_REGIONS = "*"
 PIN_DIGITS = (6, 12)
 MAX_PIN_TRIES = 3  # wrong PINs in one call before it ends; also the store's lock threshold
 # Failed PINs the whole agent line takes per window (every agent, every number, every replica);
@@ -99,29 +99,6 @@ def shown_state(state: AgentState, wrap_up_until: datetime | None, now: datetime
     if state is AgentState.WRAP_UP and (wrap_up_until is None or wrap_up_until <= now):
         return AgentState.AVAILABLE
     return state
-
-
-@dataclass(frozen=True)
-class Skills:
-    """What an agent can take: the languages they speak, in the regions they serve."""
-
-    languages: tuple[str, ...]
-    regions: tuple[str, ...]  # region ids, or ("*",) for every region
-
-    def serves(self, region: str, language: str) -> bool:
-        in_region = ALL_REGIONS in self.regions or region in self.regions
-        return in_region and language in self.languages
-
-
-@dataclass(frozen=True)
-class Staffing:
-    """Which (region, language) lines have a logged-in agent; a caller whose line has none is
-    not queued (see ivr.engine.handoff). Only built when at least one agent is configured."""
-
-    logged_in: tuple[Skills, ...]
-
-    def serves(self, region: str, language: str) -> bool:
-        return any(skills.serves(region, language) for skills in self.logged_in)
 
 
 def plausible_pin(digits: str) -> bool:

@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 
 from ivr.config.regions import RegionBook
 from ivr.engine.context import CallContext
+from ivr.engine.line_state import Announcement, Kind
 from ivr.engine.phrases import Speaker
 from ivr.engine.steps import Say
 
@@ -37,12 +38,6 @@ _CJK = re.compile(
     r"[\u3000-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef]"
 )
 _DURATION = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?")
-
-
-class Kind(enum.StrEnum):
-    MESSAGE = "message"
-    CLOSED = "closed"
-    CALLBACK_ONLY = "callback-only"
 
 
 class QueueMode(enum.StrEnum):
@@ -78,32 +73,6 @@ class NewAnnouncement:
     starts_at: datetime
     expires_at: datetime
     created_by: str
-
-
-@dataclass(frozen=True)
-class Announcement:
-    """A stored announcement."""
-
-    id: int
-    region: str
-    language: str | None  # None: every language of the region
-    kind: Kind
-    text: str
-    starts_at: datetime
-    expires_at: datetime
-    created_by: str
-    created_at: datetime
-    cancelled_at: datetime | None = None
-    cancelled_by: str | None = None
-
-    def in_force(self, moment: datetime) -> bool:
-        """Started, not expired, not cancelled (yet) at `moment`."""
-        cancelled = self.cancelled_at is not None and self.cancelled_at <= moment
-        return self.starts_at <= moment < self.expires_at and not cancelled
-
-    def reaches(self, region: str, language: str) -> bool:
-        """Heard by callers of `region` who speak `language`."""
-        return self.region == region and self.language in (None, language)
 
 
 # -- what applies to a call -----------------------------------------------------------------

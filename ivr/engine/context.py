@@ -10,19 +10,13 @@ import enum
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
-from typing import TYPE_CHECKING
 
 import phonenumbers
 from phonenumbers import timezone as number_timezones
 
 from ivr.config.prompts import Catalogue
 from ivr.config.regions import Region, RegionBook
-
-if TYPE_CHECKING:
-    from ivr.engine.agent_line import Staffing  # ivr.engine.agent_line speaks through this module
-    from ivr.engine.announcements import (
-        Announcement,  # ivr.engine.announcements speaks through this module
-    )
+from ivr.engine.line_state import Announcement, Staffing
 
 _KEYPAD = {
     **dict.fromkeys("ABC", "2"),

@@ -6,7 +6,7 @@ and the HTTP edge stores it for the agent.
 
 from __future__ import annotations
 
-from ivr.config.hours import is_open
+from ivr.engine.closing import agents_open, channel_lines, goodbye
 from ivr.engine.context import CallContext
 from ivr.engine.phrases import Speaker
 from ivr.engine.state import GUIDANCE, CallPlace, MenuState, Node
@@ -16,14 +16,13 @@ from ivr.engine.steps import (
     QUEUE_WAIT,
     Ask,
     Enqueue,
-    Hangup,
     Prompt,
     QueueEntry,
     Redirect,
-    Say,
     Step,
     step,
 )
+from ivr.engine.ways import other_ways
 
 # Callers with these reasons are asked for the transaction's reference before queueing.
 REFERENCE_REASONS = frozenset(
@@ -38,30 +37,6 @@ REFERENCE_REASONS = frozenset(
 # Pending transactions may still be cancellable for minutes only: agents take them first.
 PRIORITY_REASONS = frozenset({Node.PENDING.value})
 YES, RETRY = "1", "2"
-
-
-def agents_open(ctx: CallContext) -> bool:
-    return is_open(ctx.region.opening, ctx.now)
-
-
-def when_back(ctx: CallContext, language: str) -> Say:
-    """Agents are not available: when they are back, in the caller's time when known."""
-    speaker = Speaker(ctx, language)
-    announcing = speaker.for_line("agent.closed")
-    when = announcing.next_opening()
-    return announcing.say("agent.closed", when=when) if when else speaker.say("agent.closed_long")
-
-
-def channel_lines(ctx: CallContext, language: str) -> list[Say]:
-    speaker = Speaker(ctx, language)
-    email = speaker.say(
-        "channels.email", email=ctx.region.email, hours=ctx.region.email_reply_hours
-    )
-    return [speaker.say("channels.title"), speaker.say("channels.chat"), email]
-
-
-def goodbye(ctx: CallContext, language: str) -> Step:
-    return step(Speaker(ctx, language).say("common.goodbye"), Hangup())
 
 
 def to_agent(ctx: CallContext, language: str, reason: str) -> Step:
@@ -137,8 +112,6 @@ def staffed_queue(ctx: CallContext, language: str, reason: str) -> str | None:
 def no_agent_for_language(ctx: CallContext, language: str, reason: str) -> Step:
     """Nobody logged in speaks the caller's language: say so, then the other ways (a
     callback, a voice message, the channels) rather than a wait for nobody."""
-    from ivr.engine.menu import other_ways  # here: ivr.engine.menu builds on this module
-
     state = MenuState(Node.WAYS, ctx.region.id, language, reason=reason)
     return step(Speaker(ctx, language).say("agent.no_language")).then(other_ways(ctx, state))
 
@@ -220,3 +193,16 @@ def apology(ctx: CallContext, language: str) -> Step:
     """What a caller hears when something broke on our side: sorry, other channels, goodbye."""
     lines = step(Speaker(ctx, language).say("common.error"), channel_lines(ctx, language))
     return lines.then(goodbye(ctx, language))
+
+
+def fallback(ctx: CallContext, *, may_queue: bool = True) -> Step:
+    """Sorry and the other channels, in the region's default language (the caller's choice of
+    language was lost with the failed webhook); then the region's queue if agents are open,
+    else goodbye."""
+    language = ctx.region.default_language
+    if not (may_queue and agents_open(ctx)):
+        return apology(ctx, language)
+    sorry = step(Speaker(ctx, language).say("common.error"), channel_lines(ctx, language))
+    queued = sorry.then(enqueue(ctx, language, "menu"))
+    # No effects: the queue entry would be a database write, which the fallback never makes.
+    return Step(queued.actions)

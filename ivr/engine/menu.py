@@ -7,55 +7,36 @@ told the other ways to reach us and wished goodbye.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from ivr.engine.announcements import QueueMode, message_lines, mode_notice, queue_mode
+from ivr.engine.closing import agents_open, channel_lines, when_back
 from ivr.engine.context import CallContext
-from ivr.engine.handoff import (
-    agents_open,
-    answer_reference,
-    channel_lines,
-    reference_prompt,
-    to_agent,
-    way_out,
-    when_back,
-)
+from ivr.engine.handoff import answer_reference, reference_prompt, to_agent, way_out
 from ivr.engine.phrases import Speaker, best_match
+from ivr.engine.questions import (
+    AGENT,
+    CALLBACK,
+    GOODBYE,
+    MAIN_MENU,
+    REPEAT,
+    VOICEMAIL,
+    Heard,
+    Option,
+    ask,
+    choose,
+)
 from ivr.engine.state import CALLBACK_NODES, REASONS, MenuState, Node
 from ivr.engine.steps import MENU, Ask, Prompt, Redirect, Say, Step, step
 from ivr.engine.ways import (
     answer_callback,
     callback_prompt,
     can_call_back,
-    offer_line,
     other_channels,
+    other_ways,
     start_callback,
     voicemail,
+    ways_menu,
+    ways_options,
 )
-
-
-@dataclass(frozen=True)
-class Heard:
-    """What the caller did at a prompt: keys, words, or nothing (silence, or '#' alone)."""
-
-    digits: str = ""
-    speech: str = ""
-
-    @property
-    def nothing(self) -> bool:
-        return not self.digits and not self.speech.strip()
-
-
-@dataclass(frozen=True)
-class Option:
-    key: str
-    choice: str  # what the option does; also names its prompt and speech words
-    prompt: str
-    speech: str | None = None  # the speech words' key, when not derived from the prompt's
-
-
-REPEAT, AGENT, MAIN_MENU = "repeat", "agent", "menu"
-CALLBACK, VOICEMAIL, GOODBYE = "callback", "voicemail", "goodbye"
 
 MAIN_OPTIONS = (
     Option("1", Node.PASSWORD, "main.password"),
@@ -72,27 +53,11 @@ TRANSACTION_OPTIONS = (
     Option("3", Node.TX_OTHER, "transaction.other"),
     Option("*", REPEAT, "transaction.repeat"),
 )
-# Keys that work in every menu although not read out: 0 for an agent, # for the main menu.
-UNIVERSAL_KEYS = {"0": AGENT, "#": MAIN_MENU}
 NEXT_OPTIONS = (
     Option("*", REPEAT, "next.repeat"),
     Option("0", AGENT, "next.agent"),
     Option("#", MAIN_MENU, "next.menu"),
 )
-# When no agent can take the call now. The callback line is worded by whether agents are
-# open, so its prompt is chosen when spoken (see `_ways`).
-WAYS_OPTIONS = (
-    Option("1", CALLBACK, "callback.offer_open", "callback.speech.callback"),
-    Option("2", VOICEMAIL, "callback.voicemail", "callback.speech.voicemail"),
-    Option("3", GOODBYE, "callback.channels", "callback.speech.channels"),
-    Option("#", MAIN_MENU, "callback.menu", "next.speech.menu"),
-    Option("*", REPEAT, "callback.repeat", "next.speech.repeat"),
-)
-_SPEECH_AREA = {
-    "main.": "main.speech.",
-    "transaction.": "transaction.speech.",
-    "next.": "next.speech.",
-}
 
 # What each guidance reads out: prompt keys, or (key, press) for a line that names a key.
 GUIDANCE_TEXT: dict[Node, tuple[str | tuple[str, str], ...]] = {
@@ -137,7 +102,7 @@ def answer(ctx: CallContext, state: MenuState, heard: Heard) -> Step:
     if state.node in CALLBACK_NODES:
         return answer_callback(ctx, state, heard.digits)
     options = _options(state.node, ctx)
-    choice = _choose(Speaker(ctx, state.language), options, heard)
+    choice = choose(Speaker(ctx, state.language), options, heard)
     if choice is None:
         return _again(ctx, state, heard)
     return _act(ctx, state, choice)
@@ -154,17 +119,10 @@ def present(ctx: CallContext, state: MenuState) -> Step:
     if state.node in (Node.REFERENCE, Node.CONFIRM):
         return reference_prompt(ctx, state)
     if state.node is Node.WAYS:
-        return _ways(ctx, state)
+        return ways_menu(ctx, state)
     if state.node in CALLBACK_NODES:
         return callback_prompt(ctx, state)
     return _guidance(ctx, state)
-
-
-def other_ways(ctx: CallContext, state: MenuState) -> Step:
-    """No agent can take the call now: a callback, a voice message, the channels, the menu.
-
-    `state.reason` says why the caller wanted an agent, and travels on to the callback."""
-    return present(ctx, state.at(Node.WAYS, digits=None))
 
 
 def main_menu(ctx: CallContext, state: MenuState) -> Step:
@@ -233,54 +191,8 @@ def _options(node: Node, ctx: CallContext) -> tuple[Option, ...]:
     if node is Node.TRANSACTION:
         return TRANSACTION_OPTIONS
     if node is Node.WAYS:
-        return _ways_options(ctx)
+        return ways_options(ctx)
     return NEXT_OPTIONS
-
-
-def _ways_options(ctx: CallContext) -> tuple[Option, ...]:
-    if can_call_back(ctx):
-        return WAYS_OPTIONS
-    return tuple(option for option in WAYS_OPTIONS if option.choice != CALLBACK)
-
-
-def _ways(ctx: CallContext, state: MenuState) -> Step:
-    speaker = Speaker(ctx, state.language)
-    options = _ways_options(ctx)
-    lines: list[Prompt] = [
-        offer_line(ctx, state.language, option.key)
-        if option.choice == CALLBACK
-        else speaker.option(option.prompt, option.key)
-        for option in options
-    ]
-    return _ask(speaker, state, lines, options)
-
-
-def _choose(speaker: Speaker, options: tuple[Option, ...], heard: Heard) -> str | None:
-    if heard.digits:
-        by_key = {option.key: option.choice for option in options}
-        return by_key.get(heard.digits) or UNIVERSAL_KEYS.get(heard.digits)
-    if heard.speech:
-        # Asking for a person wins over any topic said in the same breath.
-        return best_match(heard.speech, _speech_words(speaker, options), first=(AGENT,))
-    return None
-
-
-def _speech_words(speaker: Speaker, options: tuple[Option, ...]) -> dict[str, tuple[str, ...]]:
-    """What the caller may say for each choice; "agent" and "main menu" are understood in
-    every menu, like the keys 0 and #."""
-    words = {option.choice: speaker.words(_speech_key(option)) for option in options}
-    words.setdefault(AGENT, speaker.words("next.speech.agent"))
-    words.setdefault(MAIN_MENU, speaker.words("next.speech.menu"))
-    return words
-
-
-def _speech_key(option: Option) -> str:
-    if option.speech:
-        return option.speech
-    for area, speech in _SPEECH_AREA.items():
-        if option.prompt.startswith(area):
-            return speech + option.prompt.removeprefix(area)
-    raise KeyError(option.prompt)
 
 
 def _act(ctx: CallContext, state: MenuState, choice: str) -> Step:
@@ -311,7 +223,7 @@ def _menu(
     speaker = Speaker(ctx, state.language)
     lines: list[Prompt] = [speaker.say(key) for key in intro]
     lines += [speaker.option(option.prompt, option.key) for option in options]
-    return _ask(speaker, state, lines, options)
+    return ask(speaker, state, lines, options)
 
 
 def _guidance(ctx: CallContext, state: MenuState) -> Step:
@@ -327,17 +239,7 @@ def _guidance(ctx: CallContext, state: MenuState) -> Step:
             else:
                 lines += speaker.steps(item)
     lines += [speaker.option(option.prompt, option.key) for option in NEXT_OPTIONS]
-    return _ask(speaker, state, lines, NEXT_OPTIONS)
-
-
-def _ask(
-    speaker: Speaker, state: MenuState, lines: list[Prompt], options: tuple[Option, ...]
-) -> Step:
-    words = _speech_words(speaker, options).values()
-    hints = tuple(dict.fromkeys(word for choice in words for word in choice))  # once each, in order
-    ask = Ask(tuple(lines), state.link(MENU), speech_language=speaker.recognition, hints=hints)
-    # Reached only when the Gather heard nothing: the same URL without Digits means silence.
-    return step(ask, Redirect(state.link(MENU)))
+    return ask(speaker, state, lines, NEXT_OPTIONS)
 
 
 def _again(ctx: CallContext, state: MenuState, heard: Heard) -> Step:

@@ -11,12 +11,12 @@ from dataclasses import dataclass
 from statistics import median
 
 from ivr.engine.announcements import QueueMode, queue_mode
+from ivr.engine.closing import agents_open, when_back
 from ivr.engine.context import CallContext
-from ivr.engine.handoff import agents_open, when_back
-from ivr.engine.menu import other_ways
 from ivr.engine.phrases import Speaker
 from ivr.engine.state import CallPlace, MenuState, Node
 from ivr.engine.steps import QUEUE_KEY, Ask, Hangup, Leave, Pause, Play, Prompt, Step, step
+from ivr.engine.ways import other_ways
 
 LEAVE_KEY = "1"
 # A safety reminder on every third announcement: often enough to be heard, not to annoy.

@@ -11,10 +11,11 @@ from datetime import datetime, timedelta
 from ivr.config.hours import is_open, next_opening
 from ivr.config.regions import Region
 from ivr.engine.booking import UNAVAILABLE, Booking
+from ivr.engine.closing import agents_open, channel_lines, goodbye
 from ivr.engine.context import CallContext, CallerKind
-from ivr.engine.handoff import agents_open, channel_lines, goodbye
 from ivr.engine.numbers import callback_number, can_receive_texts, last_digits
 from ivr.engine.phrases import Speaker
+from ivr.engine.questions import CALLBACK, GOODBYE, MAIN_MENU, REPEAT, VOICEMAIL, Option, ask
 from ivr.engine.state import CallPlace, MenuState, Node
 from ivr.engine.steps import (
     CALLBACK_BOOK,
@@ -79,6 +80,45 @@ def first_attempt(ctx: CallContext) -> datetime:
 def offer_line(ctx: CallContext, language: str, key: str) -> Prompt:
     prompt = "callback.offer_open" if agents_open(ctx) else "callback.offer_closed"
     return Speaker(ctx, language).option(prompt, key)
+
+
+# -- the ways menu ----------------------------------------------------------------------
+# When no agent can take the call now. The callback line is worded by whether agents are
+# open, so its prompt is chosen when spoken (see `_ways`).
+WAYS_OPTIONS = (
+    Option("1", CALLBACK, "callback.offer_open", "callback.speech.callback"),
+    Option("2", VOICEMAIL, "callback.voicemail", "callback.speech.voicemail"),
+    Option("3", GOODBYE, "callback.channels", "callback.speech.channels"),
+    Option("#", MAIN_MENU, "callback.menu", "next.speech.menu"),
+    Option("*", REPEAT, "callback.repeat", "next.speech.repeat"),
+)
+
+
+def ways_options(ctx: CallContext) -> tuple[Option, ...]:
+    if can_call_back(ctx):
+        return WAYS_OPTIONS
+    return tuple(option for option in WAYS_OPTIONS if option.choice != CALLBACK)
+
+
+def ways_menu(ctx: CallContext, state: MenuState) -> Step:
+    """The ways out when no agent can take the call: a callback, a voice message, the
+    channels, the main menu."""
+    speaker = Speaker(ctx, state.language)
+    options = ways_options(ctx)
+    lines: list[Prompt] = [
+        offer_line(ctx, state.language, option.key)
+        if option.choice == CALLBACK
+        else speaker.option(option.prompt, option.key)
+        for option in options
+    ]
+    return ask(speaker, state, lines, options)
+
+
+def other_ways(ctx: CallContext, state: MenuState) -> Step:
+    """No agent can take the call now: a callback, a voice message, the channels, the menu.
+
+    `state.reason` says why the caller wanted an agent, and travels on to the callback."""
+    return ways_menu(ctx, state.at(Node.WAYS, digits=None))
 
 
 # -- the number to call back ----------------------------------------------------------------

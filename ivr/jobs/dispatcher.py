@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
+from typing import Protocol
 from urllib.parse import urlencode
 
 from twilio.base.exceptions import TwilioRestException
@@ -29,8 +30,8 @@ from ivr.clock import Clock
 from ivr.config.prompts import Catalogue
 from ivr.config.regions import Region, RegionBook
 from ivr.config.settings import Settings
-from ivr.engine.agent_line import Staffing
-from ivr.engine.announcements import Announcement, QueueMode, applying, mode_of
+from ivr.engine.announcements import QueueMode, applying, mode_of
+from ivr.engine.line_state import Announcement, Staffing
 from ivr.engine.numbers import masked
 from ivr.engine.steps import CALLBACK_ANSWER, CALLBACK_STATUS
 from ivr.engine.ways import may_call_back, may_text, next_due, placeable
@@ -40,7 +41,6 @@ from ivr.jobs.voicemail import deliver_voicemails
 from ivr.store import CallbackRecord, Store
 from ivr.store.announcements import AnnouncementStore
 from ivr.store.staffing import QueueRecords
-from ivr.web import metrics
 
 log = logging.getLogger("ivr.jobs.dispatcher")
 # A claim covers ringing and the greeting; a call that never reports back is retried after it.
@@ -68,6 +68,24 @@ def twilio_client(settings: Settings) -> Client:
     return client
 
 
+class CallbackEvents(Protocol):
+    """Where the dispatcher reports what became of callbacks (the service's metrics)."""
+
+    def event(self, region_id: str, event: str, count: int = 1) -> None: ...
+
+    def not_reached(self, region_id: str, last_attempt: bool, *, refused: bool = False) -> None: ...
+
+
+class Uncounted:
+    """Reports nowhere: for a dispatcher whose events nobody counts."""
+
+    def event(self, region_id: str, event: str, count: int = 1) -> None:
+        return None
+
+    def not_reached(self, region_id: str, last_attempt: bool, *, refused: bool = False) -> None:
+        return None
+
+
 @dataclass
 class Pass:
     """What one pass did, for the log and for tests."""
@@ -89,6 +107,7 @@ class Dispatcher:
     clock: Clock
     client: Client
     mailer: Mailer | None = None
+    events: CallbackEvents = field(default_factory=Uncounted)
     _last_purge: datetime | None = None
 
     def __post_init__(self) -> None:
@@ -109,7 +128,7 @@ class Dispatcher:
             )
             expiry = now - timedelta(seconds=settings.expire_after)
             expired = callbacks.expire_old(region.id, expiry, now)
-            metrics.callback_event(region.id, "expired", expired)
+            self.events.event(region.id, "expired", expired)
             done.expired += expired
             if waiting is not None and region.hotlines and placeable(region, now):
                 closed = closed_languages(region, announcements, now)
@@ -211,9 +230,7 @@ class Dispatcher:
         except TwilioRestException as exc:  # refused: no call was made
             log.warning("callback %s to %s refused: %s", callback.id, masked(callback.number), exc)
             settings = region.callbacks
-            metrics.callback_not_reached(
-                region.id, callback.attempts >= settings.attempts, refused=True
-            )
+            self.events.not_reached(region.id, callback.attempts >= settings.attempts, refused=True)
             self.store.callbacks.attempt_ended(
                 callback.id,
                 "",
@@ -230,7 +247,7 @@ class Dispatcher:
             log.warning("placing callback %s: no answer from Twilio", callback.id, exc_info=True)
             return False
         self.store.callbacks.dialed(callback.id, str(call.sid), now)
-        metrics.callback_event(region.id, "placed")
+        self.events.event(region.id, "placed")
         log.info("calling back %s (callback %s)", masked(callback.number), callback.id)
         return True
 
@@ -264,7 +281,7 @@ class Dispatcher:
                 self.store.callbacks.note_failed(callback.id)
                 continue
             sent += 1
-            metrics.callback_event(region.id, "texted")
+            self.events.event(region.id, "texted")
         return sent
 
     def _purge(self, now: datetime) -> bool:

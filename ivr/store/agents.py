@@ -26,11 +26,11 @@ from ivr.engine.agent_line import (
     MAX_PIN_TRIES,
     AgentEvent,
     AgentState,
-    Skills,
     Waiting,
     next_state,
     shown_state,
 )
+from ivr.engine.line_state import Skills
 from ivr.store.models import (
     Agent,
     AgentPhone,

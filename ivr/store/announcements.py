@@ -14,7 +14,8 @@ from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from ivr.engine.announcements import Announcement, Kind, NewAnnouncement
+from ivr.engine.announcements import NewAnnouncement
+from ivr.engine.line_state import Announcement, Kind
 from ivr.store.models import Announcement as AnnouncementRow
 from ivr.store.schedule import ReadSchedule
 

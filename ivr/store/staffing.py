@@ -10,7 +10,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, and_, func, select
 
-from ivr.engine.agent_line import AgentState, Staffing, Waiting
+from ivr.engine.agent_line import AgentState, Waiting
+from ivr.engine.line_state import Staffing
 from ivr.store.agents import LONGEST_CALL, skills_of
 from ivr.store.models import Agent, Call, Callback, QueueClaim
 from ivr.store.schedule import ReadSchedule

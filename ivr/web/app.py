@@ -24,12 +24,13 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
 from ivr.clock import Clock, SystemClock
+from ivr.config.loading import Config, load_config
 from ivr.config.settings import Settings
 from ivr.engine import callback_call as calling_back
 from ivr.engine import menu, waiting
 from ivr.engine.callback_call import CALLBACK_MARK
 from ivr.engine.context import CallContext, place_caller
-from ivr.engine.menu import Heard
+from ivr.engine.questions import Heard
 from ivr.engine.state import CallPlace, parse_place, parse_state
 from ivr.engine.steps import (
     INCOMING,
@@ -58,13 +59,11 @@ from ivr.web.params import (
 )
 from ivr.web.services import (
     CheckedForm,
-    Config,
     Services,
     ServicesDep,
     Visit,
     answer_webhook,
     caller_id,
-    load_config,
     parameters,
     step_key,
 )

@@ -178,6 +178,16 @@ def callback_not_reached(region_id: str, last_attempt: bool, *, refused: bool = 
         CALLBACKS.labels(region_id, "expired").inc()
 
 
+class CallbackCounts:
+    """The dispatcher's callback events as metrics (ivr.jobs.dispatcher.CallbackEvents)."""
+
+    def event(self, region_id: str, event: str, count: int = 1) -> None:
+        callback_event(region_id, event, count)
+
+    def not_reached(self, region_id: str, last_attempt: bool, *, refused: bool = False) -> None:
+        callback_not_reached(region_id, last_attempt, refused=refused)
+
+
 def apologized() -> None:
     APOLOGIES.labels(_ROUTE.get()).inc()
 

@@ -23,8 +23,7 @@ from fastapi import APIRouter, BackgroundTasks, Depends, HTTPException, Request,
 from starlette.datastructures import FormData
 
 from ivr.clock import Clock
-from ivr.config.prompts import Catalogue, check_prompts, load_prompts
-from ivr.config.regions import RegionBook, load_regions
+from ivr.config.loading import Config
 from ivr.config.settings import Settings
 from ivr.engine import handoff
 from ivr.engine.context import CallContext, CallerPlace, failed_verification, place_caller
@@ -49,21 +48,6 @@ T = TypeVar("T")
 Handler = TypeVar("Handler", bound=Callable[..., Any])
 # Answer times change slowly; one database read per queue every half minute is plenty.
 ANSWER_TIMES_TTL = 30.0
-
-
-@dataclass(frozen=True)
-class Config:
-    regions: RegionBook
-    prompts: Catalogue
-
-
-def load_config(settings: Settings) -> Config:
-    """Prompts and regions, checked together; raises ConfigError with file, line and reason."""
-    prompts = load_prompts(settings.prompts)
-    regions = load_regions(settings.regions, prompt_languages=prompts.languages)
-    for problem in check_prompts(prompts):
-        log.warning("prompt fallback in use: %s", problem)
-    return Config(regions, prompts)
 
 
 def callback_code() -> str:

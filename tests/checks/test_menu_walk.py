@@ -18,9 +18,10 @@ import pytest
 from ivr.config.hours import is_open
 from ivr.config.prompts import Catalogue
 from ivr.config.regions import RegionBook
+from ivr.engine.closing import agents_open
 from ivr.engine.context import CallContext, place_caller
-from ivr.engine.handoff import agents_open
-from ivr.engine.menu import Heard, answer, start
+from ivr.engine.menu import answer, start
+from ivr.engine.questions import Heard
 from ivr.engine.state import CALLBACK_NODES, GUIDANCE, MAX_TRIES, MenuState, Node, parse_state
 from ivr.engine.steps import CALLBACK_BOOK, MENU, Ask, Enqueue, Hangup, Redirect, Step
 from tests.support.moments import instant

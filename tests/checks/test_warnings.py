@@ -24,11 +24,11 @@ from ivr.checks.warnings import (
     ways_to_agents,
 )
 from ivr.config.languages import LANGUAGES
+from ivr.config.loading import load_config
 from ivr.config.settings import Settings
 from ivr.config.tomlfile import load_toml
 from ivr.emulator import Switch
 from ivr.engine.steps import Say
-from ivr.web.services import load_config
 from tests.support.moments import instant
 from tests.support.repository import ROOT
 

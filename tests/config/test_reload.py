@@ -16,10 +16,11 @@ from pathlib import Path
 import httpx
 import pytest
 
+from ivr.config.loading import Config
 from ivr.config.reload import ConfigReloader
 from ivr.config.settings import Settings
 from ivr.web.app import create_app
-from ivr.web.services import Config, Services
+from ivr.web.services import Services
 from tests.support.processes import free_port, until
 from tests.support.replicas import IVR, Replica, replica, replica_env
 from tests.support.repository import ROOT

@@ -6,7 +6,8 @@ from datetime import timedelta
 
 from ivr.config.regions import RegionBook
 from ivr.dashboard.agents import AgentCounts, agents_on_calls_and_available, count_agents
-from ivr.engine.agent_line import AgentState, Skills
+from ivr.engine.agent_line import AgentState
+from ivr.engine.line_state import Skills
 from ivr.store import Store
 from ivr.store.agents import AgentStore
 from ivr.store.passwords import hash_secret

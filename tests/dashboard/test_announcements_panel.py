@@ -10,7 +10,7 @@ import pytest
 from fastapi import FastAPI
 
 from ivr.emulator import Call, Switch, VirtualClock
-from ivr.engine.announcements import Kind
+from ivr.engine.line_state import Kind
 from ivr.store import Store
 from ivr.store.announcements import AnnouncementStore
 from ivr.store.users import UserStore

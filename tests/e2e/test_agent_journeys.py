@@ -19,9 +19,9 @@ from ivr.engine.agent_line import (
     PIN_BUDGET,
     PIN_BUDGET_WINDOW,
     AgentState,
-    Skills,
     budget_window,
 )
+from ivr.engine.line_state import Skills
 from ivr.store import Store
 from ivr.store.agents import AgentStore
 from ivr.store.passwords import hash_secret

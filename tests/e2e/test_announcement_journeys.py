@@ -15,7 +15,8 @@ from sqlalchemy import text
 
 from ivr.config.settings import Settings
 from ivr.emulator import Call, Switch, VirtualClock
-from ivr.engine.announcements import Kind, NewAnnouncement
+from ivr.engine.announcements import NewAnnouncement
+from ivr.engine.line_state import Kind
 from ivr.store import Store
 from ivr.store.announcements import AnnouncementStore
 from ivr.web.app import create_app

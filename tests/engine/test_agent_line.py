@@ -13,7 +13,8 @@ from ivr.config.languages import LANGUAGES
 from ivr.config.prompts import Catalogue
 from ivr.config.regions import RegionBook
 from ivr.engine import agent_line
-from ivr.engine.agent_line import IDLE_ROUNDS, MAX_PIN_TRIES, Skills, agent_queues, plausible_pin
+from ivr.engine.agent_line import IDLE_ROUNDS, MAX_PIN_TRIES, agent_queues, plausible_pin
+from ivr.engine.line_state import Skills
 from ivr.engine.steps import Ask, DialQueue, Enqueue, Hangup, Redirect, Say, Step
 from ivr.web.twiml import render
 from tests.support.agents import MANDARIN_AND_ENGLISH, WaitingFactory

@@ -5,7 +5,8 @@ queues of the agent's languages and regions. Pure: no database, no clock."""
 from __future__ import annotations
 
 from ivr.config.regions import RegionBook
-from ivr.engine.agent_line import QueueKind, Skills, agent_queues, in_order
+from ivr.engine.agent_line import QueueKind, agent_queues, in_order
+from ivr.engine.line_state import Skills
 from tests.support.agents import (
     ENGLISH_IN_JAPAN_AND_CHINA,
     MANDARIN_AND_ENGLISH,

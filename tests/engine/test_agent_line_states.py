@@ -8,15 +8,8 @@ from datetime import timedelta
 import pytest
 
 from ivr.config.regions import RegionBook
-from ivr.engine.agent_line import (
-    AgentEvent,
-    AgentState,
-    Skills,
-    Staffing,
-    count_by_line,
-    next_state,
-    shown_state,
-)
+from ivr.engine.agent_line import AgentEvent, AgentState, count_by_line, next_state, shown_state
+from ivr.engine.line_state import Skills, Staffing
 from tests.support.agents import T0
 
 OFFLINE, AVAILABLE = AgentState.OFFLINE, AgentState.AVAILABLE

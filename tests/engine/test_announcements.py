@@ -8,10 +8,11 @@ from zoneinfo import ZoneInfo
 
 from ivr.config.prompts import Catalogue
 from ivr.config.regions import RegionBook
-from ivr.engine.announcements import Kind
+from ivr.engine.closing import agents_open
 from ivr.engine.context import CallContext, place_caller
-from ivr.engine.handoff import agents_open
-from ivr.engine.menu import Heard, answer, present, start
+from ivr.engine.line_state import Kind
+from ivr.engine.menu import answer, present, start
+from ivr.engine.questions import Heard
 from ivr.engine.state import CallPlace, MenuState, Node
 from ivr.engine.steps import Ask, Enqueue, Hangup, Leave, Redirect, Say, Step
 from ivr.engine.waiting import QueueStatus, queue_wait
@@ -102,7 +103,7 @@ def test_the_message_is_not_repeated_with_the_menu(
 def test_expired_not_yet_started_and_cancelled_messages_are_silent(
     tokyo_call: TokyoCall, announcement: AnnouncementFactory
 ) -> None:
-    from ivr.engine.announcements import Announcement
+    from ivr.engine.line_state import Announcement
     from tests.support.moments import instant
 
     gone = announcement(text="expired", starts="2026-03-02T08:00+09:00", hours=1)

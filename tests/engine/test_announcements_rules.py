@@ -9,7 +9,6 @@ import pytest
 from ivr.config.regions import RegionBook
 from ivr.engine.announcements import (
     InvalidAnnouncement,
-    Kind,
     NewAnnouncement,
     QueueMode,
     applying,
@@ -19,6 +18,7 @@ from ivr.engine.announcements import (
     new_announcement,
     spoken_seconds,
 )
+from ivr.engine.line_state import Kind
 from tests.support.announcements import AnnouncementFactory
 from tests.support.moments import instant
 

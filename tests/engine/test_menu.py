@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import replace
 
 from ivr.config.prompts import Catalogue
-from ivr.engine.menu import Heard, answer
+from ivr.engine.menu import answer
 from ivr.engine.phrases import Speaker
+from ivr.engine.questions import Heard
 from ivr.engine.state import MenuState, Node
 from ivr.engine.steps import Ask, Enqueue, Say, Step
 from tests.support.contexts import ContextFactory

@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 from ivr.config.prompts import Catalogue
 from ivr.config.regions import RegionBook
 from ivr.engine.context import CallContext, place_caller
-from ivr.engine.menu import Heard, answer, start
+from ivr.engine.menu import answer, start
+from ivr.engine.questions import Heard
 from tests.checks.test_menu_walk import SAMPLE_CALLERS, outcome
 from tests.support.twiml_check import problems_in
 

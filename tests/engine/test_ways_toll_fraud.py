@@ -12,7 +12,8 @@ import pytest
 from ivr.config.prompts import Catalogue
 from ivr.config.regions import CallbackSettings, RegionBook, load_regions
 from ivr.engine.context import CallContext, failed_verification, place_caller
-from ivr.engine.menu import Heard, answer
+from ivr.engine.menu import answer
+from ivr.engine.questions import Heard
 from ivr.engine.state import MenuState, Node, parse_state
 from ivr.engine.steps import CALLBACK_BOOK, Ask, Redirect, Say, Step
 from ivr.engine.ways import bookable_number, can_call_back, may_call_back, may_text, start_callback

@@ -6,11 +6,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+from ivr.config.loading import load_config
 from ivr.config.settings import Settings
 from ivr.emulator import Switch
 from ivr.web.app import create_app
 from ivr.web.routes.ops import static_fallback
-from ivr.web.services import load_config
 from tests.support.processes import INFRA
 from tests.support.replicas import replica_env
 from tests.support.repository import ROOT

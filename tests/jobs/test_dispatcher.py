@@ -24,8 +24,8 @@ from twilio.rest import Client
 
 from ivr.config.settings import Settings
 from ivr.emulator import Call, Recording, Switch, VirtualClock
-from ivr.engine.agent_line import Skills
-from ivr.engine.announcements import Kind, NewAnnouncement
+from ivr.engine.announcements import NewAnnouncement
+from ivr.engine.line_state import Kind, Skills
 from ivr.jobs.dispatcher import Dispatcher, Pass, twilio_client
 from ivr.store import CallbackRecord, Store
 from ivr.store.agents import AgentStore

@@ -10,14 +10,8 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import text
 
-from ivr.engine.agent_line import (
-    PIN_BUDGET_WINDOW,
-    AgentState,
-    Skills,
-    Staffing,
-    Waiting,
-    budget_window,
-)
+from ivr.engine.agent_line import PIN_BUDGET_WINDOW, AgentState, Waiting, budget_window
+from ivr.engine.line_state import Skills, Staffing
 from ivr.store import Store
 from ivr.store.agents import (
     AgentExists,

@@ -8,7 +8,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import text
 
-from ivr.engine.announcements import Kind, NewAnnouncement
+from ivr.engine.announcements import NewAnnouncement
+from ivr.engine.line_state import Kind
 from ivr.store import Store
 from ivr.store.announcements import AnnouncementStore, LiveAnnouncements
 from tests.support.databases import replica

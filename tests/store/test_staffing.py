@@ -11,10 +11,11 @@ import pytest
 
 from ivr.config.regions import load_regions
 from ivr.config.tomlfile import ConfigError
-from ivr.engine.agent_line import Skills, Staffing
 from ivr.engine.context import CallContext
 from ivr.engine.handoff import answer_reference, staffed_queue
-from ivr.engine.menu import Heard, respond
+from ivr.engine.line_state import Skills, Staffing
+from ivr.engine.menu import respond
+from ivr.engine.questions import Heard
 from ivr.engine.state import MenuState, Node
 from ivr.engine.steps import Ask, Enqueue, QueueEntry, Say, Step
 from tests.support.contexts import ContextFactory

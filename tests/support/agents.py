@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from ivr.engine.agent_line import Skills, Waiting
+from ivr.engine.agent_line import Waiting
+from ivr.engine.line_state import Skills
 from ivr.store.agents import AgentRecord, AgentStore
 from tests.support.moments import instant
 

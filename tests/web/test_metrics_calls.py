@@ -14,7 +14,7 @@ from ivr.config.settings import Settings
 from ivr.emulator import Switch
 from ivr.store import OUTCOMES, Store
 from ivr.web.app import create_app
-from ivr.web.metrics import NO_LANGUAGE, UNKNOWN
+from ivr.web.metrics import NO_LANGUAGE, UNKNOWN, CallbackCounts
 from tests.support.app_client import AppClient
 from tests.support.calls import CALLERS, LINES, PUBLIC_URL, TOKEN, agent_twiml
 from tests.support.moments import instant
@@ -220,6 +220,7 @@ def dispatching(
         settings,
         tokyo_clock,  # type: ignore[arg-type]
         twilio_client(settings),
+        events=CallbackCounts(),
     )
 
 

@@ -14,7 +14,8 @@ from xml.dom import minidom
 import pytest
 
 from ivr.engine.context import CallContext
-from ivr.engine.menu import Heard, answer, start
+from ivr.engine.menu import answer, start
+from ivr.engine.questions import Heard
 from ivr.engine.state import CallPlace, MenuState, Node
 from ivr.engine.steps import Step
 from ivr.engine.waiting import QueueStatus, queue_result, queue_wait

@@ -25,15 +25,15 @@ from fastapi.responses import PlainTextResponse
 from pydantic import Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 
+from ivr.config.loading import Config, load_config
 from ivr.config.settings import Settings
 from ivr.config.tomlfile import ConfigError
 from ivr.engine import handoff
 from ivr.engine.context import CallContext, place_caller
-from ivr.engine.phrases import Speaker
-from ivr.engine.steps import QUEUE_CONNECT, QUEUE_KEY, QUEUE_RESULT, QUEUE_WAIT, Step, step
+from ivr.engine.steps import QUEUE_CONNECT, QUEUE_KEY, QUEUE_RESULT, QUEUE_WAIT
 from ivr.store.database import WAIT_SECONDS, TooSlow, in_time, time_allowed
 from ivr.web.params import CallParams
-from ivr.web.services import CheckedForm, Config, Services, ServicesDep, load_config, parameters
+from ivr.web.services import CheckedForm, Services, ServicesDep, parameters
 from ivr.web.services import webhook as services_webhook
 from ivr.web.twiml import CONTENT_TYPE, last_resort, render
 
@@ -139,25 +139,12 @@ async def fallback(services: ServicesDep, form: CheckedForm) -> Response:
     )
     try:
         ctx = services.context(params)
-        return services.twiml(fallback_step(ctx, may_queue=not _in_queue(failed_path)))
+        return services.twiml(handoff.fallback(ctx, may_queue=not _in_queue(failed_path)))
     except Exception:
         log.exception(
             "the fallback failed (CallSid %s); answering the last resort", params.call_sid
         )
         return Response(last_resort(), media_type=CONTENT_TYPE)
-
-
-def fallback_step(ctx: CallContext, *, may_queue: bool = True) -> Step:
-    """Sorry and the other channels, in the region's default language (the caller's choice of
-    language was lost with the failed webhook); then the region's queue if agents are open,
-    else goodbye."""
-    language = ctx.region.default_language
-    if not (may_queue and handoff.agents_open(ctx)):
-        return handoff.apology(ctx, language)
-    sorry = step(Speaker(ctx, language).say("common.error"), handoff.channel_lines(ctx, language))
-    queued = sorry.then(handoff.enqueue(ctx, language, "menu"))
-    # No effects: the queue entry would be a database write, which the fallback never makes.
-    return Step(queued.actions)
 
 
 def _in_queue(path: str) -> bool:

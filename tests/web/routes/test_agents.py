@@ -19,7 +19,8 @@ from twilio.request_validator import RequestValidator
 from ivr.clock import FixedClock
 from ivr.config.settings import Settings
 from ivr.emulator import VirtualClock
-from ivr.engine.agent_line import PIN_BUDGET, PIN_BUDGET_WINDOW, Skills, budget_window
+from ivr.engine.agent_line import PIN_BUDGET, PIN_BUDGET_WINDOW, budget_window
+from ivr.engine.line_state import Skills
 from ivr.store import Store
 from ivr.store.agents import AgentStore
 from ivr.store.migrate import upgrade

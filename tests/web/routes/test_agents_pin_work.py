@@ -17,7 +17,8 @@ from sqlalchemy import event
 
 from ivr.clock import FixedClock
 from ivr.config.settings import Settings
-from ivr.engine.agent_line import PIN_BUDGET, Skills, budget_window
+from ivr.engine.agent_line import PIN_BUDGET, budget_window
+from ivr.engine.line_state import Skills
 from ivr.store import Store, passwords
 from ivr.store.agents import AgentStore
 from ivr.store.passwords import hash_secret

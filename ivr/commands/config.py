@@ -1,4 +1,5 @@
-"""The `ivr check` and `ivr graph` commands: the configuration as operators review it."""
+"""The `ivr check`, `ivr graph` and `ivr fallback` commands: the configuration as operators
+review it, and the static fallback document made from it."""
 
 from __future__ import annotations
 
@@ -179,3 +180,16 @@ def _config_or_exit(settings: Settings) -> Config:
     except ConfigError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from None
+
+
+def fallback() -> None:
+    """Print the static fallback document (TwiML) for infra/fallback.xml: sorry, the global
+    region's other channels, goodbye; nginx answers it when no replica does."""
+    from ivr.web.routes.ops import static_fallback
+
+    try:
+        config = _load(support.settings())
+    except ConfigError as exc:
+        typer.echo(f"cannot build the fallback document:\n{exc}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(static_fallback(config))

@@ -18,7 +18,7 @@ import typer
 from ivr.commands import support
 from ivr.commands.agents import agents
 from ivr.commands.announce import announce
-from ivr.commands.config import check, graph
+from ivr.commands.config import check, fallback, graph
 from ivr.commands.reports import calls, report
 from ivr.commands.users import users
 from ivr.config.settings import Settings
@@ -258,6 +258,7 @@ def _config_or_exit(settings: Settings) -> Config:
 
 cli.command()(check)
 cli.command()(graph)
+cli.command()(fallback)
 
 
 class VoiceMethod(enum.StrEnum):

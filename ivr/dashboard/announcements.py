@@ -24,7 +24,8 @@ from ivr.dashboard.pages import SECURITY_HEADERS, WallboardRoute, message, page
 from ivr.engine.announcements import InvalidAnnouncement, NewAnnouncement, expiry, new_announcement
 from ivr.engine.line_state import Announcement, Kind
 from ivr.store.announcements import AnnouncementStore
-from ivr.web.services import Services, ServicesDep
+from ivr.web.services import Services
+from ivr.web.webhooks import ServicesDep
 
 log = logging.getLogger("ivr.dashboard")
 ALL = "all"

@@ -46,20 +46,19 @@ from ivr.engine.numbers import masked
 from ivr.store.callbacks import Limits
 from ivr.store.database import Store, TooSlow, in_time, seconds_left
 from ivr.store.handover import COMMITTED, TO_SPOOL, Outcome, Write, settle_all
-from ivr.store.repository import CallEnd
+from ivr.store.repository import CallEnd, CallStore
 from ivr.store.spool import REJECTED, Spool
 
 log = logging.getLogger("ivr.records")
-# Writes a webhook makes, by name; a spooled entry names one of them.
-CALL_WRITES = frozenset(
-    {
-        "record_step",
-        "remember_queue_entry",
-        "record_queue_result",
-        "record_outcome",
-        "record_status",
-    }
-)
+# The call writes a webhook makes, by the name a spooled entry keeps (ivr.store.call_log
+# makes them, one typed method each); each joins a group commit's transaction.
+CALL_WRITES: dict[str, Callable[[CallStore], Callable[..., object]]] = {
+    "record_step": lambda store: store.record_step,
+    "remember_queue_entry": lambda store: store.remember_queue_entry,
+    "record_queue_result": lambda store: store.record_queue_result,
+    "record_outcome": lambda store: store.record_outcome,
+    "record_status": lambda store: store.record_status,
+}
 BOOK, VOICEMAIL = "book_callback", "save_voicemail"
 PAUSE_SECONDS = 5.0
 # Writes one transaction may carry: enough for a burst, small enough to commit in milliseconds.
@@ -427,9 +426,9 @@ def apply(store: Store, entry: dict[str, Any], connection: Connection | None = N
     `connection`'s transaction when given. What the write returned (a CallEnd, or None)."""
     op = entry["op"]
     args = _arguments(entry)
-    if op in CALL_WRITES:
-        done: object = getattr(store, op)(**args, connection=connection)
-        return done
+    write = CALL_WRITES.get(op)
+    if write is not None:
+        return write(store)(**args, connection=connection)
     if op == VOICEMAIL:
         store.voicemails.save(**args)
     else:

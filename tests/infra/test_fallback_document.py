@@ -1,4 +1,4 @@
-"""infra/fallback.xml is exactly what `python -m ivr.web.routes.ops` generates, and plays cleanly."""
+"""infra/fallback.xml is exactly what `ivr fallback` generates, and plays cleanly."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from tests.support.replicas import replica_env
 from tests.support.repository import ROOT
 
 COMMITTED = INFRA / "fallback.xml"
-REGENERATE = "regenerate it: python -m ivr.web.routes.ops > infra/fallback.xml"
+REGENERATE = "regenerate it: ivr fallback > infra/fallback.xml"
 
 
 def test_the_committed_document_is_the_generators_output(settings: Settings) -> None:
@@ -24,9 +24,9 @@ def test_the_committed_document_is_the_generators_output(settings: Settings) -> 
     assert COMMITTED.read_text(encoding="utf-8") == generated, REGENERATE
 
 
-def test_python_m_ivr_ops_prints_it() -> None:
+def test_ivr_fallback_prints_it() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "ivr.web.routes.ops"],
+        [sys.executable, "-m", "ivr.commands.main", "fallback"],
         cwd=ROOT,
         env=replica_env(),
         capture_output=True,
@@ -37,11 +37,11 @@ def test_python_m_ivr_ops_prints_it() -> None:
     assert result.stdout == COMMITTED.read_text(encoding="utf-8"), REGENERATE
 
 
-def test_python_m_ivr_ops_refuses_a_broken_configuration(tmp_path: Path) -> None:
+def test_ivr_fallback_refuses_a_broken_configuration(tmp_path: Path) -> None:
     broken = tmp_path / "regions.toml"
     broken.write_text('[regions.global]\nname = "World"\n', encoding="utf-8")
     result = subprocess.run(
-        [sys.executable, "-m", "ivr.web.routes.ops"],
+        [sys.executable, "-m", "ivr.commands.main", "fallback"],
         cwd=ROOT,
         env=replica_env(IVR_REGIONS=str(broken)),
         capture_output=True,

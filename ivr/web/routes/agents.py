@@ -1,6 +1,6 @@
 """The agent line's webhooks: the PIN, the next caller, the agent's key after a call, the end
 of each Dial, and the line's status callback. Same shape as the caller's webhooks (see
-`ivr.web.services`): what the agent hears is decided in `ivr.engine.agent_line`; who they
+`ivr.web.routes.calls`): what the agent hears is decided in `ivr.engine.agent_line`; who they
 are and what they are doing is kept by `ivr.store.agents`.
 
 Only a call that keyed the right PIN from an agent's phone has an agent: every follow-up
@@ -31,15 +31,8 @@ from ivr.store.passwords import hash_secret, verify_secret
 from ivr.store.staffing import QueueRecords
 from ivr.web import metrics
 from ivr.web.params import CallParams, GatherParams, StatusParams
-from ivr.web.services import (
-    CheckedForm,
-    DatabaseAway,
-    Services,
-    ServicesDep,
-    answer_webhook,
-    parameters,
-    webhook,
-)
+from ivr.web.services import DatabaseAway, Services
+from ivr.web.webhooks import CheckedForm, ServicesDep, parameters, webhook
 
 log = logging.getLogger("ivr")
 router = APIRouter()
@@ -76,60 +69,31 @@ class DialParams(CallParams):
 @webhook(router, AGENT, CallParams)
 async def agent_line(services: ServicesDep, form: CheckedForm) -> Response:
     """The agent line's voice URL: the PIN is asked of whoever calls."""
-
-    def decide(_: CallParams, ctx: CallContext) -> Step:
-        return agents.pin_prompt(ctx, _line_language(ctx))
-
-    return await answer_webhook(services, form, CallParams, decide)
+    params = parameters(CallParams, form)
+    ctx = await services.call_context(params)
+    return services.twiml(agents.pin_prompt(ctx, _line_language(ctx)))
 
 
 @webhook(router, AGENT_PIN, GatherParams)
 async def agent_pin(request: Request, services: ServicesDep, form: CheckedForm) -> Response:
     """The PIN, checked with the caller ID: the agent logs in and takes the next caller; a
     wrong PIN is asked again, and the third ends the call (`t`: wrong PINs so far)."""
+    params = parameters(GatherParams, form)
     tries = _count(request.query_params.get("t"), MAX_PIN_TRIES - 1)
-
-    async def decide(params: GatherParams, ctx: CallContext) -> Step:
-        language = _line_language(ctx)
-        try:
-            agent = await services.read(partial(_check_pin, services, ctx, params, tries))
-            if agent is None:
-                return agents.pin_refused(ctx, language, tries)
-            services.staffing.stale()
-            offer = await _next_caller(services, ctx, agent, params.call_sid)
-        except DATABASE_TROUBLE:
-            log.exception("the agent line cannot read the agents (CallSid %s)", params.call_sid)
-            return agents.unavailable(ctx, language)
-        return agents.logged_in(ctx, agent.language).then(offer)
-
-    return await answer_webhook(services, form, GatherParams, decide)
+    ctx = await services.call_context(params)
+    return services.twiml(await _after_pin(services, ctx, params, tries))
 
 
 @webhook(router, AGENT_KEY, GatherParams)
 async def agent_key(request: Request, services: ServicesDep, form: CheckedForm) -> Response:
     """The agent's key after a call (1: the next caller; `t`: misses so far) or while nobody
     waits (1: check now; silence: checked again, `i`: how often so far)."""
+    params = parameters(GatherParams, form)
     menu = request.query_params.get("m")
     tries = _count(request.query_params.get("t"), MAX_TRIES - 1)
     idle = _count(request.query_params.get("i"), IDLE_ROUNDS)
-
-    async def decide(params: GatherParams, ctx: CallContext) -> Step:
-        try:
-            agent = await services.read(partial(_agents(services).on_line, params.call_sid))
-            if agent is None:
-                return agents.not_logged_in(ctx, _line_language(ctx))
-            if params.digits == agents.NEXT:
-                return await _next_caller(services, ctx, agent, params.call_sid)
-            if menu == agents.IDLE and not params.digits:
-                return await _next_caller(services, ctx, agent, params.call_sid, idle=idle + 1)
-        except DATABASE_TROUBLE:
-            log.exception("the agent line cannot read the agents (CallSid %s)", params.call_sid)
-            return agents.unavailable(ctx, _line_language(ctx))
-        if menu == agents.IDLE:
-            return agents.idle_missed(ctx, agent.language)
-        return agents.next_missed(ctx, agent.language, tries, params.digits)
-
-    return await answer_webhook(services, form, GatherParams, decide)
+    ctx = await services.call_context(params)
+    return services.twiml(await _after_key(services, ctx, params, menu, tries, idle))
 
 
 @webhook(router, AGENT_DIALED, DialParams)
@@ -137,64 +101,114 @@ async def agent_dialed(request: Request, services: ServicesDep, form: CheckedFor
     """The agent's Dial action: after a conversation, wrap-up and then the next caller; when
     the chosen caller was gone, the next choice (`n`: choices so far), a few times at most.
     `q` and `c` are the queue and the caller the whisper was about."""
+    params = parameters(DialParams, form)
     queue = request.query_params.get("q", "")
     whispered = request.query_params.get("c", "")
     choices = _count(request.query_params.get("n"), MAX_CHOICES)
+    ctx = await services.call_context(params)
+    return services.twiml(await _after_dial(services, ctx, params, queue, whispered, choices))
 
-    async def decide(params: DialParams, ctx: CallContext) -> Step:
-        try:
-            store = _agents(services)
-            agent = await services.read(partial(store.on_line, params.call_sid))
-            taken = _taken_call(params, whispered)
-            wrap_up = _wrap_up(services, queue)
-            answered = ctx.now - timedelta(seconds=params.dial_duration) if taken else None
-            if agent is None:
-                # The line's status callback came first (Twilio does not promise the order):
-                # the agent is offline, but the call they took is still theirs.
-                name = await services.read(partial(store.claimed_by, queue, whispered))
-                if name is not None and taken is not None:
-                    args = (name, params.call_sid, taken, answered, ctx.now, wrap_up)
-                    await services.read(partial(store.dial_ended, *args))
-                return agents.not_logged_in(ctx, _line_language(ctx))
-            language = agent.language
-            empty = None
-            if taken is None and params.call_status == "in-progress":
-                # The Dial waited its whole timeout on an empty queue (the agent is still on
-                # the line): whoever our records show there from before is gone.
-                dialed_at = ctx.now - timedelta(seconds=agents.DIAL_TIMEOUT)
-                empty = (queue, dialed_at - ENQUEUE_DELAY)
-            await services.read(
-                partial(
-                    store.dial_ended,
-                    agent.name,
-                    params.call_sid,
-                    taken,
-                    answered,
-                    ctx.now,
-                    wrap_up,
-                    empty,
-                )
+
+# -- what the agent hears next (the database read here; the words in ivr.engine.agent_line) --
+async def _after_pin(
+    services: Services, ctx: CallContext, params: GatherParams, tries: int
+) -> Step:
+    language = _line_language(ctx)
+    try:
+        agent = await services.read(partial(_check_pin, services, ctx, params, tries))
+        if agent is None:
+            return agents.pin_refused(ctx, language, tries)
+        services.staffing.stale()
+        offer = await _next_caller(services, ctx, agent, params.call_sid)
+    except DATABASE_TROUBLE:
+        log.exception("the agent line cannot read the agents (CallSid %s)", params.call_sid)
+        return agents.unavailable(ctx, language)
+    return agents.logged_in(ctx, agent.language).then(offer)
+
+
+async def _after_key(
+    services: Services,
+    ctx: CallContext,
+    params: GatherParams,
+    menu: str | None,
+    tries: int,
+    idle: int,
+) -> Step:
+    try:
+        agent = await services.read(partial(_agents(services).on_line, params.call_sid))
+        if agent is None:
+            return agents.not_logged_in(ctx, _line_language(ctx))
+        if params.digits == agents.NEXT:
+            return await _next_caller(services, ctx, agent, params.call_sid)
+        if menu == agents.IDLE and not params.digits:
+            return await _next_caller(services, ctx, agent, params.call_sid, idle=idle + 1)
+    except DATABASE_TROUBLE:
+        log.exception("the agent line cannot read the agents (CallSid %s)", params.call_sid)
+        return agents.unavailable(ctx, _line_language(ctx))
+    if menu == agents.IDLE:
+        return agents.idle_missed(ctx, agent.language)
+    return agents.next_missed(ctx, agent.language, tries, params.digits)
+
+
+async def _after_dial(
+    services: Services,
+    ctx: CallContext,
+    params: DialParams,
+    queue: str,
+    whispered: str,
+    choices: int,
+) -> Step:
+    try:
+        store = _agents(services)
+        agent = await services.read(partial(store.on_line, params.call_sid))
+        taken = _taken_call(params, whispered)
+        wrap_up = _wrap_up(services, queue)
+        answered = ctx.now - timedelta(seconds=params.dial_duration) if taken else None
+        if agent is None:
+            # The line's status callback came first (Twilio does not promise the order):
+            # the agent is offline, but the call they took is still theirs.
+            name = await services.read(partial(store.claimed_by, queue, whispered))
+            if name is not None and taken is not None:
+                args = (name, params.call_sid, taken, answered, ctx.now, wrap_up)
+                await services.read(partial(store.dial_ended, *args))
+            return agents.not_logged_in(ctx, _line_language(ctx))
+        language = agent.language
+        empty = None
+        if taken is None and params.call_status == "in-progress":
+            # The Dial waited its whole timeout on an empty queue (the agent is still on
+            # the line): whoever our records show there from before is gone.
+            dialed_at = ctx.now - timedelta(seconds=agents.DIAL_TIMEOUT)
+            empty = (queue, dialed_at - ENQUEUE_DELAY)
+        await services.read(
+            partial(
+                store.dial_ended,
+                agent.name,
+                params.call_sid,
+                taken,
+                answered,
+                ctx.now,
+                wrap_up,
+                empty,
             )
-            if taken is not None:
-                if taken != whispered:
-                    log.warning(
-                        "agent %s was put through to %s, not to %s of the whisper (queue %s)",
-                        agent.name,
-                        taken,
-                        whispered or "?",
-                        queue,
-                    )
-                return agents.after_call(ctx, language, int(wrap_up.total_seconds()))
-            gone = agents.caller_gone(ctx, language)
-            if choices + 1 >= MAX_CHOICES:
-                return gone.then(agents.nobody_waiting(ctx, language))
-            offer = await _next_caller(services, ctx, agent, params.call_sid, choices + 1)
-        except DATABASE_TROUBLE:
-            log.exception("the agent line cannot read the agents (CallSid %s)", params.call_sid)
-            return agents.unavailable(ctx, _line_language(ctx))
-        return gone.then(offer)
-
-    return await answer_webhook(services, form, DialParams, decide)
+        )
+        if taken is not None:
+            if taken != whispered:
+                log.warning(
+                    "agent %s was put through to %s, not to %s of the whisper (queue %s)",
+                    agent.name,
+                    taken,
+                    whispered or "?",
+                    queue,
+                )
+            return agents.after_call(ctx, language, int(wrap_up.total_seconds()))
+        gone = agents.caller_gone(ctx, language)
+        if choices + 1 >= MAX_CHOICES:
+            return gone.then(agents.nobody_waiting(ctx, language))
+        offer = await _next_caller(services, ctx, agent, params.call_sid, choices + 1)
+    except DATABASE_TROUBLE:
+        log.exception("the agent line cannot read the agents (CallSid %s)", params.call_sid)
+        return agents.unavailable(ctx, _line_language(ctx))
+    return gone.then(offer)
 
 
 @webhook(router, AGENT_STATUS, StatusParams, status_code=204)

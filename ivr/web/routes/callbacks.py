@@ -1,5 +1,5 @@
 """Webhooks of the ways out of a queue: booking a callback, the callback call we place, and
-voice messages. Same shape as the caller's webhooks (see `ivr.web.services`)."""
+voice messages. Same shape as the caller's webhooks (see `ivr.web.routes.calls`)."""
 
 from __future__ import annotations
 
@@ -21,24 +21,16 @@ from ivr.engine.steps import (
     CALLBACK_KEY,
     CALLBACK_STATUS,
     RECORDING,
-    Step,
 )
 from ivr.engine.waiting import fitting
 from ivr.jobs.voicemail import deliver_voicemails
 from ivr.store import Limits
 from ivr.store.callbacks import OPEN_STATUSES
-from ivr.store.records import VOICEMAIL
 from ivr.web import metrics
+from ivr.web.keeping import caller_id, keep
 from ivr.web.params import CallParams, GatherParams, RecordingParams, StatusParams
-from ivr.web.services import (
-    CheckedForm,
-    Services,
-    ServicesDep,
-    answer_webhook,
-    caller_id,
-    parameters,
-    webhook,
-)
+from ivr.web.services import Services
+from ivr.web.webhooks import CheckedForm, ServicesDep, parameters, webhook
 
 log = logging.getLogger("ivr")
 router = APIRouter()
@@ -50,37 +42,35 @@ FINAL_CALL_STATUSES = frozenset({"completed", "busy", "failed", "no-answer", "ca
 @webhook(router, CALLBACK_BOOK, CallParams)
 async def book_callback(request: Request, services: ServicesDep, form: CheckedForm) -> Response:
     """The caller confirmed a number (in `d`): book the callback and tell them its code."""
+    params = parameters(CallParams, form)
     place = parse_place(request.query_params)
     digits = request.query_params.get("d", "")
-
-    async def book(params: CallParams, ctx: CallContext) -> Step:
-        kept = fitting(ctx, place)
-        ctx = await _with_kept_verdict(services, params.call_sid, ctx, digits)
-        number = ways.bookable_number(ctx, digits)
-        if number is None or not ctx.region.hotlines:
-            return ways.other_channels(ctx, kept.language, None)
-        settings = ctx.region.callbacks
-        booking = await services.records.book_callback(
-            call_sid=params.call_sid,
-            number=number,
-            region=ctx.region.id,
-            language=kept.language,
-            reason=kept.reason,
-            code=services.codes(),
-            at=ctx.now,
-            due_at=ways.first_attempt(ctx),
-            limits=Limits(settings.per_number_per_day, settings.per_hour),
+    ctx = await services.call_context(params, place.region if place else None)
+    kept = fitting(ctx, place)
+    ctx = await _with_kept_verdict(services, params.call_sid, ctx, digits)
+    number = ways.bookable_number(ctx, digits)
+    if number is None or not ctx.region.hotlines:
+        return services.twiml(ways.other_channels(ctx, kept.language, None))
+    rules = ctx.region.callbacks
+    booking = await services.records.book_callback(
+        call_sid=params.call_sid,
+        number=number,
+        region=ctx.region.id,
+        language=kept.language,
+        reason=kept.reason,
+        code=services.codes(),
+        at=ctx.now,
+        due_at=ways.first_attempt(ctx),
+        limits=Limits(rules.per_number_per_day, rules.per_hour),
+    )
+    if booking.code is not None:
+        await services.calls.record_outcome(
+            call_sid=params.call_sid, outcome="callback", at=ctx.now
         )
-        if booking.code is not None:
-            await services.write(
-                "record_outcome", call_sid=params.call_sid, outcome="callback", at=ctx.now
-            )
-            metrics.callback_event(ctx.region.id, "booked")
-        else:
-            metrics.booking_refused(ctx.region.id, booking.refused or "", "booking")
-        return ways.booked(ctx, kept, booking)
-
-    return await answer_webhook(services, form, CallParams, book, place.region if place else None)
+        metrics.callback_event(ctx.region.id, "booked")
+    else:
+        metrics.booking_refused(ctx.region.id, booking.refused or "", "booking")
+    return services.twiml(ways.booked(ctx, kept, booking))
 
 
 async def _with_kept_verdict(
@@ -105,62 +95,51 @@ async def recording(
     request: Request, services: ServicesDep, form: CheckedForm, background: BackgroundTasks
 ) -> Response:
     """The <Record> action: the voice message is a ticket, mailed to the support team."""
+    params = parameters(RecordingParams, form)
     place = parse_place(request.query_params)
-
-    async def save(params: RecordingParams, ctx: CallContext) -> Step:
-        kept = fitting(ctx, place)
-        spoken = ways.message_seconds(params.duration, params.digits)
-        if spoken < ways.MIN_MESSAGE_SECONDS:
-            return ways.no_message(ctx, kept.language)
-        kept_message = await services.write(
-            VOICEMAIL,
-            recording_sid=params.recording_sid,
-            call_sid=params.call_sid,
-            recording_url=params.recording_url,
-            duration=spoken,
-            caller=caller_id(ctx.place),
-            region=ctx.region.id,
-            language=kept.language,
-            reason=kept.reason,
-            at=ctx.now,
-        )
-        if not kept_message:
-            # Neither the database nor the spool took it: never say "saved" for a lost message.
-            return handoff.apology(ctx, kept.language)
-        await services.write(
-            "record_outcome", call_sid=params.call_sid, outcome="voicemail", at=ctx.now
-        )
-        if services.mailer is not None:
-            background.add_task(run_in_threadpool, _mail_voicemails, services)
-        return ways.voicemail_saved(ctx, kept)
-
-    return await answer_webhook(
-        services, form, RecordingParams, save, place.region if place else None
+    ctx = await services.call_context(params, place.region if place else None)
+    kept = fitting(ctx, place)
+    spoken = ways.message_seconds(params.duration, params.digits)
+    if spoken < ways.MIN_MESSAGE_SECONDS:
+        return services.twiml(ways.no_message(ctx, kept.language))
+    saved = await services.calls.save_voicemail(
+        recording_sid=params.recording_sid,
+        call_sid=params.call_sid,
+        recording_url=params.recording_url,
+        duration=spoken,
+        caller=caller_id(ctx.place),
+        region=ctx.region.id,
+        language=kept.language,
+        reason=kept.reason,
+        at=ctx.now,
     )
+    if not saved:
+        # Neither the database nor the spool took it: never say "saved" for a lost message.
+        return services.twiml(handoff.apology(ctx, kept.language))
+    await services.calls.record_outcome(call_sid=params.call_sid, outcome="voicemail", at=ctx.now)
+    if services.mailer is not None:
+        background.add_task(run_in_threadpool, _mail_voicemails, services)
+    return services.twiml(ways.voicemail_saved(ctx, kept))
 
 
 @webhook(router, CALLBACK_ANSWER, CallParams)
 async def callback_answered(request: Request, services: ServicesDep, form: CheckedForm) -> Response:
     """The person we call back picked up (the Url of the call the dispatcher placed)."""
+    params = parameters(CallParams, form)
     callback, said = await _placed_callback(request, services)
-
-    def decide(_: CallParams, ctx: CallContext) -> Step:
-        return callback_call.greeting(ctx, callback, said)
-
-    return await answer_webhook(services, form, CallParams, decide, callback.region, outbound=True)
+    ctx = await services.call_context(params, callback.region, outbound=True)
+    return services.twiml(callback_call.greeting(ctx, callback, said))
 
 
 @webhook(router, CALLBACK_KEY, GatherParams)
 async def callback_key(request: Request, services: ServicesDep, form: CheckedForm) -> Response:
     """Their key: talk to an agent now (the callback queue), or cancel."""
+    params = parameters(GatherParams, form)
     callback, said = await _placed_callback(request, services)
-
-    def decide(params: GatherParams, ctx: CallContext) -> Step:
-        return callback_call.answer(ctx, callback, params.digits, said)
-
-    return await answer_webhook(
-        services, form, GatherParams, decide, callback.region, outbound=True
-    )
+    ctx = await services.call_context(params, callback.region, outbound=True)
+    answer = callback_call.answer(ctx, callback, params.digits, said)
+    await keep(services, params, answer, ctx)
+    return services.twiml(answer)
 
 
 @webhook(router, CALLBACK_STATUS, StatusParams, status_code=204)

@@ -6,15 +6,14 @@ or the spool while the database refuses).
 `POST /voice/fallback` is what Twilio requests when one of our webhooks failed: an apology, the
 other channels and, when agents are open, the region's queue. It reads no database and writes
 no record, so it still answers when the database is the reason the webhook failed.
-`python -m ivr.web.routes.ops` prints the static fallback document (infra/fallback.xml) that
-nginx serves, or a TwiML Bin hosts, when no replica answers at all.
+`ivr fallback` prints the static fallback document (infra/fallback.xml) that nginx serves,
+or a TwiML Bin hosts, when no replica answers at all.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import sys
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,20 +21,18 @@ from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import PlainTextResponse
-from pydantic import Field, ValidationError
+from pydantic import Field
 from starlette.concurrency import run_in_threadpool
 
-from ivr.config.loading import Config, load_config
-from ivr.config.settings import Settings
-from ivr.config.tomlfile import ConfigError
+from ivr.config.loading import Config
 from ivr.engine import handoff
 from ivr.engine.context import CallContext, place_caller
 from ivr.engine.steps import QUEUE_CONNECT, QUEUE_KEY, QUEUE_RESULT, QUEUE_WAIT
 from ivr.store.database import WAIT_SECONDS, TooSlow, in_time, time_allowed
 from ivr.web.params import CallParams
-from ivr.web.services import CheckedForm, Services, ServicesDep, parameters
-from ivr.web.services import webhook as services_webhook
+from ivr.web.services import Services
 from ivr.web.twiml import CONTENT_TYPE, last_resort, render
+from ivr.web.webhooks import CheckedForm, ServicesDep, parameters, webhook
 
 log = logging.getLogger("ivr.web.routes.ops")
 FALLBACK = "/voice/fallback"
@@ -122,7 +119,7 @@ def spool_writable(directory: Path) -> bool:
 
 
 # -- the Fallback URL -----------------------------------------------------------------------
-@services_webhook(router, FALLBACK, FallbackParams)
+@webhook(router, FALLBACK, FallbackParams)
 async def fallback(services: ServicesDep, form: CheckedForm) -> Response:
     """The number's Fallback URL: Twilio requests it when a webhook of ours failed (error,
     timeout, invalid TwiML). Sorry, the other channels, and the queue when agents are open.
@@ -158,19 +155,3 @@ def static_fallback(config: Config, language: str = STATIC_LANGUAGE) -> str:
     place = place_caller(config.regions, "", "")  # no caller and no line: the global region
     ctx = CallContext(place=place, region=place.region, now=STATIC_INSTANT, prompts=config.prompts)
     return render(handoff.apology(ctx, language))
-
-
-def main() -> int:
-    """`python -m ivr.web.routes.ops > infra/fallback.xml`, on the configuration in the
-    environment."""
-    try:
-        config = load_config(Settings())
-    except (ConfigError, ValidationError) as exc:
-        print(f"cannot build the fallback document:\n{exc}", file=sys.stderr)
-        return 2
-    print(static_fallback(config))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

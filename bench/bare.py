@@ -1,6 +1,6 @@
 """The baseline: a bare FastAPI app answering every webhook path with a constant TwiML string.
 
-Served exactly as the benchmark runs `ivr serve --no-access-log` (see `ivr.commands.main.serve`):
+Served exactly as the benchmark runs `ivr serve --no-access-log` (see `ivr.commands.serve`):
 uvicorn in-process, one worker, uvicorn's automatic loop and HTTP choices (uvloop and httptools
 when installed), proxy headers on, the service's logging configuration, no access log. So the
 ratio of the two measures the app, not the server.

@@ -9,22 +9,41 @@ URL may not be ours.
 
 from __future__ import annotations
 
+import enum
 import random
 import secrets
+import shlex
+import sys
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Annotated
 from urllib.parse import urlsplit
 
+import typer
 from pydantic import SecretStr
 
 from ivr.clock import SystemClock
+from ivr.commands import support
 from ivr.config.regions import RegionBook
 from ivr.config.settings import Settings
-from ivr.emulator import Call, Event, Prompt, Switch, VirtualClock, parse_answer, terminal_ask
+from ivr.config.tomlfile import ConfigError
+from ivr.emulator import (
+    AudioToolMissing,
+    Call,
+    Event,
+    Prompt,
+    Switch,
+    VirtualClock,
+    events_to_json,
+    parse_answer,
+    render_audio,
+    render_transcript,
+    terminal_ask,
+)
 from ivr.emulator.console import transcript_line
 from ivr.engine.context import place_caller
 from ivr.engine.steps import INCOMING, QUEUE_CONNECT
@@ -212,3 +231,98 @@ def _agent_takes_the_caller(switch: Switch, connect_url: str) -> Callable[[], st
         return None if queue is None else agent_takes_queue(queue, connect_url)
 
     return twiml
+
+
+# -- the command --------------------------------------------------------------------------
+class VoiceMethod(enum.StrEnum):
+    """How Twilio requests a voice URL (a number's configuration offers these two)."""
+
+    GET = "GET"
+    POST = "POST"
+
+
+def call(
+    caller: Annotated[
+        str, typer.Argument(metavar="FROM", help="The caller's number, e.g. +81312345678.")
+    ],
+    to: Annotated[
+        str | None, typer.Option(help="The hotline dialed; default: the caller's own.")
+    ] = None,
+    at: Annotated[
+        str | None,
+        typer.Option(help="When, ISO 8601 with offset: 2026-03-01T03:00+08:00 (in-process)."),
+    ] = None,
+    press: Annotated[
+        str | None,
+        typer.Option(
+            help="One answer per question: keys, _ for silence, say:TEXT (quote it when TEXT has"
+            " spaces). E.g. '1 _ 12345# \"say:my password\"'."
+        ),
+    ] = None,
+    url: Annotated[
+        str | None,
+        typer.Option(
+            help="Call a running TwiML app over HTTP at its full voice URL (any path), as Twilio"
+            " calls a number's; this IVR's is http://HOST:PORT/voice/incoming."
+        ),
+    ] = None,
+    method: Annotated[
+        VoiceMethod, typer.Option(help="How --url is requested.", case_sensitive=False)
+    ] = VoiceMethod.POST,
+    status_url: Annotated[
+        str | None,
+        typer.Option(
+            help="With --url: where the call reports its end (default: nowhere); this IVR's is"
+            " http://HOST:PORT/voice/status."
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the events as JSON.")] = False,
+    audio: Annotated[
+        Path | None, typer.Option(help="Also render the call to this WAV file (espeak-ng).")
+    ] = None,
+    agent_after: Annotated[
+        float | None,
+        typer.Option(help="An agent takes the caller from the queue after this many seconds."),
+    ] = None,
+) -> None:
+    """Place an emulated call and print what the caller hears (exit 1 on a TwiML error)."""
+    settings = support.settings()
+    interactive = press is None and sys.stdin.isatty() and not as_json
+    try:
+        answers = tuple(shlex.split(press or ""))  # quotes keep speech together: "say:my password"
+    except ValueError as exc:
+        typer.echo(f"--press: {exc}", err=True)
+        raise typer.Exit(2) from None
+    request = CallRequest(
+        caller,
+        to,
+        at,
+        answers,
+        url=url,
+        method=method.value,
+        status_url=status_url,
+        agent_after=agent_after,
+    )
+    try:
+        placed = place_call(
+            request, settings, lambda: support.config(settings).regions, live=interactive
+        )
+    except (CallProblem, ConfigError) as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
+    _show(placed.events, as_json=as_json, already_shown=interactive, audio=audio)
+    if placed.error is not None:
+        raise typer.Exit(1)
+
+
+def _show(
+    events: Sequence[Event], *, as_json: bool, already_shown: bool, audio: Path | None
+) -> None:
+    if not already_shown:
+        typer.echo(events_to_json(events) if as_json else render_transcript(events))
+    if audio is not None:
+        try:
+            typer.echo(f"audio: {render_audio(events, audio)}", err=True)
+        except AudioToolMissing as exc:
+            typer.echo(str(exc), err=True)
+            raise typer.Exit(2) from None

@@ -10,6 +10,7 @@ import typer
 from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 
+from ivr.config.loading import Config, load_config
 from ivr.config.regions import RegionBook, load_regions
 from ivr.config.settings import Settings
 from ivr.config.tomlfile import ConfigError
@@ -51,3 +52,12 @@ def migrated_store() -> Iterator[Store]:
         raise typer.Exit(1) from None
     finally:
         store.close()
+
+
+def config(settings: Settings) -> Config:
+    """Regions and prompts of `settings`, or their problems with file and line and exit 2."""
+    try:
+        return load_config(settings)
+    except ConfigError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Callable, Coroutine, Iterable
+from collections.abc import Callable, Coroutine, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
@@ -44,7 +44,7 @@ from ivr.emulator.queues import Queue, Queues
 from ivr.emulator.rest import RestApi
 from ivr.emulator.rest_server import RestServer
 from ivr.emulator.runner import CallRunner
-from ivr.emulator.transport import TWILIO_TIME_LIMIT_SECONDS, Transport
+from ivr.emulator.transport import TWILIO_TIME_LIMIT_SECONDS, OnLoopback, Transport
 
 DEFAULT_START = datetime(2026, 1, 1, tzinfo=UTC)
 DEFAULT_TO = "+15005550006"
@@ -225,6 +225,7 @@ class Switch:
         answers: Iterable[str] = (),
         run_to_end: bool = False,
         talk: float | None = None,
+        incoming: Mapping[str, str] | None = None,
     ) -> Call:
         """Call the IVR's voice URL from `from_` to `to` (default: `home_line(from_)`), at `at`
         (ISO 8601 with offset).
@@ -232,14 +233,18 @@ class Switch:
         Runs until the call rests (see the module docstring): typically it waits at a Gather
         for an answer `answers` cannot give, or ends. With `run_to_end`, missing answers are
         silence and it runs until the call ends. `talk`: seconds the caller talks once bridged
-        before hanging up (None: until the other side hangs up).
+        before hanging up (None: until the other side hangs up). `incoming`: parameters Twilio
+        adds to the voice URL's request alone, what it knows as the call comes in (e.g.
+        {"StirVerstat": "TN-Validation-Failed-A"}, the carrier's caller-ID verdict); no later
+        request of the call carries them.
         """
         dialed = self.home_line(from_) if to is None else to
         number = self.numbers.get(dialed)
+        extra = dict(incoming or {})
         if number is None:
-            first = Goto(self.voice_url, self.voice_method, "voice")
+            first = Goto(self.voice_url, self.voice_method, "voice", extra)
             return self._sync(self._place(first, from_, dialed, at, answers, run_to_end, talk))
-        first = Goto(number.voice_url, number.voice_method, "voice")
+        first = Goto(number.voice_url, number.voice_method, "voice", extra)
         callback = None if number.status_url is None else StatusCallback(number.status_url)
         placing = self._place(first, from_, dialed, at, answers, run_to_end, talk, callback)
         return self._sync(placing)
@@ -426,5 +431,6 @@ def _client(app_or_base_url: ASGIApp | str) -> tuple[httpx.AsyncClient, str | No
     if isinstance(app_or_base_url, str):
         return httpx.AsyncClient(follow_redirects=True, timeout=None), app_or_base_url
     # An exception inside the app becomes a 500, as a real server would answer.
-    transport = httpx.ASGITransport(app=app_or_base_url, raise_app_exceptions=False)
+    app = OnLoopback(app_or_base_url)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     return httpx.AsyncClient(transport=transport, follow_redirects=True, timeout=None), None

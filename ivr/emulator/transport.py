@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from urllib.parse import urlencode, urlsplit
 
 import httpx
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ivr.emulator.attributes import url_problem
 from ivr.emulator.errors import Problem, TwilioError
@@ -35,6 +36,23 @@ def with_query(url: str, params: dict[str, str]) -> str:
     if not params:
         return url
     return url + ("&" if urlsplit(url).query else "?") + urlencode(params)
+
+
+class OnLoopback:
+    """An ASGI app reached in-process, as a server on this machine's loopback would show it:
+    httpx's ASGITransport puts the URL's host name (`ivr.test`) where the ASGI `server` holds
+    the local address of the connection, and an app that tells loopback from the network by
+    that address (unsigned webhooks, an open /metrics) must see what an in-process caller is:
+    this machine."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in ("http", "websocket"):
+            port = 443 if scope.get("scheme") in ("https", "wss") else 80
+            scope = {**scope, "server": ("127.0.0.1", port)}
+        await self.app(scope, receive, send)
 
 
 class Transport:

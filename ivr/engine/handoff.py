@@ -53,7 +53,13 @@ def to_agent(ctx: CallContext, language: str, reason: str) -> Step:
         name = telling.text(f"agent_line.languages.{overflow}")
         prepare = step(telling.say("agent.overflow", language=name)).then(prepare)
     if reason in REFERENCE_REASONS:
-        state = MenuState(Node.REFERENCE, ctx.region.id, language, reason=reason)
+        state = MenuState(
+            Node.REFERENCE,
+            ctx.region.id,
+            language,
+            reason=reason,
+            caller_id_failed=ctx.caller_id_failed,
+        )
         return prepare.then(reference_prompt(ctx, state))
     return prepare.then(enqueue(ctx, language, reason))
 
@@ -88,7 +94,7 @@ def enqueue(
         queue = staffed_queue(ctx, language, reason)
         if queue is None:  # the last agent for the language logged out meanwhile
             return no_agent_for_language(ctx, language, reason)
-    place = CallPlace(region.id, language, reason)
+    place = CallPlace(region.id, language, reason, ctx.caller_id_failed)
     effect = QueueEntry(queue, region.id, language, reason, reference)
     wait = place.link(QUEUE_WAIT, ("q", queue), *marks)
     join = Enqueue(queue, wait=wait, then=place.link(QUEUE_RESULT, *marks))
@@ -112,7 +118,9 @@ def staffed_queue(ctx: CallContext, language: str, reason: str) -> str | None:
 def no_agent_for_language(ctx: CallContext, language: str, reason: str) -> Step:
     """Nobody logged in speaks the caller's language: say so, then the other ways (a
     callback, a voice message, the channels) rather than a wait for nobody."""
-    state = MenuState(Node.WAYS, ctx.region.id, language, reason=reason)
+    state = MenuState(
+        Node.WAYS, ctx.region.id, language, reason=reason, caller_id_failed=ctx.caller_id_failed
+    )
     return step(Speaker(ctx, language).say("agent.no_language")).then(other_ways(ctx, state))
 
 
@@ -178,9 +186,7 @@ def _reference_again(ctx: CallContext, state: MenuState, apology: str | None) ->
     if state.node is Node.CONFIRM and apology and apology.startswith("common."):
         again = state.retry()  # a missed confirmation asks the confirmation again
     else:
-        again = MenuState(
-            Node.REFERENCE, state.region, state.language, state.tries + 1, state.reason
-        )
+        again = state.at(Node.REFERENCE, tries=state.tries + 1, digits=None)
     return step(lines).then(reference_prompt(ctx, again))
 
 

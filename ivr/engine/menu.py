@@ -74,7 +74,9 @@ GUIDANCE_TEXT: dict[Node, tuple[str | tuple[str, str], ...]] = {
 def start(ctx: CallContext) -> Step:
     """The first answer to an incoming call."""
     region = ctx.region
-    state = MenuState(Node.LANGUAGE, region.id, region.default_language)
+    state = MenuState(
+        Node.LANGUAGE, region.id, region.default_language, caller_id_failed=ctx.caller_id_failed
+    )
     if len(region.languages) > 1:
         return language_menu(ctx, state)
     return welcome(ctx, state.language)
@@ -144,7 +146,7 @@ def welcome(ctx: CallContext, language: str) -> Step:
     lines.append(speaker.say("common.safety"))
     # Operators' messages (an outage, a scam warning) once per call, right before the menu.
     lines += message_lines(ctx, language)
-    state = MenuState(Node.MAIN, ctx.region.id, language)
+    state = MenuState(Node.MAIN, ctx.region.id, language, caller_id_failed=ctx.caller_id_failed)
     return step(lines).then(main_menu(ctx, state))
 
 

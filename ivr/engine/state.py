@@ -1,6 +1,8 @@
 """A call's place in the menu, carried in the webhook URLs (Twilio signs them with the body).
 
 Nothing about a call lives in process memory: any replica can answer any step from the URL.
+That includes a failed caller-ID verdict: Twilio sends StirVerstat on the incoming call's
+request only, so our links carry it on (`v=failed`) to every later step of the call.
 """
 
 from __future__ import annotations
@@ -53,6 +55,8 @@ CALLBACK_NODES = frozenset({Node.CALLBACK, Node.CALLBACK_NUMBER, Node.CALLBACK_C
 _DIGITS = re.compile(r"[0-9]{1,32}")
 _TRIES = re.compile(r"[0-9]")
 _ID = re.compile(r"[A-Za-z0-9-]{1,40}")
+# The caller ID failed STIR/SHAKEN verification (see ivr.engine.context.failed_verification).
+VERDICT, FAILED = "v", "failed"
 
 
 @dataclass(frozen=True)
@@ -63,6 +67,7 @@ class MenuState:
     tries: int = 0
     reason: str | None = None  # why the caller wants an agent
     digits: str | None = None  # a transaction reference waiting for confirmation
+    caller_id_failed: bool = False  # the incoming call's StirVerstat said so
 
     def at(self, node: Node, **changes: object) -> MenuState:
         """The state for asking at `node`; tries start again unless given."""
@@ -84,22 +89,43 @@ class MenuState:
             params.append(("w", self.reason))
         if self.digits:
             params.append(("d", self.digits))
+        if self.caller_id_failed:
+            params.append((VERDICT, FAILED))
         return Link(path, tuple(params))
+
+    @property
+    def place(self) -> CallPlace:
+        """Region, language, reason and verdict: what the queue and booking webhooks carry."""
+        return CallPlace(self.region, self.language, self.reason, self.caller_id_failed)
 
 
 @dataclass(frozen=True)
 class CallPlace:
-    """Region and language only: the state of the queue webhooks."""
+    """Region, language, why and the verdict, without a question: the state of the queue,
+    booking and recording webhooks."""
 
     region: str
     language: str
     reason: str | None = None
+    caller_id_failed: bool = False
 
     def link(self, path: str, *extra: tuple[str, str]) -> Link:
         params = [("r", self.region), ("l", self.language)]
         if self.reason:
             params.append(("w", self.reason))
+        if self.caller_id_failed:
+            params.append((VERDICT, FAILED))
         return Link(path, (*params, *extra))
+
+    def menu(self, node: Node) -> MenuState:
+        """The menu question `node` for this caller."""
+        return MenuState(
+            node,
+            self.region,
+            self.language,
+            reason=self.reason,
+            caller_id_failed=self.caller_id_failed,
+        )
 
 
 def parse_state(query: Mapping[str, str]) -> MenuState | None:
@@ -116,13 +142,24 @@ def parse_state(query: Mapping[str, str]) -> MenuState | None:
         return None
     if digits is not None and not _DIGITS.fullmatch(digits):
         return None
-    return MenuState(node, place.region, place.language, int(tries), place.reason, digits)
+    return MenuState(
+        node,
+        place.region,
+        place.language,
+        int(tries),
+        place.reason,
+        digits,
+        place.caller_id_failed,
+    )
 
 
 def parse_place(query: Mapping[str, str]) -> CallPlace | None:
     region, language, reason = query.get("r", ""), query.get("l", ""), query.get("w")
+    verdict = query.get(VERDICT)
     if not _ID.fullmatch(region) or not _ID.fullmatch(language):
         return None
     if reason is not None and reason not in REASONS:
         return None
-    return CallPlace(region, language, reason)
+    if verdict not in (None, FAILED):
+        return None
+    return CallPlace(region, language, reason, verdict == FAILED)

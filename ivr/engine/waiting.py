@@ -14,7 +14,7 @@ from ivr.engine.announcements import QueueMode, queue_mode
 from ivr.engine.closing import agents_open, when_back
 from ivr.engine.context import CallContext
 from ivr.engine.phrases import Speaker
-from ivr.engine.state import CallPlace, MenuState, Node
+from ivr.engine.state import CallPlace, Node
 from ivr.engine.steps import QUEUE_KEY, Ask, Hangup, Leave, Pause, Play, Prompt, Step, step
 from ivr.engine.ways import other_ways
 
@@ -118,7 +118,7 @@ def queue_result(ctx: CallContext, place: CallPlace | None, result: str) -> Step
         return step()  # moved elsewhere through the REST API: that TwiML is already playing
     apology = {"leave": None, "queue-full": "queue.full"}.get(result, "queue.trouble")
     lines = [speaker.say(apology)] if apology else []
-    ways = MenuState(Node.WAYS, place.region, place.language, reason=place.reason)
+    ways = place.menu(Node.WAYS)
     return step(lines).then(other_ways(ctx, ways))
 
 
@@ -130,5 +130,6 @@ def connect_notice(ctx: CallContext, language: str | None) -> Step:
 def fitting(ctx: CallContext, place: CallPlace | None) -> CallPlace:
     """The queue state from the URL when it fits the call, else its region's default language."""
     if place is not None and place.region == ctx.region.id:
-        return CallPlace(place.region, ctx.region.language_or_default(place.language), place.reason)
-    return CallPlace(ctx.region.id, ctx.region.default_language)
+        language = ctx.region.language_or_default(place.language)
+        return CallPlace(place.region, language, place.reason, ctx.caller_id_failed)
+    return CallPlace(ctx.region.id, ctx.region.default_language, None, ctx.caller_id_failed)

@@ -199,8 +199,7 @@ def _again(ctx: CallContext, state: MenuState, apology: Prompt | None) -> Step:
 
 
 def _book(state: MenuState, number: str) -> Step:
-    place = CallPlace(state.region, state.language, state.reason)
-    return step(Redirect(place.link(CALLBACK_BOOK, ("d", number.lstrip("+")))))
+    return step(Redirect(state.place.link(CALLBACK_BOOK, ("d", number.lstrip("+")))))
 
 
 def _own_number(ctx: CallContext) -> str | None:
@@ -250,12 +249,21 @@ def bookable_number(ctx: CallContext, digits: str) -> str | None:
     return number
 
 
+def not_bookable(ctx: CallContext, place: CallPlace) -> Step:
+    """The number in a booking link may not be called back (the calling number, when its
+    caller ID failed; a link from older rules): a regional line asks the caller to key one,
+    the global line (which takes no keyed number) gives the other channels."""
+    if ctx.region.countries and ctx.region.hotlines:
+        return callback_prompt(ctx, place.menu(Node.CALLBACK_NUMBER))
+    return other_channels(ctx, place.language, None)
+
+
 def booked(ctx: CallContext, place: CallPlace, booking: Booking) -> Step:
     """What the caller hears once the booking webhook has stored (or refused) the callback."""
     speaker = Speaker(ctx, place.language)
     if booking.refused == UNAVAILABLE:
         # Sorry, then a voice message or the channels, answered by the ways menu (its keys).
-        ways_menu = MenuState(Node.WAYS, place.region, place.language, reason=place.reason)
+        ways_menu = place.menu(Node.WAYS)
         lines = (
             speaker.say("callback.unavailable"),
             speaker.option("callback.voicemail", "2"),
@@ -286,7 +294,7 @@ def booked(ctx: CallContext, place: CallPlace, booking: Booking) -> Step:
 def voicemail(ctx: CallContext, state: MenuState) -> Step:
     """The warning, then the recording; an empty recording falls through to the channels."""
     speaker = Speaker(ctx, state.language)
-    place = CallPlace(state.region, state.language, state.reason)
+    place = state.place
     intro = speaker.for_line("voicemail.intro")
     lines = [
         intro.say("voicemail.intro", key=intro.key_name(FINISH)),

@@ -340,10 +340,12 @@ class CallbackStore:
 def _over_limit(
     session: Session, number: str, region: str, at: datetime, limits: Limits
 ) -> str | None:
-    counted = Callback.status != "cancelled"
+    # Every booking of the last day counts, whatever became of it: a cancelled one too (the
+    # person called back pressed 9, or hung up in the callback queue: the number was rung all
+    # the same), or cancelling would book the number again and again.
     by_number = session.scalar(
         select(func.count()).where(
-            Callback.number == number, Callback.booked_at > at - timedelta(days=1), counted
+            Callback.number == number, Callback.booked_at > at - timedelta(days=1)
         )
     )
     if (by_number or 0) >= limits.per_number_per_day:

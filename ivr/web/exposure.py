@@ -32,20 +32,26 @@ def reached_publicly(scope: Mapping[str, Any]) -> bool:
 
     ASGI's `server` is the local address of the request's connection: on a service bound to
     0.0.0.0 a request to 127.0.0.1 came from this machine, one to the host's own address maybe
-    not. A unix socket shows no address (None, or its path): only processes of this machine,
-    normally a proxy, can open it, so it counts as loopback. A name where an address belongs
-    comes from an in-process client (httpx's ASGITransport, Starlette's TestClient); servers
-    on a network socket (uvicorn, hypercorn, daphne, granian) always give the address."""
+    not. A unix socket shows its path (or nothing, when the server cannot tell): only
+    processes of this machine, normally a proxy, can open it, so it counts as loopback. Servers
+    on a network socket (uvicorn, hypercorn, daphne, granian) always give an IP address, so
+    anything else (a name, an empty or padded string, a relative socket path) is not trusted
+    to be loopback: the check fails closed. An in-process client presents a loopback address
+    of its own (ivr.emulator.transport.OnLoopback)."""
     server = scope.get("server")
-    if not server:
+    if server is None:
         return False
-    return public_address(str(server[0]))
+    host, port = (str(server[0]), server[1]) if len(server) == 2 else ("", None)
+    if port is None and host.startswith("/"):
+        return False  # a unix socket bound by its absolute path
+    return public_address(host)
 
 
 def public_address(host: str) -> bool:
-    """True for an IP address outside loopback (the wildcard 0.0.0.0 included)."""
+    """True for anything but a loopback IP address: any other address (the wildcard 0.0.0.0
+    included), and whatever is no IP address at all."""
     address = _address(host)
-    return address is not None and not _on_loopback(address)
+    return address is None or not _on_loopback(address)
 
 
 def _address(text: str) -> Address | None:

@@ -96,19 +96,31 @@ class Services:
         return result
 
     async def call_context(
-        self, params: CallParams, region_id: str | None = None, *, outbound: bool = False
+        self,
+        params: CallParams,
+        region_id: str | None = None,
+        *,
+        outbound: bool = False,
+        caller_id_failed: bool = False,
     ) -> CallContext:
         """The call as the engine sees it, with operators' announcements and the lines agents
         staff read again when due."""
         await self.refresh_shared()
-        return self.context(params, region_id, outbound=outbound)
+        return self.context(params, region_id, outbound=outbound, caller_id_failed=caller_id_failed)
 
     def context(
-        self, params: CallParams, region_id: str | None = None, *, outbound: bool = False
+        self,
+        params: CallParams,
+        region_id: str | None = None,
+        *,
+        outbound: bool = False,
+        caller_id_failed: bool = False,
     ) -> CallContext:
         """The call as the engine sees it, from what this process holds (no database). On a
         call we placed, the person is the callee. `region_id` (from our URL) wins over the
-        region the numbers give."""
+        region the numbers give. The caller ID failed verification when this request's
+        StirVerstat says so (the incoming call's), or our URL does (`caller_id_failed`: every
+        later request, which Twilio sends without the verdict)."""
         person, line = (params.to, params.from_) if outbound else (params.from_, params.to)
         place = place_caller(
             self.config.regions, person, line, "" if outbound else params.from_country
@@ -127,7 +139,8 @@ class Services:
             hold_music=self.settings.hold_music_url,
             announcements=self.announcements.for_region(region.id),
             staffing=self.staffing.current(),
-            caller_id_failed=not outbound and failed_verification(params.stir_verstat),
+            caller_id_failed=not outbound
+            and (caller_id_failed or failed_verification(params.stir_verstat)),
         )
 
     def twiml(self, step: Step) -> Response:

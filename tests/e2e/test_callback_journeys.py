@@ -5,6 +5,8 @@ Every test runs on SQLite and on PostgreSQL (the `line` fixture's store)."""
 
 from __future__ import annotations
 
+import pytest
+
 from ivr.emulator import Call
 from tests.support.calls import CALLERS, LINES, Line, agent_twiml
 
@@ -27,6 +29,7 @@ def tokyo_caller_in_the_queue(
     return call
 
 
+@pytest.mark.slow
 def test_caller_leaves_the_queue_for_a_callback_and_an_agent_takes_it_first(line: Line) -> None:
     phone, records = line.phone, line.records
     call = tokyo_caller_in_the_queue(line)
@@ -78,6 +81,7 @@ def test_caller_leaves_the_queue_for_a_callback_and_an_agent_takes_it_first(line
     assert callback_call is not None and callback_call.queue == "jp-en-US-callback"
 
 
+@pytest.mark.slow
 def test_withheld_caller_after_hours_keys_a_number_and_is_called_when_agents_open(
     line: Line,
 ) -> None:
@@ -112,6 +116,7 @@ def test_withheld_caller_after_hours_keys_a_number_and_is_called_when_agents_ope
     assert line.dispatcher.run_once().placed == [booked.id]
 
 
+@pytest.mark.slow
 def test_a_callback_nobody_answers_is_retried_then_the_caller_gets_a_text(line: Line) -> None:
     phone, records = line.phone, line.records
     phone.callee(CALLERS["jp"], behaviour="no-answer")
@@ -160,6 +165,7 @@ def booked_and_ringing(line: Line, code: str) -> tuple[Call, Call]:
     return call, line.phone.last_call_to(CALLERS["jp"])
 
 
+@pytest.mark.slow
 def test_the_person_called_back_can_cancel(line: Line) -> None:
     call, callee = booked_and_ringing(line, "135790")
     assert callee.hears("If you don't need help any more, press 9.")
@@ -169,6 +175,7 @@ def test_the_person_called_back_can_cancel(line: Line) -> None:
     assert callback is not None and callback.status == "cancelled"
 
 
+@pytest.mark.slow
 def test_an_answering_machine_that_presses_nothing_is_tried_again_later(line: Line) -> None:
     phone, records = line.phone, line.records
     call, machine = booked_and_ringing(line, "246801")
@@ -181,6 +188,7 @@ def test_an_answering_machine_that_presses_nothing_is_tried_again_later(line: Li
     assert machine.queue is None
 
 
+@pytest.mark.slow
 def test_one_number_cannot_book_callbacks_without_limit(line: Line) -> None:
     phone = line.phone
     heard: list[str] = []
@@ -196,6 +204,29 @@ def test_one_number_cannot_book_callbacks_without_limit(line: Line) -> None:
     assert phone.messages == []
 
 
+@pytest.mark.slow
+def test_cancelling_a_callback_makes_no_room_for_another_that_day(line: Line) -> None:
+    phone = line.phone
+    for _ in range(2):  # the sample regions allow two a day per number
+        call = tokyo_caller_in_the_queue(line, at=None)
+        call.answers.extend(["1", "1", "1"])
+        call.wait(400)
+        assert "Your callback code is" in " ".join(call.heard)
+    line.dispatcher.run_once()
+    phone.run()
+    callee = phone.last_call_to(CALLERS["jp"])
+    callee.press("9")
+    assert callee.hears("Your callback is cancelled. Thank you, goodbye.") and callee.ended
+    again = tokyo_caller_in_the_queue(line, at=None)
+    again.answers.extend(["1", "1", "1"])
+    again.wait(400)
+    assert again.hears(
+        "Sorry, this number already has as many callbacks as we can book in one day."
+    )
+    assert line.records.callbacks.for_call(again.sid) is None
+
+
+@pytest.mark.slow
 def test_a_person_called_back_is_not_offered_to_leave_and_is_called_again_if_agents_close(
     line: Line,
 ) -> None:
@@ -230,6 +261,7 @@ def test_a_person_called_back_is_not_offered_to_leave_and_is_called_again_if_age
     assert line.dispatcher.run_once().placed == []
 
 
+@pytest.mark.slow
 def test_the_dispatcher_places_no_callback_just_before_closing(line: Line) -> None:
     phone, records = line.phone, line.records
     phone.clock.set("2026-03-02T17:50+09:00")
@@ -239,6 +271,7 @@ def test_the_dispatcher_places_no_callback_just_before_closing(line: Line) -> No
     assert line.dispatcher.run_once().placed == []  # 10 minutes before closing
 
 
+@pytest.mark.slow
 def test_a_callback_booked_on_a_holiday_eve_waits_for_the_next_opening(line: Line) -> None:
     phone, records = line.phone, line.records
     call = phone.dial(CALLERS["jp"], LINES["jp"], at="2026-12-28T19:00+09:00")  # closed to 4 Jan

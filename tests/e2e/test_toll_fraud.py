@@ -1,7 +1,8 @@
 """Toll fraud through the global line, whole calls through the emulator (signed webhooks):
 a forged caller ID, a keyed-in number and a forged booking link book nothing, and nothing
-stored under older rules is ever called or texted. Every test runs on SQLite and on
-PostgreSQL (the `store` fixture)."""
+stored under older rules is ever called or texted. A caller ID that failed STIR/SHAKEN
+verification (Twilio's verdict on the incoming request only) is never offered nor booked.
+Every test runs on SQLite and on PostgreSQL (the `store` fixture)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,9 @@ from tests.support.calls import PUBLIC_URL, TOKEN, Inbox, Line
 from tests.support.repository import ROOT
 
 GLOBAL_LINE = "+12025550199"
+US_LINE = "+12025550142"
+SUNDAY_1900_NEW_YORK = "2026-03-01T19:00-05:00"  # the US line is closed: the other ways
+FAILED_VERDICT = {"StirVerstat": "TN-Validation-Failed-A"}
 FORGED_SOMALI = "+25261234567"  # the attack's `From`: a Somali mobile, sent from a SIP trunk
 KEYED = "0025261234568"  # the number keyed in: another Somali mobile
 FRENCH_MOBILE = "+33612345678"
@@ -49,6 +53,7 @@ def nothing_called_or_texted(line: Line) -> None:
     assert line.phone.outbound_calls() == [] and line.phone.messages == []
 
 
+@pytest.mark.slow
 def test_the_forged_somali_caller_keying_another_number_books_nothing(line: Line) -> None:
     phone, records = line.phone, line.records
     call = phone.dial(FORGED_SOMALI, GLOBAL_LINE, at=MONDAY_0300_UTC, answers=ATTACK)
@@ -61,6 +66,7 @@ def test_the_forged_somali_caller_keying_another_number_books_nothing(line: Line
     nothing_called_or_texted(line)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("number", ["+25261234568", FORGED_SOMALI])
 def test_a_forged_booking_link_on_the_global_line_books_nothing(line: Line, number: str) -> None:
     line.phone.clock.set(MONDAY_0300_UTC)
@@ -70,6 +76,7 @@ def test_a_forged_booking_link_on_the_global_line_books_nothing(line: Line, numb
     nothing_called_or_texted(line)
 
 
+@pytest.mark.slow
 def test_callbacks_stored_under_older_rules_are_neither_placed_nor_texted(line: Line) -> None:
     records, clock = line.records, line.phone.clock
     clock.set(MONDAY_0300_UTC)
@@ -92,6 +99,37 @@ def test_callbacks_stored_under_older_rules_are_neither_placed_nor_texted(line: 
     nothing_called_or_texted(line)
     dropped = records.callbacks.get(pending.id)
     assert dropped is not None and dropped.status == "cancelled"
+
+
+@pytest.mark.slow
+def test_a_caller_whose_caller_id_failed_keys_another_number_on_a_regional_line(
+    line: Line,
+) -> None:
+    phone, records = line.phone, line.records
+    caller = "+12025550177"
+    call = phone.dial(caller, US_LINE, at=SUNDAY_1900_NEW_YORK, incoming=FAILED_VERDICT)
+    call.press("1")  # English
+    call.press("0")  # an agent: closed, so the other ways
+    call.press("1")  # a callback
+    assert "your number ending in" not in call.transcript
+    assert call.hears("Please enter the phone number to call back")
+    call.press("2025550177#")  # their own number: the one the verdict says may not be theirs
+    assert call.hears("Sorry, we can't call that number.")
+    call.press("2025550123#")
+    assert call.hears("You entered: 2 0 2 5, 5 5 0 1, 2 3.")
+    call.press("1")
+    assert call.hears("Your callback code is")
+    booked = records.callbacks.for_call(call.sid)
+    assert booked is not None and booked.number == "+12025550123"
+
+
+@pytest.mark.slow
+def test_without_a_verdict_the_same_caller_is_offered_their_own_number(line: Line) -> None:
+    call = line.phone.dial("+12025550177", US_LINE, at=SUNDAY_1900_NEW_YORK)
+    call.press("1")
+    call.press("0")
+    call.press("1")
+    assert call.hears("We'll call you back on your number ending in 0 1 7 7.")
 
 
 # -- a global line that allows some countries -----------------------------------------------
@@ -130,6 +168,7 @@ def allowing(
             client.http_client.session.close()
 
 
+@pytest.mark.slow
 def test_a_caller_from_an_allowed_country_books_their_own_number(allowing: Line) -> None:
     phone, records = allowing.phone, allowing.records
     call = phone.dial(FRENCH_MOBILE, GLOBAL_LINE, at=MONDAY_0300_UTC)
@@ -147,6 +186,7 @@ def test_a_caller_from_an_allowed_country_books_their_own_number(allowing: Line)
     assert phone.last_call_to(FRENCH_MOBILE).from_ == GLOBAL_LINE
 
 
+@pytest.mark.slow
 def test_the_attack_from_an_allowed_country_still_never_reaches_the_keyed_number(
     allowing: Line,
 ) -> None:
@@ -163,3 +203,17 @@ def test_the_attack_from_an_allowed_country_still_never_reaches_the_keyed_number
     french_sid = forged_booking(phone, "+33612345679", caller=FRENCH_MOBILE)
     assert records.callbacks.for_call(french_sid) is None
     assert [c.number for c in records.callbacks.open_callbacks()] == [FORGED_SOMALI]
+
+
+@pytest.mark.slow
+def test_a_caller_whose_caller_id_failed_is_offered_no_callback_on_the_global_line(
+    allowing: Line,
+) -> None:
+    phone, records = allowing.phone, allowing.records
+    call = phone.dial(FRENCH_MOBILE, GLOBAL_LINE, at=MONDAY_0300_UTC, incoming=FAILED_VERDICT)
+    call.press("0")
+    assert call.hears("To leave a voice message for our support team, press 2")
+    assert "call you back" not in call.transcript
+    call.press("1")  # not offered: a miss
+    assert "call you back" not in call.transcript
+    assert records.callbacks.for_call(call.sid) is None

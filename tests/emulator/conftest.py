@@ -39,6 +39,7 @@ class Seen:
     params: dict[str, str]
     signature: str | None
     headers: dict[str, str]
+    server: tuple[str, int | None] | None = None  # ASGI's local address of the connection
 
 
 Answer = str | Response | Callable[[Seen], "str | Response"]
@@ -65,7 +66,16 @@ class TwimlApp:
             validator = RequestValidator(self.auth_token)
             if not validator.validate(url, dict(body), signature or ""):
                 return Response("bad signature", status_code=403)
-        seen = Seen(request.method, request.url.path, url, params, signature, dict(request.headers))
+        server = request.scope.get("server")
+        seen = Seen(
+            request.method,
+            request.url.path,
+            url,
+            params,
+            signature,
+            dict(request.headers),
+            None if server is None else (str(server[0]), server[1]),
+        )
         self.requests.append(seen)
         answer = self.routes.get(request.url.path)
         if answer is None:

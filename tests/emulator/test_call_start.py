@@ -42,6 +42,21 @@ def test_later_requests_are_in_progress_with_the_same_parameters(
     assert (later["FromCountry"], later["ToCountry"]) == ("US", "GB")
 
 
+def test_incoming_parameters_go_with_the_first_request_only(
+    make_app: Any, make_switch: Any
+) -> None:
+    # Twilio adds StirVerstat to the incoming call's request, never to a later one.
+    app = make_app({"/voice/incoming": WELCOME, "/next": NEXT}, auth_token="secret")
+    verdict = {"StirVerstat": "TN-Validation-Failed-A"}
+    call = make_switch(app).dial("+12025550177", to="+12025550142", incoming=verdict)
+    assert call.status == "completed" and not call.warnings  # signed with it, too
+    first, *later = app.requests
+    assert first.params["StirVerstat"] == "TN-Validation-Failed-A"
+    assert first.params["From"] == "+12025550177"  # besides the standard parameters
+    assert [seen.path for seen in later] == ["/next", "/voice/status"]
+    assert all("StirVerstat" not in seen.params for seen in later)
+
+
 def test_countries_are_empty_when_numbers_do_not_parse(make_app: Any, make_switch: Any) -> None:
     app = make_app({"/voice/incoming": NEXT})
     make_switch(app).dial("anonymous", to="client:desk")
@@ -64,6 +79,15 @@ def test_every_request_is_signed_over_the_public_url(make_app: Any, make_switch:
         "https://ivr.example.com/next",
         "https://ivr.example.com/voice/status",
     ]
+
+
+def test_an_app_reached_in_process_sees_requests_arrive_on_loopback(
+    make_app: Any, make_switch: Any
+) -> None:
+    app = make_app({"/voice/incoming": WELCOME, "/next": NEXT})
+    make_switch(app).dial("+8613812345678", to="+864001234567")
+    # As from a server on this machine's loopback, on the public URL's port (https here).
+    assert {seen.server for seen in app.requests} == {("127.0.0.1", 443)}
 
 
 def test_a_wrong_auth_token_is_refused_by_the_app(make_app: Any, make_switch: Any) -> None:

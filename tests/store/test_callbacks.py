@@ -4,7 +4,7 @@ of service, claims that several dispatchers share, retries, expiry and the calle
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
@@ -177,13 +177,43 @@ def test_a_retried_booking_gets_its_code_even_at_the_limit(store: Store) -> None
     assert book(store, 1, limits=limits, code="999999") == Booking("000001")
 
 
-def test_cancelled_callbacks_do_not_count_toward_the_number_limit(store: Store) -> None:
+def _pressed_9_on_the_callback(store: Store, callback_id: int) -> None:
+    claimed = store.callbacks.claim("jp", T0, HOLD)
+    assert claimed is not None and claimed.id == callback_id
+    store.callbacks.dialed(callback_id, sid(90), T0)
+    assert store.callbacks.cancel(callback_id, T0 + timedelta(seconds=30))
+
+
+def _hung_up_in_the_callback_queue(store: Store, callback_id: int) -> None:
+    store.callbacks.claim("jp", T0, HOLD)
+    assert store.callbacks.joined_queue(callback_id, sid(90), T0)
+    store.callbacks.attempt_ended(
+        callback_id, sid(90), "completed", T0, ATTEMPTS, RETRY, queue_result="hangup"
+    )
+
+
+def _cancelled_before_it_was_placed(store: Store, callback_id: int) -> None:
+    store.callbacks.claim("jp", T0, HOLD)  # then the region no longer calls that number
+    assert store.callbacks.cancel(callback_id, T0)
+
+
+@pytest.mark.parametrize(
+    "cancelled",
+    [_pressed_9_on_the_callback, _hung_up_in_the_callback_queue, _cancelled_before_it_was_placed],
+    ids=lambda how: how.__name__.strip("_"),
+)
+def test_cancelled_callbacks_count_toward_the_number_limit(
+    store: Store, cancelled: Callable[[Store, int], None]
+) -> None:
     limits = Limits(per_number_per_day=2, per_hour=60)
     book(store, 1, limits=limits)
     book(store, 2, limits=limits)
-    assert store.callbacks.cancel(booked(store, 1).id, T0 + timedelta(minutes=1))
-    assert book(store, 3, limits=limits, at=T0 + timedelta(minutes=2)).code == "000003"
-    assert book(store, 4, limits=limits, at=T0 + timedelta(minutes=3)).refused == "number_limit"
+    cancelled(store, booked(store, 1).id)
+    assert booked(store, 1).status == "cancelled"
+    assert book(store, 3, limits=limits, at=T0 + timedelta(minutes=2)).refused == "number_limit"
+    # a day after the cancelled booking, one more fits again
+    later = T0 + timedelta(days=1, seconds=1)
+    assert book(store, 4, limits=limits, at=later).code == "000004"
 
 
 def test_done_and_expired_callbacks_count_toward_the_number_limit(store: Store) -> None:

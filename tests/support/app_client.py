@@ -7,14 +7,17 @@ from typing import Any
 
 import httpx
 
+from ivr.emulator.transport import OnLoopback
+
 
 class AppClient:
-    """Synchronous requests into the ASGI app through httpx's ASGI transport (no server)."""
+    """Synchronous requests into the ASGI app through httpx's ASGI transport (no server). The
+    app sees them arrive on loopback, as from a process of this machine: they are one."""
 
     def __init__(self, app: Any) -> None:
         self.app = app
         self._runner = asyncio.Runner()
-        transport = httpx.ASGITransport(app=app)
+        transport = httpx.ASGITransport(app=OnLoopback(app))
         self._client = httpx.AsyncClient(transport=transport, base_url="http://ivr.test")
 
     def post(self, path: str, **kwargs: Any) -> httpx.Response:

@@ -38,7 +38,16 @@ LOCAL = {
     "IPv4-mapped loopback": ("::ffff:127.0.0.1", 8000),
     "unix socket, uvicorn": ("/run/ivr/ivr.sock", None),
     "unix socket, no address": None,
-    "in-process client": ("ivr.test", None),
+}
+# No IP address where the local address belongs: no real server on a network socket reports
+# one, so none is trusted to be loopback.
+NOT_AN_ADDRESS = {
+    "a name resolving to loopback": ("localhost", 8000),
+    "a host name": ("myhost.example", 8000),
+    "an in-process client's host": ("ivr.test", None),
+    "empty": ("", 8000),
+    "an address with a trailing space": ("192.0.2.2 ", 8000),
+    "a relative socket path": ("ivr.sock", None),
 }
 
 
@@ -163,6 +172,17 @@ def test_an_unsigned_webhook_on_a_public_address_gets_403_and_no_twiml(
     assert "<Response" not in answer.body and "xml" not in answer.headers["content-type"]
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("server", NOT_AN_ADDRESS.values(), ids=NOT_AN_ADDRESS.keys())
+def test_an_unsigned_webhook_on_anything_but_an_ip_address_is_refused_as_public(
+    build: Build, server: tuple[str, int | None]
+) -> None:
+    answer = build().webhook(server)
+    assert answer.status == 403
+    assert "<Response" not in answer.body
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("server", LOCAL.values(), ids=LOCAL.keys())
 def test_an_unsigned_webhook_on_loopback_or_a_unix_socket_is_answered(
     build: Build, server: tuple[str, int | None] | None
@@ -223,6 +243,7 @@ def test_metrics_without_a_token_are_off_on_a_public_address(build: Build) -> No
         assert "ivr_webhook" not in answer.body
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("server", LOCAL.values(), ids=LOCAL.keys())
 def test_metrics_without_a_token_stay_open_on_loopback(
     build: Build, server: tuple[str, int | None] | None
@@ -230,6 +251,14 @@ def test_metrics_without_a_token_stay_open_on_loopback(
     answer = build().request("GET", "/metrics", server)
     assert answer.status == 200
     assert "ivr_webhook_responses_total" in answer.body
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("server", NOT_AN_ADDRESS.values(), ids=NOT_AN_ADDRESS.keys())
+def test_metrics_without_a_token_are_off_on_anything_but_an_ip_address(
+    build: Build, server: tuple[str, int | None]
+) -> None:
+    assert build().request("GET", "/metrics", server).status == 403
 
 
 def test_metrics_with_a_token_answer_the_token_on_a_public_address(build: Build) -> None:

@@ -34,7 +34,10 @@ from ivr.web.webhooks import CheckedForm, ServicesDep, parameters, webhook
 
 log = logging.getLogger("ivr")
 router = APIRouter()
-_ID = re.compile(r"[0-9]{1,12}")
+_ID = re.compile(r"[0-9]{1,10}")
+# The largest id the callbacks table holds (an integer column: 4 bytes in PostgreSQL). A larger
+# one in a URL is nobody's callback; asking the database for it is an error there.
+LARGEST_CALLBACK_ID = 2**31 - 1
 _SAID = re.compile(r"[0-9]")
 FINAL_CALL_STATUSES = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
 
@@ -45,12 +48,16 @@ async def book_callback(request: Request, services: ServicesDep, form: CheckedFo
     params = parameters(CallParams, form)
     place = parse_place(request.query_params)
     digits = request.query_params.get("d", "")
-    ctx = await services.call_context(params, place.region if place else None)
-    kept = fitting(ctx, place)
+    ctx = await services.call_context(
+        params,
+        place.region if place else None,
+        caller_id_failed=place is not None and place.caller_id_failed,
+    )
     ctx = await _with_kept_verdict(services, params.call_sid, ctx, digits)
+    kept = fitting(ctx, place)
     number = ways.bookable_number(ctx, digits)
     if number is None or not ctx.region.hotlines:
-        return services.twiml(ways.other_channels(ctx, kept.language, None))
+        return services.twiml(ways.not_bookable(ctx, kept))
     rules = ctx.region.callbacks
     booking = await services.records.book_callback(
         call_sid=params.call_sid,
@@ -97,7 +104,11 @@ async def recording(
     """The <Record> action: the voice message is a ticket, mailed to the support team."""
     params = parameters(RecordingParams, form)
     place = parse_place(request.query_params)
-    ctx = await services.call_context(params, place.region if place else None)
+    ctx = await services.call_context(
+        params,
+        place.region if place else None,
+        caller_id_failed=place is not None and place.caller_id_failed,
+    )
     kept = fitting(ctx, place)
     spoken = ways.message_seconds(params.duration, params.digits)
     if spoken < ways.MIN_MESSAGE_SECONDS:
@@ -146,13 +157,20 @@ async def callback_key(request: Request, services: ServicesDep, form: CheckedFor
 async def callback_status(request: Request, services: ServicesDep, form: CheckedForm) -> Response:
     """The callback call ended: when it did not reach the person, try again later or give up."""
     params = parameters(StatusParams, form)
-    callback_id = request.query_params.get("cb", "")
-    if params.call_status in FINAL_CALL_STATUSES and _ID.fullmatch(callback_id):
+    callback_id = callback_in_url(request.query_params.get("cb", ""))
+    if params.call_status in FINAL_CALL_STATUSES and callback_id is not None:
         try:
-            await services.read(partial(_attempt_ended, services, int(callback_id), params))
+            await services.read(partial(_attempt_ended, services, callback_id, params))
         except Exception:
             log.exception("could not record the end of callback %s", callback_id)
     return Response(status_code=204)
+
+
+def callback_in_url(text: str) -> int | None:
+    """The callback id in one of our URLs (`cb`); None when it cannot be one."""
+    if not _ID.fullmatch(text) or int(text) > LARGEST_CALLBACK_ID:
+        return None
+    return int(text)
 
 
 def _mail_voicemails(services: Services) -> None:
@@ -190,13 +208,13 @@ def _attempt_ended(services: Services, callback_id: int, params: StatusParams) -
 
 async def _placed_callback(request: Request, services: Services) -> tuple[PlacedCallback, int]:
     """The callback of `cb` in the query, and how often its greeting was said (`s`)."""
-    callback_id = request.query_params.get("cb", "")
+    callback_id = callback_in_url(request.query_params.get("cb", ""))
     said_text = request.query_params.get("s", "0")
     said = int(said_text) if _SAID.fullmatch(said_text) else callback_call.GREETINGS
     record = None
-    if _ID.fullmatch(callback_id):
+    if callback_id is not None:
         try:
-            record = await services.read(partial(services.store.callbacks.get, int(callback_id)))
+            record = await services.read(partial(services.store.callbacks.get, callback_id))
         except Exception:
             log.exception("could not read callback %s", callback_id)
     if record is None:

@@ -53,7 +53,11 @@ async def menu_answer(request: Request, services: ServicesDep, form: CheckedForm
     """The caller's keys, words or silence at a menu; the menu state is in the query."""
     params = parameters(GatherParams, form)
     state = parse_state(request.query_params)
-    ctx = await services.call_context(params, state.region if state else None)
+    ctx = await services.call_context(
+        params,
+        state.region if state else None,
+        caller_id_failed=state is not None and state.caller_id_failed,
+    )
     answer = menu.respond(ctx, state, Heard(params.digits, params.speech))
     heard = params.digits or ("~" if params.speech.strip() else "-")
     if state and state.node.value in _KEYED_NODES and params.digits:

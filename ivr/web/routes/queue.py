@@ -20,6 +20,7 @@ from ivr.engine.steps import QUEUE_CONNECT, QUEUE_KEY, QUEUE_RESULT, QUEUE_WAIT
 from ivr.web import metrics
 from ivr.web.keeping import callback_left_queue, keep
 from ivr.web.params import CallParams, GatherParams, QueueResultParams, QueueWaitParams
+from ivr.web.routes.callbacks import callback_in_url
 from ivr.web.services import Services
 from ivr.web.webhooks import CheckedForm, ServicesDep, parameters, webhook
 
@@ -29,8 +30,7 @@ router = APIRouter()
 
 def served_callback(request: Request) -> int | None:
     """The callback whose person waits on this leg (a call we placed), from our URL."""
-    mark = request.query_params.get(CALLBACK_MARK, "")
-    return int(mark) if mark.isascii() and mark.isdigit() and len(mark) <= 12 else None
+    return callback_in_url(request.query_params.get(CALLBACK_MARK, ""))
 
 
 async def waiting_call(
@@ -41,7 +41,10 @@ async def waiting_call(
     place = parse_place(request.query_params)
     callback = served_callback(request)
     ctx = await services.call_context(
-        params, place.region if place else None, outbound=callback is not None
+        params,
+        place.region if place else None,
+        outbound=callback is not None,
+        caller_id_failed=place is not None and place.caller_id_failed,
     )
     return place, callback, ctx
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from datetime import timedelta
 from xml.etree import ElementTree
@@ -22,7 +23,7 @@ SID = "CA" + "b" * 32
 
 
 @pytest.fixture
-def service(settings: Settings) -> Iterator[AppClient]:
+def app_client(settings: Settings) -> Iterator[AppClient]:
     client = AppClient(create_app(settings, clock=FixedClock(MONDAY_10_TOKYO)))
     yield client
     client.close()
@@ -47,29 +48,31 @@ def placed_callback(store: Store) -> int:
     return claimed.id
 
 
-def test_pressing_1_delivered_twice_still_queues_the_person(service: AppClient) -> None:
-    store: Store = service.app.state.services.store
+def test_pressing_1_delivered_twice_still_queues_the_person(app_client: AppClient) -> None:
+    store: Store = app_client.app.state.services.store
     callback_id = placed_callback(store)
     form = {"CallSid": SID, "From": HOTLINE, "To": PERSON, "Digits": "1"}
-    first = service.post(f"/voice/callback/key?cb={callback_id}&s=0", data=form)
-    again = service.post(f"/voice/callback/key?cb={callback_id}&s=0", data=form)
+    first = app_client.post(f"/voice/callback/key?cb={callback_id}&s=0", data=form)
+    again = app_client.post(f"/voice/callback/key?cb={callback_id}&s=0", data=form)
     assert verbs(first.text) == verbs(again.text) == ["Say", "Enqueue"]
     assert first.text == again.text
     record = store.callbacks.get(callback_id)
     assert record is not None and record.status == "queued"
 
 
-def test_the_callback_legs_queue_webhooks_know_the_person_from_to(service: AppClient) -> None:
-    store: Store = service.app.state.services.store
+def test_the_callback_legs_queue_webhooks_know_the_person_from_to(app_client: AppClient) -> None:
+    store: Store = app_client.app.state.services.store
     callback_id = placed_callback(store)
     form = {"CallSid": SID, "From": HOTLINE, "To": PERSON, "Digits": "1"}
-    service.post(f"/voice/callback/key?cb={callback_id}&s=0", data=form)
+    app_client.post(f"/voice/callback/key?cb={callback_id}&s=0", data=form)
     wait = {**form, "QueuePosition": "1", "QueueTime": "400", "CurrentQueueSize": "1"}
     query = f"r=jp&l=en-US&w=pending&q=jp-en-US-callback&cb={callback_id}"
-    answer = service.post(f"/voice/queue/wait?{query}", data=wait)
+    answer = app_client.post(f"/voice/queue/wait?{query}", data=wait)
     assert "Gather" not in verbs(answer.text)  # no way out offered in the callback queue
     left = {**form, "QueueResult": "leave", "QueueTime": "400"}
-    result = service.post(f"/voice/queue/result?r=jp&l=en-US&w=pending&cb={callback_id}", data=left)
+    result = app_client.post(
+        f"/voice/queue/result?r=jp&l=en-US&w=pending&cb={callback_id}", data=left
+    )
     assert says(result.text) == [
         "We couldn't connect you to an agent this time. We'll try calling you again. Goodbye."
     ]
@@ -81,10 +84,10 @@ def test_the_callback_legs_queue_webhooks_know_the_person_from_to(service: AppCl
 
 
 def test_a_withheld_caller_on_the_global_line_is_not_offered_a_callback(
-    service: AppClient,
+    app_client: AppClient,
 ) -> None:
     form = {"CallSid": SID, "From": "anonymous", "To": "+12025550199", "Digits": "0"}
-    answer = service.post("/voice/menu?n=main&r=global&l=en-US", data=form)
+    answer = app_client.post("/voice/menu?n=main&r=global&l=en-US", data=form)
     spoken = " ".join(says(answer.text))
     assert "To leave a voice message" in spoken
     assert "call you back" not in spoken
@@ -121,7 +124,7 @@ def test_a_message_kept_nowhere_is_never_called_saved(settings: Settings) -> Non
     [("5", "", False), ("6", "", True), ("0", "#", False), ("2", "#", True), ("3", "hangup", True)],
 )
 def test_a_recording_of_silence_is_no_ticket(
-    service: AppClient, duration: str, digits: str, ticket: bool
+    app_client: AppClient, duration: str, digits: str, ticket: bool
 ) -> None:
     form = {
         "CallSid": SID,
@@ -132,9 +135,9 @@ def test_a_recording_of_silence_is_no_ticket(
         "RecordingDuration": duration,
         **({"Digits": digits} if digits else {}),
     }
-    answer = service.post("/voice/recording?r=jp&l=en-US", data=form)
+    answer = app_client.post("/voice/recording?r=jp&l=en-US", data=form)
     assert answer.status_code == 200
-    store: Store = service.app.state.services.store
+    store: Store = app_client.app.state.services.store
     assert (store.voicemails.get("RE" + "d" * 32) is not None) is ticket
     assert ("Sorry, we didn't hear a message." in says(answer.text)) is not ticket
 
@@ -153,3 +156,25 @@ def test_a_voicemail_ticket_is_mailed_by_one_sender_only(store: Store) -> None:
     assert [v.recording_sid for v in store.voicemails.unsent(at=later)] == [sid]
     store.voicemails.emailed(sid, later)
     assert not store.voicemails.take_for_mail(sid, later + lease * 2, lease)  # mailed
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("forged", ["999999999999", str(2**31), "99999999999999999999"])
+def test_a_callback_id_no_callback_can_have_is_nobodys_and_no_database_error(
+    store: Store, settings: Settings, caplog: pytest.LogCaptureFixture, forged: str
+) -> None:
+    client = AppClient(create_app(settings, clock=FixedClock(MONDAY_10_TOKYO), store=store))
+    form = {"CallSid": SID, "From": HOTLINE, "To": PERSON}
+    caplog.clear()  # what the app said at its start
+    with caplog.at_level(logging.WARNING, logger="ivr"):
+        answered = client.post(f"/voice/callback/answer?cb={forged}", data=form)
+        key = client.post(f"/voice/callback/key?cb={forged}&s=0", data={**form, "Digits": "9"})
+        ended = {**form, "CallStatus": "busy"}
+        status = client.post(f"/voice/callback/status?cb={forged}", data=ended)
+        left = {**form, "QueueResult": "hangup", "QueueTime": "40"}
+        result = client.post(f"/voice/queue/result?r=jp&l=en-US&cb={forged}", data=left)
+    client.close()
+    assert (answered.status_code, key.status_code, result.status_code) == (200, 200, 200)
+    assert status.status_code == 204
+    assert verbs(answered.text)[-1] == "Hangup" and verbs(key.text)[-1] == "Hangup"
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []

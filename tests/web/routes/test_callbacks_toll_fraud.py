@@ -27,7 +27,7 @@ MONDAY_10_NEW_YORK = instant("2026-03-02T10:00-05:00")
 
 
 @pytest.fixture
-def service(settings: Settings) -> Iterator[AppClient]:
+def signed_line(settings: Settings) -> Iterator[AppClient]:
     signed = settings.model_copy(
         update={"twilio_auth_token": SecretStr(TOKEN), "public_url": PUBLIC}
     )
@@ -54,40 +54,41 @@ BOOK_OWN_NUMBER = "/voice/callback/book?r=us&l=en-US&d=12025550188"
 
 
 def test_a_caller_id_that_failed_verification_is_not_booked_from_the_calling_webhook(
-    service: AppClient,
+    signed_line: AppClient,
 ) -> None:
-    post(service, "/voice/incoming", StirVerstat="TN-Validation-Failed-B")
+    post(signed_line, "/voice/incoming", StirVerstat="TN-Validation-Failed-B")
     # Twilio documents the verdict on the incoming call's request; the booking has none.
-    heard = post(service, BOOK_OWN_NUMBER)
-    assert heard.startswith("There are other ways to reach us.")
+    heard = post(signed_line, BOOK_OWN_NUMBER)
+    # A regional line asks for another number to call back (keyed numbers stay in its countries)
+    assert heard.startswith("Please enter the phone number to call back")
     assert "Your callback code is" not in heard
-    assert stored(service).callbacks.for_call(SID) is None
+    assert stored(signed_line).callbacks.for_call(SID) is None
 
 
-def test_a_failed_verdict_on_the_booking_itself_is_refused_too(service: AppClient) -> None:
-    post(service, "/voice/incoming")
-    heard = post(service, BOOK_OWN_NUMBER, StirVerstat="TN-Validation-Failed-A")
+def test_a_failed_verdict_on_the_booking_itself_is_refused_too(signed_line: AppClient) -> None:
+    post(signed_line, "/voice/incoming")
+    heard = post(signed_line, BOOK_OWN_NUMBER, StirVerstat="TN-Validation-Failed-A")
     assert "Your callback code is" not in heard
-    assert stored(service).callbacks.for_call(SID) is None
+    assert stored(signed_line).callbacks.for_call(SID) is None
 
 
 @pytest.mark.parametrize("verdict", [None, "TN-Validation-Passed-A", "No-TN-Validation"])
 def test_without_a_failed_verdict_the_calling_number_is_booked(
-    service: AppClient, verdict: str | None
+    signed_line: AppClient, verdict: str | None
 ) -> None:
-    post(service, "/voice/incoming", **({"StirVerstat": verdict} if verdict else {}))
-    heard = post(service, BOOK_OWN_NUMBER)
+    post(signed_line, "/voice/incoming", **({"StirVerstat": verdict} if verdict else {}))
+    heard = post(signed_line, BOOK_OWN_NUMBER)
     assert "Your callback code is" in heard
-    booked = stored(service).callbacks.for_call(SID)
+    booked = stored(signed_line).callbacks.for_call(SID)
     assert booked is not None and booked.number == CALLER
 
 
 def test_a_caller_with_a_failed_verdict_is_asked_for_a_number_not_offered_their_own(
-    service: AppClient,
+    signed_line: AppClient,
 ) -> None:
     ways = "/voice/menu?n=ways&r=us&l=en-US"
-    offered = post(service, ways, Digits="1", StirVerstat="TN-Validation-Failed-B")
+    offered = post(signed_line, ways, Digits="1", StirVerstat="TN-Validation-Failed-B")
     assert "your number ending in" not in offered
     assert "Please enter the phone number to call back" in offered
-    unknown = post(service, ways, Digits="1")
+    unknown = post(signed_line, ways, Digits="1")
     assert "We'll call you back on your number ending in 0 1 8 8." in unknown

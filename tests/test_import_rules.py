@@ -140,6 +140,7 @@ def graph() -> Graph:
     return import_graph()
 
 
+@pytest.mark.slow
 def test_every_import_points_the_right_way(graph: Graph) -> None:
     assert wrong_way(graph) == []
 

@@ -15,6 +15,7 @@ from ivr.config.settings import Settings
 from ivr.logs import TEXT_FORMAT, LogFormat, MaskNumbers, formatter, mask
 from ivr.web.app import create_app
 from tests.support.app_client import AppClient
+from tests.support.docs import block
 from tests.support.moments import instant
 
 CHINA_CALL = {"CallSid": "CA" + "1" * 32, "From": "+8613812345678", "To": "+864001234567"}
@@ -91,3 +92,30 @@ def test_an_error_inside_a_webhook_is_one_json_line_with_its_call_sid_and_no_num
     text_lines = [line for line in text.splitlines() if "after the webhook" in line]
     assert text_lines and text_lines[0].endswith(" INFO ivr: after the webhook, for +86 ••• ••5678")
     assert "call_sid" not in text and "{" not in text_lines[0]
+
+
+def test_the_json_lines_the_docs_show(
+    settings: Settings, captured: dict[LogFormat, io.StringIO], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    blocked = {**CHINA_CALL, "CallSid": "CA" + "b" * 32}
+    app = create_app(settings.model_copy(update={"blocked_numbers": blocked["From"]}))
+    client = AppClient(app)
+    try:
+        assert client.post("/voice/incoming", data=blocked).status_code == 200
+    finally:
+        client.close()
+        app.state.services.store.close()
+    # uvicorn's access line for the confirmation of a keyed reference, as uvicorn logs it
+    confirm = "/voice/menu?n=confirm&r=cn&l=en-US&w=pending&d=202603021234"
+    access = logging.getLogger("uvicorn.access")
+    # as `ivr serve` sets it up (a server started earlier in this process may have changed it)
+    monkeypatch.setattr(access, "propagate", True)
+    monkeypatch.setattr(access, "disabled", False)
+    monkeypatch.setattr(access, "level", logging.INFO)
+    access.info('%s - "%s %s HTTP/%s" %d', "127.0.0.1:46426", "POST", confirm, "1.1", 200)
+
+    written = [json.loads(line) for line in captured["json"].getvalue().splitlines()]
+    shown = [json.loads(line) for line in block("json", '{"time": ').splitlines()]
+    for line in (*written, *shown):
+        assert datetime.fromisoformat(line.pop("time")).utcoffset() is not None
+    assert [line for line in written if line in shown] == shown

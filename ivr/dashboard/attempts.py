@@ -1,7 +1,7 @@
 """Failed sign-ins, counted per name and address and per address, to slow password guessing.
 
 Nobody is ever locked out by someone else's failures: each count is tied to the client's own
-address (nginx's view of it: see README "Wallboard"), so guesses from elsewhere delay only
+address (nginx's view of it: see docs/wallboard.md), so guesses from elsewhere delay only
 their sender. After a few free failures each further try waits longer (10 s, 20 s, 40 s...,
 at most 15 minutes), so an address guessing one name gets about a dozen tries an hour; an
 address trying many names is slowed the same way after more free failures. A burst of

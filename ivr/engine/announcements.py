@@ -97,7 +97,7 @@ def queue_mode(ctx: CallContext, language: str) -> QueueMode:
 
 def message_lines(ctx: CallContext, language: str) -> list[Say]:
     """The messages for a caller of `language`, read by that language's voice: a message for
-    the language is written in it; a region-wide one may not be (the README warns)."""
+    the language is written in it; a region-wide one may not be (docs/announcements.md warns)."""
     in_force = applying(ctx.announcements, ctx.region.id, language, ctx.now)
     messages = [a for a in in_force if a.kind is Kind.MESSAGE][-MAX_MESSAGES:]
     return [Say(message.text, language) for message in messages]

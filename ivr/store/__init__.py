@@ -1,5 +1,7 @@
-"""Persistence: the shared records of calls, callbacks and voicemails, in SQLite (one machine)
-or PostgreSQL (replicas), with a local spool for when the database is away."""
+"""The shared records: calls, callbacks, voicemails, agents, announcements, users.
+
+In SQLite (one machine) or PostgreSQL (replicas), with a local spool for when the database is
+away."""
 
 from ivr.engine.booking import Booking
 from ivr.store.callbacks import CallbackRecord, Limits

@@ -1,7 +1,7 @@
 """The records a webhook keeps of its call, one typed method per kind of write.
 
 Each returns once the record is committed or fsynced to the spool (what "acknowledged" means,
-README "Records, outages and reports"), and says whether it was: False when neither took it,
+docs/operations.md, "Records, outages and reports"), and says whether it was: False when neither took it,
 logged here with the CallSid and never heard by the caller. Only the voicemail and the status
 callback answer differently for a record that was not kept.
 """

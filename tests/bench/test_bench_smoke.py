@@ -19,6 +19,8 @@ from bench.wrk import parse_wrk
 from ivr.config.regions import load_regions
 from ivr.web.app import create_app
 
+pytestmark = [pytest.mark.slow, pytest.mark.infra]
+
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "bench-smoke-token"
 PUBLIC_URL = "https://ivr.example.com"

@@ -12,6 +12,8 @@ import pytest
 from bench.reliability import RESULTS, Plan, main, run, table_page
 from tests.support.databases import POSTGRES_URL
 
+pytestmark = [pytest.mark.slow, pytest.mark.infra]
+
 SMALL = Plan(calls=6, rounds=2, fault_seconds=3.0, burst=32, patience=20.0)
 FAULTS = ("none", "refused database", "silent database", "kill -9")
 

@@ -28,6 +28,8 @@ from tests.support.databases import POSTGRES_URL
 from tests.support.processes import free_port, until
 from tests.support.replicas import replica, replica_env
 
+pytestmark = [pytest.mark.slow, pytest.mark.infra]
+
 TOKEN = "surge-auth-token"
 CALLS = 150
 

@@ -1,7 +1,7 @@
 """The wallboard in a real browser (Debian's Chromium driven by Playwright) against a real
 `ivr serve`, with callers placed by the emulator over HTTP; and its event stream over HTTP.
 
-Set IVR_SCREENSHOT_DIR to also keep the screenshots there (the README shows one).
+Set IVR_SCREENSHOT_DIR to also keep the screenshots there (docs/wallboard.md shows one).
 """
 
 from __future__ import annotations
@@ -27,6 +27,8 @@ from tests.support.repository import ROOT
 
 pytest.importorskip("playwright")
 from playwright.sync_api import Browser, Page, expect, sync_playwright  # noqa: E402
+
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 TOKEN = "wallboard-browser-token"
 SECRET = "wallboard-browser-secret-0123456789abcdef"
@@ -83,7 +85,7 @@ def wallboard_server(directory: Path) -> Iterator[Replica]:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Replica]:
+def running_wallboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Replica]:
     """One server for the tests that leave it running."""
     with wallboard_server(tmp_path_factory.mktemp("wallboard")) as served:
         yield served
@@ -106,8 +108,8 @@ class Phones:
 
 
 @pytest.fixture
-def phones(server: Replica) -> Iterator[Phones]:
-    line = Phones(server.url)
+def phones(running_wallboard: Replica) -> Iterator[Phones]:
+    line = Phones(running_wallboard.url)
     yield line
     line.close()
 
@@ -142,9 +144,9 @@ def sign_in(page: Page, base: str) -> None:
 
 
 def test_a_caller_joining_a_queue_appears_on_the_wallboard_within_seconds(
-    server: Replica, phones: Phones, browser: Browser, tmp_path: Path
+    running_wallboard: Replica, phones: Phones, browser: Browser, tmp_path: Path
 ) -> None:
-    base = server.url
+    base = running_wallboard.url
     page = browser.new_page(viewport={"width": 1920, "height": 1080})
     sign_in(page, base)
     uk = page.locator('article[data-region="gb"][data-language="en-GB"]')
@@ -206,8 +208,10 @@ def events_cookie(base: str) -> str:
     return response.cookies["ivr_wallboard"]
 
 
-def test_the_event_stream_over_http_needs_a_session_and_keeps_its_pace(server: Replica) -> None:
-    base = server.url
+def test_the_event_stream_over_http_needs_a_session_and_keeps_its_pace(
+    running_wallboard: Replica,
+) -> None:
+    base = running_wallboard.url
     anonymous = httpx.get(f"{base}/dashboard", timeout=10)
     assert anonymous.status_code == 303 and anonymous.headers["location"] == "/login"
     assert httpx.get(f"{base}/dashboard/events", timeout=10).status_code == 401
@@ -221,13 +225,13 @@ def test_the_event_stream_over_http_needs_a_session_and_keeps_its_pace(server: R
             snapshots += line == "event: snapshot"
             if snapshots == 3:
                 break  # the client goes away mid-stream; the server must not mind
-    assert server.healthy()
+    assert running_wallboard.healthy()
 
 
 def test_an_operator_sets_and_cancels_a_message_from_the_wallboard(
-    server: Replica, browser: Browser, tmp_path: Path
+    running_wallboard: Replica, browser: Browser, tmp_path: Path
 ) -> None:
-    base = server.url
+    base = running_wallboard.url
     page = browser.new_page(viewport={"width": 1920, "height": 1080})
     sign_in(page, base)
     panel = page.locator("#announcements")
@@ -253,20 +257,22 @@ def test_an_operator_sets_and_cancels_a_message_from_the_wallboard(
 
 
 def test_stopping_the_server_is_not_held_up_by_an_open_wallboard(tmp_path: Path) -> None:
-    with wallboard_server(tmp_path) as server:
-        stop_with_an_open_stream(server)
+    with wallboard_server(tmp_path) as running_wallboard:
+        stop_with_an_open_stream(running_wallboard)
 
 
-def stop_with_an_open_stream(server: Replica) -> None:
-    cookies = {"ivr_wallboard": events_cookie(server.url)}
-    with httpx.stream("GET", f"{server.url}/dashboard/events", cookies=cookies) as stream:
+def stop_with_an_open_stream(running_wallboard: Replica) -> None:
+    cookies = {"ivr_wallboard": events_cookie(running_wallboard.url)}
+    with httpx.stream(
+        "GET", f"{running_wallboard.url}/dashboard/events", cookies=cookies
+    ) as stream:
         lines = stream.iter_lines()
         assert next(line for line in lines if line.startswith("event: ")) == "event: snapshot"
-        server.signal(signal.SIGTERM)
+        running_wallboard.signal(signal.SIGTERM)
         # The stream ends by itself within its lifetime (10 s), and the server exits; uvicorn
         # raises the signal again once it has shut down: the exit is SIGTERM's own.
-        assert server.process.wait(timeout=40) == -signal.SIGTERM
+        assert running_wallboard.process.wait(timeout=40) == -signal.SIGTERM
         remaining = list(lines)
     assert remaining[-1] == "" or remaining[-1].startswith("data: ")
-    log = server.log.read_text()
+    log = running_wallboard.log.read_text()
     assert "Finished server process" in log and "Traceback" not in log

@@ -85,6 +85,7 @@ def test_the_callback_questions_after_each_guidance_are_drawn_once(
     assert {a.target for a in one.arrows if a.keys == "0"} == {"ways"}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("region", "language", "at"),
     [("cn", "zh-CN", OPEN), ("hk", "en-GB", OPEN), ("gb", "en-GB", CLOSED)],

@@ -27,6 +27,8 @@ from ivr.engine.steps import CALLBACK_BOOK, MENU, Ask, Enqueue, Hangup, Redirect
 from tests.support.moments import instant
 from tests.support.twiml_check import problems_in
 
+pytestmark = pytest.mark.slow  # the whole menu tree of every region, twice
+
 KEYS = tuple("0123456789*#")
 WAYS_NODES = {Node.WAYS} | CALLBACK_NODES
 # From any state, a goal (guidance, a queue, goodbye) is at most this many answers away.

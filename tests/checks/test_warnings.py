@@ -82,6 +82,7 @@ def sample() -> CheckInput:
     return check_of()
 
 
+@pytest.mark.slow
 def test_the_sample_has_every_prompt_a_fitting_voice_and_open_hours(sample: CheckInput) -> None:
     findings = run_checks(sample)
     for kind in (Kind.MISSING_PROMPT, Kind.LONG_PROMPT, Kind.VOICE, Kind.NEVER_OPEN):
@@ -112,6 +113,7 @@ def test_every_region_and_language_has_a_way_to_an_agent(sample: CheckInput) -> 
     assert ways == {(region.id, language) for region in regions for language in region.languages}
 
 
+@pytest.mark.slow
 def test_a_long_way_to_an_agent_is_a_warning_at_the_regions_line(
     sample: CheckInput,
 ) -> None:
@@ -248,6 +250,7 @@ chat_url = "https://help.example.com/chat"
 
 
 # -- menus -----------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_six_languages_on_one_line_is_a_long_language_menu(tmp_path: Path) -> None:
     six = '["de-DE", "en-GB", "es-ES", "tr-TR", "pt-BR", "vi-VN"]'
     text = WORLD + NIGHT_SHIFT.format(hours='hours = { mon = ["09:00-17:00"] }\n').replace(

@@ -155,6 +155,7 @@ def test_an_unreachable_database_is_one_line_and_exit_1(env: dict[str, str]) -> 
     assert result.stderr.startswith("database: ") and result.stderr.count("\n") == 1
 
 
+@pytest.mark.slow
 def test_the_notices_exist_in_every_language_and_ivr_check_names_a_gap(
     env: dict[str, str], tmp_path: Path
 ) -> None:

@@ -133,6 +133,7 @@ def ivr_call(where: Path, *args: str, token: str = TOKEN) -> subprocess.Complete
     )
 
 
+@pytest.mark.slow
 def test_a_foreign_app_is_called_at_its_own_path_and_reports_to_its_status_url(
     phone_tree: tuple[PhoneTree, str], tmp_path: Path
 ) -> None:
@@ -151,6 +152,7 @@ def test_a_foreign_app_is_called_at_its_own_path_and_reports_to_its_status_url(
     assert app.to("/ivr/status")[0].params["CallStatus"] == "completed"
 
 
+@pytest.mark.slow
 def test_a_get_voice_url_keeps_its_query_and_has_no_status_callback_by_default(
     phone_tree: tuple[PhoneTree, str], tmp_path: Path
 ) -> None:
@@ -167,6 +169,7 @@ def test_a_get_voice_url_keeps_its_query_and_has_no_status_callback_by_default(
     assert app.to("/ivr/status") == [] and "status-callback" not in result.stdout
 
 
+@pytest.mark.slow
 def test_the_foreign_app_refuses_a_call_signed_with_another_token(
     phone_tree: tuple[PhoneTree, str], tmp_path: Path
 ) -> None:

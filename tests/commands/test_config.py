@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.commands.test_main import clean_env, run
+from tests.support.docs import block
 from tests.support.repository import ROOT
 
 MONDAY = "2026-03-02T10:00+08:00"
@@ -36,6 +37,7 @@ def env_for(regions: Path, prompts: Path) -> dict[str, str]:
 
 
 # -- ivr check -------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_check_on_the_sample_warns_shows_the_ways_to_agents_and_passes() -> None:
     result = run("check", "--at", MONDAY, env=clean_env())
     assert result.returncode == 0, result.stderr
@@ -48,17 +50,17 @@ def test_check_on_the_sample_warns_shows_the_ways_to_agents_and_passes() -> None
     assert out.splitlines()[-1].endswith(f"; {warnings} warnings")
 
 
-def test_the_readme_shows_lines_check_prints_on_the_sample() -> None:
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    [block] = re.findall(r"```console\n\$ ivr check (--at \S+)\n(.*?)```", readme, re.DOTALL)
-    result = run("check", *block[0].split(), env=clean_env())
+def test_the_docs_show_lines_check_prints_on_the_sample() -> None:
+    command, shown_lines = block("console", "$ ivr check --at ").split("\n", 1)
+    result = run(*command.split()[2:], env=clean_env())
     assert result.returncode == 0, result.stderr
     printed = iter(result.stdout.splitlines())
-    for shown in block[1].splitlines():
+    for shown in shown_lines.splitlines():
         if shown.strip() != "...":  # each line shown is printed, in the order shown
             assert any(line == shown for line in printed), shown
 
 
+@pytest.mark.slow
 def test_check_catches_a_broken_sample_regions_file_with_file_and_line(tmp_path: Path) -> None:
     regions, prompts = sample_copy(tmp_path)
     line = replace_line(regions, 'timezone = "Asia/Tokyo"', 'timezone = "Asia/Tokio"')
@@ -71,6 +73,7 @@ def test_check_catches_a_broken_sample_regions_file_with_file_and_line(tmp_path:
     assert result.stdout == ""
 
 
+@pytest.mark.slow
 def test_check_catches_a_broken_sample_prompt_with_file_and_line(tmp_path: Path) -> None:
     regions, prompts = sample_copy(tmp_path)
     main = prompts / "ja-JP" / "main.toml"
@@ -82,6 +85,7 @@ def test_check_catches_a_broken_sample_prompt_with_file_and_line(tmp_path: Path)
     assert result.stderr.startswith(f"{main}:{line}: TOML syntax:")
 
 
+@pytest.mark.slow
 def test_check_names_every_problem_of_a_file_at_once(tmp_path: Path) -> None:
     regions, prompts = sample_copy(tmp_path)
     zone = replace_line(regions, 'timezone = "Asia/Seoul"', 'timezone = "Korea/Seoul"')
@@ -92,6 +96,7 @@ def test_check_names_every_problem_of_a_file_at_once(tmp_path: Path) -> None:
     assert [line.split(": ")[0] for line in lines] == [f"{regions}:{zone}", f"{regions}:{email}"]
 
 
+@pytest.mark.slow
 def test_check_passes_with_warnings_on_a_region_that_never_opens(tmp_path: Path) -> None:
     regions, prompts = sample_copy(tmp_path)
     hours = _close_turkey(regions)  # no weekday hours, no special days
@@ -113,12 +118,14 @@ def _close_turkey(regions: Path) -> int:
     return 1 + text[:hours].count("\n")
 
 
+@pytest.mark.slow
 def test_check_refuses_an_instant_without_offset() -> None:
     result = run("check", "--at", "2026-03-02T10:00", env=clean_env())
     assert result.returncode == 2 and "--at '2026-03-02T10:00'" in result.stderr
 
 
 # -- ivr graph -------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_graph_draws_one_region_and_language_in_mermaid() -> None:
     args = ("graph", "--region", "jp", "--language", "ja-JP", "--format", "mermaid")
     result = run(*args, "--at", MONDAY, env=clean_env())
@@ -129,6 +136,15 @@ def test_graph_draws_one_region_and_language_in_mermaid() -> None:
     assert '(["queue jp-ja-JP"])' in result.stdout and "jp en-US" not in result.stdout
 
 
+@pytest.mark.slow
+def test_the_docs_show_the_graph_ivr_graph_draws() -> None:
+    command = block("console", "$ ivr graph --region gb --at ").strip()
+    result = run(*command.split()[2:], env=clean_env())
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == block("mermaid", "flowchart LR")
+
+
+@pytest.mark.slow
 def test_graph_draws_every_language_of_a_region_in_dot_at_the_next_opening() -> None:
     result = run("graph", "--region", "cn", env=clean_env())
     assert result.returncode == 0, result.stderr
@@ -138,6 +154,7 @@ def test_graph_draws_every_language_of_a_region_in_dot_at_the_next_opening() -> 
     assert '"cn en-US/main" -> "cn en-US/queue cn-en-US" [label="0"];' in result.stdout
 
 
+@pytest.mark.slow
 def test_graph_closed_draws_the_other_ways() -> None:
     result = run("graph", "--region", "gb", "--closed", env=clean_env())
     assert result.returncode == 0, result.stderr
@@ -145,6 +162,7 @@ def test_graph_closed_draws_the_other_ways() -> None:
     assert "queue gb-en-GB" not in result.stdout
 
 
+@pytest.mark.slow
 def test_graph_writes_svg_with_graphviz(tmp_path: Path) -> None:
     if shutil.which("dot") is None:
         pytest.skip("Graphviz is not installed (apt-get install graphviz)")
@@ -156,6 +174,7 @@ def test_graph_writes_svg_with_graphviz(tmp_path: Path) -> None:
     assert svg.read_bytes().startswith(b"<?xml") and b"<svg" in svg.read_bytes()
 
 
+@pytest.mark.slow
 def test_graph_without_graphviz_says_how_to_get_svg(tmp_path: Path) -> None:
     no_tools = tmp_path / "bin"
     no_tools.mkdir()
@@ -166,6 +185,7 @@ def test_graph_without_graphviz_says_how_to_get_svg(tmp_path: Path) -> None:
     assert "--format dot or --format mermaid work without it" in result.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("args", "message"),
     [

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import pty
+import re
 import select
 import shutil
 import socket
@@ -19,6 +20,7 @@ import pytest
 from typer.testing import CliRunner
 
 from ivr.commands.main import cli
+from tests.support.docs import block
 from tests.support.repository import ROOT
 
 IVR = [sys.executable, "-m", "ivr.commands.main"]
@@ -36,6 +38,7 @@ def clean_env(**extra: str) -> dict[str, str]:
 
 
 # -- ivr call, in-process -------------------------------------------------------------------
+@pytest.mark.slow
 def test_call_prints_a_readable_transcript() -> None:
     result = CliRunner().invoke(
         cli, ["call", "+81312345678", "--at", "2026-03-02T10:00+09:00", "--press", "2 1"]
@@ -47,6 +50,7 @@ def test_call_prints_a_readable_transcript() -> None:
     assert "call ended: completed" in result.output
 
 
+@pytest.mark.slow
 def test_call_json_is_the_documented_event_list() -> None:
     args = ["call", "+8613812345678", "--at", "2026-03-02T10:00+08:00", "--press", "1 0", "--json"]
     result = CliRunner().invoke(cli, args)
@@ -59,6 +63,7 @@ def test_call_json_is_the_documented_event_list() -> None:
     assert events[-1]["type"] == "status"
 
 
+@pytest.mark.slow
 def test_call_with_an_agent_shows_the_bridge() -> None:
     args = [
         "call",
@@ -110,6 +115,7 @@ def test_call_refuses_options_that_do_not_describe_one_voice_url(
     assert message in result.output
 
 
+@pytest.mark.slow
 def test_call_speech_with_spaces_is_quoted() -> None:
     args = [
         "call",
@@ -140,6 +146,7 @@ def test_call_refuses_bad_options_with_status_2(options: list[str], message: str
     assert message in result.output
 
 
+@pytest.mark.slow
 def test_interactive_call_on_a_terminal() -> None:
     env = clean_env(PYTHONUNBUFFERED="1")
     pid, fd = pty.fork()
@@ -176,6 +183,7 @@ def read_until(fd: int, marker: str, limit: float = 60.0) -> str:
     return seen.decode(errors="replace")
 
 
+@pytest.mark.slow
 @pytest.mark.audio
 def test_call_renders_audio(tmp_path: Path) -> None:
     if not (shutil.which("espeak-ng") and shutil.which("sox")):
@@ -205,12 +213,14 @@ def test_call_renders_audio(tmp_path: Path) -> None:
 BROKEN = '[regions.global]\nname = "World"\ntimezone = "Mars/Olympus"\nlanguages = ["en-US"]\nemail = "a@example.com"\nchat_url = "https://x.example.com"\n'
 
 
+@pytest.mark.slow
 def test_check_passes_on_the_sample_configuration() -> None:
     result = run("check", env=clean_env())
     assert result.returncode == 0, result.stderr
     assert "ok: 18 regions, 16 languages" in result.stdout
 
 
+@pytest.mark.slow
 def test_check_names_file_line_and_reason(tmp_path: Path) -> None:
     broken = tmp_path / "regions.toml"
     broken.write_text(BROKEN, encoding="utf-8")
@@ -219,6 +229,7 @@ def test_check_names_file_line_and_reason(tmp_path: Path) -> None:
     assert f"{broken}:3: regions.global.timezone: unknown timezone 'Mars/Olympus'" in result.stderr
 
 
+@pytest.mark.slow
 def test_serve_refuses_a_broken_configuration(tmp_path: Path) -> None:
     broken = tmp_path / "regions.toml"
     broken.write_text(BROKEN, encoding="utf-8")
@@ -227,12 +238,14 @@ def test_serve_refuses_a_broken_configuration(tmp_path: Path) -> None:
     assert "refusing to start" in result.stderr and f"{broken}:3:" in result.stderr
 
 
+@pytest.mark.slow
 def test_serve_refuses_bad_settings() -> None:
     result = run("serve", env=clean_env(IVR_PUBLIC_URL="ftp://nowhere"))
     assert result.returncode == 2
     assert "IVR_PUBLIC_URL" in result.stderr
 
 
+@pytest.mark.slow
 def test_serve_with_dispatch_refuses_to_start_without_twilio_credentials(tmp_path: Path) -> None:
     database = f"sqlite:///{tmp_path / 'ivr.sqlite3'}"
     result = run(
@@ -252,7 +265,7 @@ def free_port() -> int:
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[str]:
+def server_url(tmp_path: Path) -> Iterator[str]:
     """`ivr serve` in its own process, with signatures checked against its public URL."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
@@ -289,31 +302,34 @@ def wait_until_serving(
     raise AssertionError(f"ivr serve did not answer /healthz in time:\n{log.read_text()}")
 
 
-def test_call_over_http_against_ivr_serve(server: str) -> None:
+@pytest.mark.slow
+def test_call_over_http_against_ivr_serve(server_url: str) -> None:
     result = run(
         "call",
         "+447700900123",
         "--url",
-        f"{server}/voice/incoming",
+        f"{server_url}/voice/incoming",
         "--status-url",
-        f"{server}/voice/status",
+        f"{server_url}/voice/status",
         "--press",
         "2 #",
         env=clean_env(TWILIO_AUTH_TOKEN="http-token"),
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert f"-> POST {server}/voice/incoming (voice) 200" in result.stdout
+    assert f"-> POST {server_url}/voice/incoming (voice) 200" in result.stdout
     assert "Turn on two-step verification" in result.stdout
-    assert f"-> POST {server}/voice/status (status-callback) 204" in result.stdout
+    assert f"-> POST {server_url}/voice/status (status-callback) 204" in result.stdout
 
 
-def test_call_over_http_with_the_wrong_token_is_refused(server: str) -> None:
-    url = f"{server}/voice/incoming"
+@pytest.mark.slow
+def test_call_over_http_with_the_wrong_token_is_refused(server_url: str) -> None:
+    url = f"{server_url}/voice/incoming"
     result = run("call", "+447700900123", "--url", url, env=clean_env(TWILIO_AUTH_TOKEN="wrong"))
     assert result.returncode == 1
     assert "403" in result.stdout and "11200" in result.stdout
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("options", "logged"), [((), True), (("--no-access-log",), False)])
 def test_serve_logs_each_request_unless_told_not_to(
     tmp_path: Path, options: tuple[str, ...], logged: bool
@@ -324,9 +340,23 @@ def test_serve_logs_each_request_unless_told_not_to(
     env = replica_env(
         IVR_DATABASE_URL=f"sqlite:///{tmp_path / 'ivr.sqlite3'}", IVR_SPOOL_DIR=str(tmp_path)
     )
-    with replica(env, tmp_path / "serve.log", options=options) as server:
-        until(server.healthy, "ivr serve")
-        assert httpx.get(f"{server.url}/readyz", timeout=5).status_code == 200
+    with replica(env, tmp_path / "serve.log", options=options) as served:
+        until(served.healthy, "ivr serve")
+        assert httpx.get(f"{served.url}/readyz", timeout=5).status_code == 200
     log = (tmp_path / "serve.log").read_text()
     assert "Application startup complete" in log
     assert ('"GET /readyz HTTP/1.1" 200' in log) is logged
+
+
+def test_the_synopsis_in_the_docs_names_every_option_of_ivr_call() -> None:
+    import typer.main
+
+    synopsis = block("text", "ivr call FROM [")
+    call = typer.main.get_command(cli).commands["call"]  # type: ignore[attr-defined]
+    options = {
+        name
+        for param in call.params
+        for name in param.opts
+        if name.startswith("--") and name != "--help"
+    }
+    assert set(re.findall(r"--[a-z-]+", synopsis)) == options

@@ -128,6 +128,7 @@ def answered_with_twiml(response: httpx.Response) -> bool:
 
 
 # -- ivr serve ----------------------------------------------------------------------------------
+@pytest.mark.slow
 @pytest.mark.parametrize("host", ["0.0.0.0", "::"])
 def test_serve_on_a_public_address_without_a_token_refuses_with_one_line(
     tmp_path: Path, host: str
@@ -150,6 +151,7 @@ def test_serve_on_a_public_address_without_a_token_refuses_with_one_line(
     assert not (tmp_path / "ivr.sqlite3").exists()  # refused before anything was built
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("options", "host"), [((), "127.0.0.1"), (("--host", "::1"), "::1")])
 def test_serve_on_loopback_answers_unsigned_webhooks(
     tmp_path: Path, options: tuple[str, ...], host: str
@@ -162,6 +164,7 @@ def test_serve_on_loopback_answers_unsigned_webhooks(
         assert service.logged("unsigned webhooks are answered on loopback only") == 1
 
 
+@pytest.mark.slow
 def test_insecure_unsigned_answers_on_a_public_address_and_every_worker_warns(
     tmp_path: Path, public_address: str
 ) -> None:
@@ -173,6 +176,7 @@ def test_insecure_unsigned_answers_on_a_public_address_and_every_worker_warns(
         assert service.get(public_address, "/metrics").status_code == 403  # not opened by it
 
 
+@pytest.mark.slow
 def test_ivr_allow_unsigned_answers_on_a_public_address_and_warns_at_every_start(
     tmp_path: Path, public_address: str
 ) -> None:
@@ -185,6 +189,7 @@ def test_ivr_allow_unsigned_answers_on_a_public_address_and_warns_at_every_start
             assert service.logged(INSECURE) == 1, start
 
 
+@pytest.mark.slow
 def test_serve_on_a_public_address_with_a_token_answers_signed_webhooks_and_hides_metrics(
     tmp_path: Path, public_address: str
 ) -> None:
@@ -205,6 +210,7 @@ def test_serve_on_a_public_address_with_a_token_answers_signed_webhooks_and_hide
         assert service.logged("IVR_METRICS_TOKEN is not set: /metrics answers 403") == 1
 
 
+@pytest.mark.slow
 def test_serve_on_a_public_address_serves_metrics_for_their_token(
     tmp_path: Path, public_address: str
 ) -> None:
@@ -218,6 +224,7 @@ def test_serve_on_a_public_address_serves_metrics_for_their_token(
 
 
 # -- the app under another server ---------------------------------------------------------------
+@pytest.mark.slow
 def test_plain_uvicorn_refuses_unsigned_webhooks_that_reach_a_public_address(
     tmp_path: Path, public_address: str
 ) -> None:
@@ -238,6 +245,7 @@ def test_plain_uvicorn_refuses_unsigned_webhooks_that_reach_a_public_address(
 
 
 # -- ivr dispatch's /metrics --------------------------------------------------------------------
+@pytest.mark.slow
 def test_the_dispatchers_metrics_without_a_token_are_off_on_a_public_address(
     public_address: str,
 ) -> None:
@@ -252,6 +260,7 @@ def test_the_dispatchers_metrics_without_a_token_are_off_on_a_public_address(
         server.server_close()
 
 
+@pytest.mark.slow
 def test_the_dispatchers_metrics_answer_their_token_on_a_public_address(
     public_address: str,
 ) -> None:

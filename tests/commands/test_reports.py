@@ -162,7 +162,7 @@ def at(text: str) -> datetime:
 
 
 @pytest.fixture
-def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+def database_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     path = tmp_path / "ivr.sqlite3"
     monkeypatch.setenv("IVR_DATABASE_URL", f"sqlite:///{path}")
     store = Store.connect(f"sqlite:///{path}")
@@ -249,7 +249,7 @@ def json_of(result: Result) -> Any:
 FULL_NUMBERS = ("+81312345678", "+81312345679", "+81312340000", "+12025550142", "+12025550188")
 
 
-def test_calls_json_lists_the_newest_first_with_masked_numbers(database: Path) -> None:
+def test_calls_json_lists_the_newest_first_with_masked_numbers(database_file: Path) -> None:
     result = run("calls", "--json")
     rows = json_of(result)
     assert [row["call_sid"] for row in rows] == [sid(n) for n in (5, 4, 3, 2, 1, 6)]
@@ -273,12 +273,12 @@ def test_calls_json_lists_the_newest_first_with_masked_numbers(database: Path) -
         assert number not in result.output and number[1:] not in result.output
 
 
-def test_calls_limit_and_region(database: Path) -> None:
+def test_calls_limit_and_region(database_file: Path) -> None:
     rows = json_of(run("calls", "--json", "--limit", "2", "--region", "jp"))
     assert [row["call_sid"] for row in rows] == [sid(3), sid(2)]
 
 
-def test_calls_table_masks_numbers(database: Path) -> None:
+def test_calls_table_masks_numbers(database_file: Path) -> None:
     result = run("calls")
     assert result.exit_code == 0, result.output
     assert sid(2) in result.output and "2026-03-02T01:10:00Z" in result.output
@@ -287,7 +287,7 @@ def test_calls_table_masks_numbers(database: Path) -> None:
         assert number not in result.output and number[1:] not in result.output
 
 
-def test_report_json_of_one_day(database: Path) -> None:
+def test_report_json_of_one_day(database_file: Path) -> None:
     document = json_of(run("report", "--json", "--day", "2026-03-02"))
     assert (document["day"], document["answer_within"]) == ("2026-03-02", 60)
     jp, us = document["regions"]
@@ -326,7 +326,7 @@ def test_report_json_of_one_day(database: Path) -> None:
     assert (total["callbacks_pending"], total["callbacks_done"]) == (2, 1)
 
 
-def test_report_of_one_region_and_another_threshold(database: Path) -> None:
+def test_report_of_one_region_and_another_threshold(database_file: Path) -> None:
     document = json_of(
         run("report", "--json", "--day", "2026-03-02", "--region", "jp", "--answer-within", "30")
     )
@@ -336,7 +336,7 @@ def test_report_of_one_region_and_another_threshold(database: Path) -> None:
     assert document["total"]["calls"] == 3
 
 
-def test_report_of_the_day_before(database: Path) -> None:
+def test_report_of_the_day_before(database_file: Path) -> None:
     document = json_of(run("report", "--json", "--day", "2026-03-01"))
     (jp, us) = document["regions"]
     assert (jp["calls"], jp["self_served"], jp["callbacks_pending"]) == (1, 1, 1)
@@ -344,7 +344,7 @@ def test_report_of_the_day_before(database: Path) -> None:
     assert (us["calls"], us["callbacks_pending"]) == (0, 1)
 
 
-def test_report_table(database: Path) -> None:
+def test_report_table(database_file: Path) -> None:
     result = run("report", "--day", "2026-03-02")
     assert result.exit_code == 0, result.output
     assert "Calls of 2026-03-02 (UTC)" in result.output
@@ -354,7 +354,7 @@ def test_report_table(database: Path) -> None:
 
 
 @pytest.mark.parametrize("day", ["2026-02-30", "02/03/2026", "20260302", "yesterday"])
-def test_report_refuses_a_bad_day(database: Path, day: str) -> None:
+def test_report_refuses_a_bad_day(database_file: Path, day: str) -> None:
     result = run("report", "--day", day)
     assert result.exit_code == 2
     assert "--day: expected a date as YYYY-MM-DD" in result.output

@@ -23,7 +23,7 @@ PASSWORD = "correct horse battery"
 
 
 @pytest.fixture
-def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+def database_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     url = f"sqlite:///{tmp_path / 'ivr.sqlite3'}"
     monkeypatch.setenv("IVR_DATABASE_URL", url)
     return url
@@ -40,15 +40,15 @@ def stored(url: str) -> UserStore:
     return UserStore(create_engine(url))
 
 
-def test_a_user_added_with_a_password_on_stdin_is_kept_as_a_hash(database: str) -> None:
+def test_a_user_added_with_a_password_on_stdin_is_kept_as_a_hash(database_url: str) -> None:
     assert users("add", "ana", password=PASSWORD) == (0, "added user ana\n")
-    record = stored(database).get("ana")
+    record = stored(database_url).get("ana")
     assert record is not None and record.password_hash.startswith("scrypt$")
     assert PASSWORD not in record.password_hash
     assert verify_secret(PASSWORD, record.password_hash)
 
 
-def test_the_list_shows_names_never_passwords(database: str) -> None:
+def test_the_list_shows_names_never_passwords(database_url: str) -> None:
     users("add", "ana", password=PASSWORD)
     users("add", "bo.chen", password="another long password")
     code, output = users("list", "--json")
@@ -60,13 +60,13 @@ def test_the_list_shows_names_never_passwords(database: str) -> None:
     assert code == 0 and "ana" in table and "bo.chen" in table and "scrypt" not in table
 
 
-def test_a_name_is_taken_once(database: str) -> None:
+def test_a_name_is_taken_once(database_url: str) -> None:
     users("add", "ana", password=PASSWORD)
     code, output = users("add", "ana", password=PASSWORD)
     assert code == 1 and "already exists" in output
 
 
-def test_short_passwords_and_odd_names_are_refused(database: str) -> None:
+def test_short_passwords_and_odd_names_are_refused(database_url: str) -> None:
     code, output = users("add", "ana", password="short")
     assert code == 2 and "12 to 1024 characters" in output
     code, output = users("add", "ana lima", password=PASSWORD)
@@ -74,25 +74,27 @@ def test_short_passwords_and_odd_names_are_refused(database: str) -> None:
     assert users("list", "--json") == (0, "[]\n")
 
 
-def test_the_password_is_never_an_argument(database: str) -> None:
+def test_the_password_is_never_an_argument(database_url: str) -> None:
     code, output = users("add", "ana", "--password", PASSWORD)
     assert code == 2 and "No such option" in output
 
 
-def test_a_new_password_replaces_the_old(database: str) -> None:
+@pytest.mark.slow
+def test_a_new_password_replaces_the_old(database_url: str) -> None:
     users("add", "ana", password=PASSWORD)
     assert users("passwd", "ana", password="a brand new password")[0] == 0
-    record = stored(database).get("ana")
+    record = stored(database_url).get("ana")
     assert record is not None
     assert verify_secret("a brand new password", record.password_hash)
     assert not verify_secret(PASSWORD, record.password_hash)
     assert users("passwd", "nobody", password="a brand new password")[0] == 1
 
 
-def test_removing_a_user(database: str) -> None:
+@pytest.mark.slow
+def test_removing_a_user(database_url: str) -> None:
     users("add", "ana", password=PASSWORD)
     assert users("remove", "ana") == (0, "removed user ana\n")
-    assert stored(database).get("ana") is None
+    assert stored(database_url).get("ana") is None
     code, output = users("remove", "ana")
     assert code == 1 and "no user 'ana'" in output
 
@@ -107,7 +109,8 @@ def read_some(terminal: int) -> bytes:
         return b""
 
 
-def test_on_a_terminal_the_password_is_asked_twice_and_not_echoed(database: str) -> None:
+@pytest.mark.slow
+def test_on_a_terminal_the_password_is_asked_twice_and_not_echoed(database_url: str) -> None:
     leader, follower = pty.openpty()
     process = subprocess.Popen(
         [sys.executable, "-m", "ivr.commands.main", "users", "add", "ana"],
@@ -115,7 +118,7 @@ def test_on_a_terminal_the_password_is_asked_twice_and_not_echoed(database: str)
         stdout=follower,
         stderr=follower,
         cwd=ROOT,
-        env={**os.environ, "IVR_DATABASE_URL": database},
+        env={**os.environ, "IVR_DATABASE_URL": database_url},
     )
     os.close(follower)
     seen = b""
@@ -135,5 +138,5 @@ def test_on_a_terminal_the_password_is_asked_twice_and_not_echoed(database: str)
             process.kill()
     text = seen.decode()
     assert PASSWORD not in text and "added user ana" in text
-    record = stored(database).get("ana")
+    record = stored(database_url).get("ana")
     assert record is not None and verify_secret(PASSWORD, record.password_hash)

@@ -21,6 +21,8 @@ from ivr.config.reload import ConfigReloader
 from ivr.config.settings import Settings
 from ivr.web.app import create_app
 from ivr.web.services import Services
+from tests.support.console import shown_in_order
+from tests.support.docs import block
 from tests.support.processes import free_port, until
 from tests.support.replicas import IVR, Replica, replica, replica_env
 from tests.support.repository import ROOT
@@ -90,6 +92,7 @@ def logged(served: Replica, text: str) -> bool:
     return text in served.log.read_text(encoding="utf-8", errors="replace")
 
 
+@pytest.mark.slow
 def test_sighup_reloads_an_edited_prompt_without_a_restart(
     server: Replica, config_dir: Path
 ) -> None:
@@ -104,6 +107,7 @@ def test_sighup_reloads_an_edited_prompt_without_a_restart(
     assert logged(server, "configuration reloaded (SIGHUP): 18 regions, 16 languages")
 
 
+@pytest.mark.slow
 def test_sighup_refuses_a_broken_file_and_keeps_serving_the_old_menus(
     server: Replica, config_dir: Path
 ) -> None:
@@ -124,6 +128,23 @@ def test_sighup_refuses_a_broken_file_and_keeps_serving_the_old_menus(
     until(lambda: "Main menu, as edited." in heard_by_a_uk_caller(server), "the new title")
 
 
+@pytest.mark.slow
+def test_the_log_lines_the_docs_show_for_a_refused_then_a_clean_reload(
+    server: Replica, config_dir: Path
+) -> None:
+    regions = config_dir / "regions.toml"
+    edit(regions, 'timezone = "Asia/Tokyo"', 'timezone = "Asia/Tokio"')
+    server.signal(signal.SIGHUP)
+    until(lambda: logged(server, "unknown timezone 'Asia/Tokio'"), "the refusal")
+    edit(regions, 'timezone = "Asia/Tokio"', 'timezone = "Asia/Tokyo"')
+    server.signal(signal.SIGHUP)
+    until(lambda: logged(server, "configuration reloaded (SIGHUP)"), "the reload")
+    shown = block("console", "2026-12-01 23:20:05,947 ERROR ivr: configuration not reloaded")
+    printed = server.log.read_text(encoding="utf-8").replace(f"{config_dir}/", "")
+    assert shown_in_order(shown.splitlines(), printed.splitlines()), printed
+
+
+@pytest.mark.slow
 def test_watch_reloads_an_edited_region_and_refuses_a_broken_one(
     watching_server: Replica, config_dir: Path
 ) -> None:
@@ -139,6 +160,7 @@ def test_watch_reloads_an_edited_region_and_refuses_a_broken_one(
     assert "Für Deutsch" in heard_by_a_uk_caller(watching_server)
 
 
+@pytest.mark.slow
 def test_several_workers_keep_the_old_menus_on_a_broken_edit_and_watch_reloads_each(
     config_dir: Path,
 ) -> None:
@@ -174,6 +196,7 @@ def test_several_workers_keep_the_old_menus_on_a_broken_edit_and_watch_reloads_e
         process.wait(timeout=30)
 
 
+@pytest.mark.slow
 def test_in_process_a_sighup_swaps_the_whole_configuration_object(
     config_dir: Path, settings: Settings, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -249,6 +249,7 @@ def test_signing_out_while_the_database_is_away_says_the_session_lives_on(
     assert "Max-Age=0" in response.headers["set-cookie"]  # this browser forgets it anyway
 
 
+@pytest.mark.slow
 def test_a_new_password_ends_the_sessions_it_was_signed_in_with(
     wallboard_client: AppClient, wallboard_users: UserStore
 ) -> None:

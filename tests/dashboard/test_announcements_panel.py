@@ -33,7 +33,7 @@ def operator(wallboard_client: AppClient, wallboard_users: UserStore) -> AppClie
 
 
 @pytest.fixture
-def phone(wallboard_app: FastAPI, london_clock: VirtualClock) -> Iterator[Switch]:
+def wallboard_phone(wallboard_app: FastAPI, london_clock: VirtualClock) -> Iterator[Switch]:
     with Switch(wallboard_app, clock=london_clock) as switch:
         yield switch
 
@@ -55,8 +55,8 @@ def cancel(wallboard_client: AppClient, announcement_id: int) -> httpx.Response:
     return wallboard_client.post(path, headers=SAME_ORIGIN)
 
 
-def uk_caller_asks_for_an_agent(phone: Switch) -> Call:
-    call = phone.dial(UK_CALLER, UK_LINE)
+def uk_caller_asks_for_an_agent(wallboard_phone: Switch) -> Call:
+    call = wallboard_phone.dial(UK_CALLER, UK_LINE)
     call.press("0")
     return call
 
@@ -111,12 +111,12 @@ def test_the_panel_offers_the_configured_regions_languages_and_kinds(operator: A
 
 def test_a_message_set_on_the_wallboard_is_heard_before_the_main_menu_at_once(
     operator: AppClient,
-    phone: Switch,
+    wallboard_phone: Switch,
     wallboard_app: FastAPI,
     announcements: AnnouncementStore,
     london_clock: VirtualClock,
 ) -> None:
-    before = phone.dial(UK_CALLER, UK_LINE)
+    before = wallboard_phone.dial(UK_CALLER, UK_LINE)
     assert before.hears(MAIN_MENU) and not before.hears("Card payments")
     before.hangup()
     live = wallboard_app.state.services.announcements
@@ -141,7 +141,7 @@ def test_a_message_set_on_the_wallboard_is_heard_before_the_main_menu_at_once(
     assert f'action="/dashboard/announcements/{saved.id}/cancel"' in panel
 
     # Within those 5 s: set through this replica, it reads them again at once.
-    call = phone.dial(UK_CALLER, UK_LINE)
+    call = wallboard_phone.dial(UK_CALLER, UK_LINE)
     heard = call.turn
     assert heard[heard.index(text) + 1] == MAIN_MENU
     call.press("1")  # self-service is untouched
@@ -164,13 +164,16 @@ def test_times_are_shown_in_the_regions_own_time_zone(operator: AppClient) -> No
 
 
 def test_closing_the_queues_on_the_wallboard_sends_callers_to_the_other_ways_until_cancelled(
-    operator: AppClient, phone: Switch, announcements: AnnouncementStore, london_clock: VirtualClock
+    operator: AppClient,
+    wallboard_phone: Switch,
+    announcements: AnnouncementStore,
+    london_clock: VirtualClock,
 ) -> None:
     assert set_announcement(operator, kind="closed", **{"for": "1h"}).status_code == 303
     (closure,) = announcements.not_over(london_clock.now())
     assert "<td>all</td><td>closed</td><td></td>" in operator.get("/dashboard/announcements").text
 
-    turned_away = uk_caller_asks_for_an_agent(phone)
+    turned_away = uk_caller_asks_for_an_agent(wallboard_phone)
     assert turned_away.hears(CLOSED) and turned_away.hears(CALLBACK_OFFER)
     assert turned_away.queue is None
     turned_away.hangup()
@@ -180,7 +183,7 @@ def test_closing_the_queues_on_the_wallboard_sends_callers_to_the_other_ways_unt
     ended = announcements.get(closure.id)
     assert ended is not None and ended.cancelled_by == USER
     assert "No announcement in force." in operator.get("/dashboard/announcements").text
-    welcomed = uk_caller_asks_for_an_agent(phone)
+    welcomed = uk_caller_asks_for_an_agent(wallboard_phone)
     assert not welcomed.hears(CLOSED) and welcomed.queue == "gb-en-GB"
 
     again = cancel(operator, closure.id)
@@ -189,6 +192,7 @@ def test_closing_the_queues_on_the_wallboard_sends_callers_to_the_other_ways_unt
     assert unknown.status_code == 404 and "no such announcement" in unknown.text
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("fields", "shown"),
     [

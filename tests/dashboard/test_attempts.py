@@ -3,6 +3,8 @@ address, never a lock of the name for everybody."""
 
 from __future__ import annotations
 
+import pytest
+
 from ivr.dashboard.attempts import (
     FIRST_DELAY_SECONDS,
     FORGET_AFTER_SECONDS,
@@ -88,6 +90,7 @@ def test_an_hour_of_quiet_forgets_the_failures() -> None:
     assert attempts.wait("ana", ATTACKER) == 0
 
 
+@pytest.mark.slow
 def test_made_up_names_cannot_fill_the_memory() -> None:
     attempts = FailedSignIns(free_per_address=100_000, monotonic=Ticks())
     for number in range(12_000):

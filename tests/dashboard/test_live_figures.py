@@ -32,7 +32,7 @@ def feed(
 
 
 @pytest.fixture
-def phone(wallboard_app: FastAPI, london_clock: VirtualClock) -> Iterator[Switch]:
+def wallboard_phone(wallboard_app: FastAPI, london_clock: VirtualClock) -> Iterator[Switch]:
     with Switch(wallboard_app, clock=london_clock) as switch:
         yield switch
 
@@ -53,10 +53,10 @@ def uk(document: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_a_caller_waiting_for_an_agent_shows_then_leaves_the_board(
-    feed: AppClient, phone: Switch, wallboard_store: Store, london_clock: VirtualClock
+    feed: AppClient, wallboard_phone: Switch, wallboard_store: Store, london_clock: VirtualClock
 ) -> None:
     assert uk(snapshot(feed))["waiting"] == 0
-    call = phone.dial(UK_CALLER, UK_LINE)
+    call = wallboard_phone.dial(UK_CALLER, UK_LINE)
     call.press("0")
     assert call.queue == "gb-en-GB"
     waiting = uk(snapshot(feed))
@@ -66,12 +66,12 @@ def test_a_caller_waiting_for_an_agent_shows_then_leaves_the_board(
     assert waiting["longest_wait"] == int((london_clock.now() - queued_at).total_seconds())
     assert waiting["agents_open"] is True
 
-    agent = phone.dial_twiml(
+    agent = wallboard_phone.dial_twiml(
         agent_takes_queue("gb-en-GB", "/voice/queue/connect", timeout=30),
         from_="client:agent-1",
         talk=60,
     )
-    phone.run()
+    wallboard_phone.run()
     assert call.ended and agent.ended
     taken = uk(snapshot(feed))
     assert taken["waiting"] == 0 and taken["longest_wait"] is None
@@ -79,8 +79,10 @@ def test_a_caller_waiting_for_an_agent_shows_then_leaves_the_board(
     assert taken["service_level"] in (0, 1)  # one answered call: in time or not
 
 
-def test_the_feed_and_the_page_never_show_a_callers_number(feed: AppClient, phone: Switch) -> None:
-    call = phone.dial(UK_CALLER, UK_LINE)
+def test_the_feed_and_the_page_never_show_a_callers_number(
+    feed: AppClient, wallboard_phone: Switch
+) -> None:
+    call = wallboard_phone.dial(UK_CALLER, UK_LINE)
     call.press("0")
     events = feed.get("/dashboard/events").text
     page = feed.get("/dashboard").text

@@ -90,6 +90,7 @@ def order_of_service(callers: dict[str, Call], agents: dict[str, Call]) -> list[
     return [(caller, agent) for _, caller, agent in sorted(taken)]
 
 
+@pytest.mark.slow
 def test_two_agents_take_five_callers_in_order_with_whispers(line: Line) -> None:
     phone, records = line.phone, line.records
     phone.configure_number(AGENT_LINE, "/voice/agent", "/voice/agent/status")
@@ -217,6 +218,7 @@ def test_two_agents_take_five_callers_in_order_with_whispers(line: Line) -> None
     assert {agent.state for agent in store.all()} == {AgentState.OFFLINE}
 
 
+@pytest.mark.slow
 def test_a_caller_whose_language_nobody_logged_in_speaks_is_offered_a_callback(
     line: Line,
 ) -> None:
@@ -237,6 +239,7 @@ def test_a_caller_whose_language_nobody_logged_in_speaks_is_offered_a_callback(
     assert english.hears("Connecting you to an agent now.")
 
 
+@pytest.mark.slow
 def test_with_agents_set_up_but_none_logged_in_callers_get_the_other_ways(line: Line) -> None:
     phone, records = line.phone, line.records
     add_agent(records, AMY, Skills(("en-US",), ("us",)), phone)
@@ -246,6 +249,7 @@ def test_with_agents_set_up_but_none_logged_in_callers_get_the_other_ways(line: 
     assert call.queue is None
 
 
+@pytest.mark.slow
 def test_a_region_overflow_takes_callers_nobody_speaks_to(line: Line) -> None:
     phone, records = line.phone, line.records
     phone.configure_number(AGENT_LINE, "/voice/agent", "/voice/agent/status")
@@ -262,6 +266,7 @@ def test_a_region_overflow_takes_callers_nobody_speaks_to(line: Line) -> None:
     assert whispers(amy)[0][0] == "Next caller: Hong Kong and Macau, speaking Cantonese."
 
 
+@pytest.mark.slow
 def test_three_wrong_pins_end_the_call_and_lock_the_agent(
     line: Line, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -295,6 +300,7 @@ def test_three_wrong_pins_end_the_call_and_lock_the_agent(
     assert later.hears("You're logged in.")
 
 
+@pytest.mark.slow
 def test_an_unknown_number_hears_the_same_line_and_never_gets_in(line: Line) -> None:
     phone, records = line.phone, line.records
     phone.configure_number(AGENT_LINE, "/voice/agent", "/voice/agent/status")
@@ -319,6 +325,7 @@ def test_an_unknown_number_hears_the_same_line_and_never_gets_in(line: Line) -> 
     assert AgentStore(records.engine).get("amy") is not None
 
 
+@pytest.mark.slow
 def test_a_spent_budget_of_wrong_pins_keeps_every_agent_out_until_the_hour_passes(
     line: Line, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -353,6 +360,7 @@ def test_a_spent_budget_of_wrong_pins_keeps_every_agent_out_until_the_hour_passe
     assert log_in(phone, AMY).hears("You're logged in.")
 
 
+@pytest.mark.slow
 def test_the_agent_line_is_never_a_way_into_a_queue(line: Line) -> None:
     phone, records = line.phone, line.records
     phone.configure_number(AGENT_LINE, "/voice/agent", "/voice/agent/status")
@@ -382,6 +390,7 @@ def test_the_agent_line_is_never_a_way_into_a_queue(line: Line) -> None:
     li.hangup()
 
 
+@pytest.mark.slow
 def test_a_caller_taken_during_the_whisper_makes_the_agent_choose_again(line: Line) -> None:
     phone, records = line.phone, line.records
     phone.configure_number(AGENT_LINE, "/voice/agent", "/voice/agent/status")
@@ -410,7 +419,7 @@ def test_a_caller_taken_during_the_whisper_makes_the_agent_choose_again(line: Li
 
 
 def readme_agent_call(switch: Switch, signed_app_store: Store) -> Call:
-    """The agent line call the README shows: Amy logs in while a caller with a pending
+    """The agent line call docs/agents.md shows: Amy logs in while a caller with a pending
     transaction waits (Bob, busy with another caller, is logged in for their language), hears
     about them, talks, presses 1 for the next caller, finds nobody, and hangs up."""
     switch.configure_number(AGENT_LINE, "/voice/agent", "/voice/agent/status")
@@ -435,6 +444,7 @@ def readme_agent_call(switch: Switch, signed_app_store: Store) -> Call:
     return amy
 
 
+@pytest.mark.slow
 def test_an_agent_logs_in_and_takes_the_pending_transaction_waiting(line: Line) -> None:
     amy = readme_agent_call(line.phone, line.records)
     assert whispers(amy) == [
@@ -456,6 +466,7 @@ def test_an_agent_logs_in_and_takes_the_pending_transaction_waiting(line: Line) 
     assert agent is not None and agent.state is AgentState.OFFLINE
 
 
+@pytest.mark.slow
 def test_an_agent_hanging_up_mid_call_is_offline_and_the_call_stays_theirs(line: Line) -> None:
     phone, records = line.phone, line.records
     phone.configure_number(AGENT_LINE, "/voice/agent", "/voice/agent/status")

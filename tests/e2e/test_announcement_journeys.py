@@ -14,14 +14,16 @@ from pydantic import SecretStr
 from sqlalchemy import text
 
 from ivr.config.settings import Settings
-from ivr.emulator import Call, Switch, VirtualClock
+from ivr.emulator import Call, Switch, VirtualClock, render_transcript
 from ivr.engine.announcements import NewAnnouncement
 from ivr.engine.line_state import Kind
 from ivr.store import Store
 from ivr.store.announcements import AnnouncementStore
 from ivr.web.app import create_app
 from tests.support.calls import CALLERS, LINES, PUBLIC_URL, TOKEN
+from tests.support.console import matches
 from tests.support.databases import replica
+from tests.support.docs import block
 
 US_MORNING = "2026-03-02T10:00-05:00"  # Monday, the US line is open
 CLOSED = "We're sorry. Our agents can't take calls right now."
@@ -61,7 +63,7 @@ class Service:
 
 
 @pytest.fixture
-def service(settings: Settings, store: Store) -> Iterator[Service]:
+def two_replicas(settings: Settings, store: Store) -> Iterator[Service]:
     clock = VirtualClock(US_MORNING)
     signed = settings.model_copy(
         update={"twilio_auth_token": SecretStr(TOKEN), "public_url": PUBLIC_URL}
@@ -82,14 +84,15 @@ def us_caller_asks_for_an_agent(phone: Switch, number: str = CALLERS["us"]) -> C
     return call
 
 
-def test_a_caller_hears_the_message_once_then_the_menu(service: Service) -> None:
-    service.announce(
+@pytest.mark.slow
+def test_a_caller_hears_the_message_once_then_the_menu(two_replicas: Service) -> None:
+    two_replicas.announce(
         Kind.MESSAGE, "Card payments are delayed this morning. We're on it.", language="en-US"
     )
-    service.announce(
+    two_replicas.announce(
         Kind.MESSAGE, "Los pagos con tarjeta llevan retraso esta mañana.", language="es-MX"
     )
-    call = service.a.phone.dial(CALLERS["us"], LINES["us"])
+    call = two_replicas.a.phone.dial(CALLERS["us"], LINES["us"])
     call.press("1")
     heard = call.turn
     message = heard.index("Card payments are delayed this morning. We're on it.")
@@ -103,13 +106,14 @@ def test_a_caller_hears_the_message_once_then_the_menu(service: Service) -> None
     assert call.hears("Here's how to reset a forgotten password.")
 
 
+@pytest.mark.slow
 def test_a_closed_queue_turns_new_callers_away_and_moves_waiting_callers_out(
-    service: Service,
+    two_replicas: Service,
 ) -> None:
-    phone = service.a.phone
+    phone = two_replicas.a.phone
     waiting = us_caller_asks_for_an_agent(phone)
     assert waiting.queue == "us-en-US"
-    service.announce(Kind.CLOSED)
+    two_replicas.announce(Kind.CLOSED)
     newcomer = us_caller_asks_for_an_agent(phone, "+12025550177")
     assert newcomer.hears(CLOSED)
     assert newcomer.hears(CALLBACK_OFFER)
@@ -126,9 +130,19 @@ def test_a_closed_queue_turns_new_callers_away_and_moves_waiting_callers_out(
     assert any(line.startswith("Your callback code is") for line in after_leaving)
 
 
-def test_a_callback_only_queue_books_callbacks_instead(service: Service) -> None:
-    service.announce(Kind.CALLBACK_ONLY, language="en-US")
-    call = us_caller_asks_for_an_agent(service.a.phone)
+def test_what_the_docs_show_a_caller_hears_during_a_closure(two_replicas: Service) -> None:
+    two_replicas.announce(Kind.CLOSED)
+    call = us_caller_asks_for_an_agent(two_replicas.a.phone)
+    shown = block("text", "# a US caller asks for an agent while the US line is closed")
+    printed = render_transcript(call.events).splitlines()
+    # an excerpt: what comes before and after is left out
+    assert matches([*shown.splitlines()[1:], "..."], printed), "\n".join(printed)
+
+
+@pytest.mark.slow
+def test_a_callback_only_queue_books_callbacks_instead(two_replicas: Service) -> None:
+    two_replicas.announce(Kind.CALLBACK_ONLY, language="en-US")
+    call = us_caller_asks_for_an_agent(two_replicas.a.phone)
     assert call.turn[:2] == [
         "Right now, our agents are calling customers back instead of answering new calls.",
         CALLBACK_OFFER,
@@ -136,48 +150,51 @@ def test_a_callback_only_queue_books_callbacks_instead(service: Service) -> None
     call.press("1")
     call.press("1")
     assert call.hears("Your callback code is")
-    assert service.store.callbacks.open_callbacks()[0].region == "us"
+    assert two_replicas.store.callbacks.open_callbacks()[0].region == "us"
 
 
-def test_a_closure_ends_at_its_expiry_on_the_services_clock(service: Service) -> None:
-    service.announce(Kind.CLOSED, lasting=timedelta(minutes=10))
-    early = us_caller_asks_for_an_agent(service.a.phone)
+@pytest.mark.slow
+def test_a_closure_ends_at_its_expiry_on_the_services_clock(two_replicas: Service) -> None:
+    two_replicas.announce(Kind.CLOSED, lasting=timedelta(minutes=10))
+    early = us_caller_asks_for_an_agent(two_replicas.a.phone)
     assert early.hears(CLOSED)
     early.hangup()
-    service.clock.set(service.clock.now() + timedelta(minutes=10))
-    late = us_caller_asks_for_an_agent(service.a.phone, "+12025550177")
+    two_replicas.clock.set(two_replicas.clock.now() + timedelta(minutes=10))
+    late = us_caller_asks_for_an_agent(two_replicas.a.phone, "+12025550177")
     assert not late.hears(CLOSED)
     assert late.queue == "us-en-US"
 
 
-def test_an_announcement_set_on_one_replica_reaches_the_other(service: Service) -> None:
-    first = service.b.phone.dial(CALLERS["us"], LINES["us"])  # replica B reads: nothing yet
+@pytest.mark.slow
+def test_an_announcement_set_on_one_replica_reaches_the_other(two_replicas: Service) -> None:
+    first = two_replicas.b.phone.dial(CALLERS["us"], LINES["us"])  # replica B reads: nothing yet
     first.press("1")
     assert first.hears(MAIN_MENU) and not first.hears("Scam alert")
     first.hangup()
-    service.announce(Kind.MESSAGE, "Scam alert: we never call to ask for codes.")
-    service.a.app.state.services.announcements.stale()  # set through replica A
-    service.clock.advance(5)  # B reads again within seconds
-    second = service.b.phone.dial(CALLERS["us"], LINES["us"])
+    two_replicas.announce(Kind.MESSAGE, "Scam alert: we never call to ask for codes.")
+    two_replicas.a.app.state.services.announcements.stale()  # set through replica A
+    two_replicas.clock.advance(5)  # B reads again within seconds
+    second = two_replicas.b.phone.dial(CALLERS["us"], LINES["us"])
     second.press("1")
     assert second.hears("Scam alert: we never call to ask for codes.")
 
 
+@pytest.mark.slow
 def test_calls_go_on_with_the_last_known_announcements_when_the_table_cannot_be_read(
-    service: Service, caplog: pytest.LogCaptureFixture
+    two_replicas: Service, caplog: pytest.LogCaptureFixture
 ) -> None:
-    service.announce(Kind.MESSAGE, "Withdrawals are delayed.")
-    first = service.a.phone.dial(CALLERS["us"], LINES["us"])
+    two_replicas.announce(Kind.MESSAGE, "Withdrawals are delayed.")
+    first = two_replicas.a.phone.dial(CALLERS["us"], LINES["us"])
     first.press("1")
     assert first.hears("Withdrawals are delayed.")
     first.hangup()
-    with service.store.engine.begin() as connection:
+    with two_replicas.store.engine.begin() as connection:
         connection.execute(text("ALTER TABLE announcements RENAME TO announcements_away"))
-    service.clock.advance(60)
+    two_replicas.clock.advance(60)
     with caplog.at_level(logging.WARNING, logger="ivr"):
-        second = service.a.phone.dial(CALLERS["us"], LINES["us"])
+        second = two_replicas.a.phone.dial(CALLERS["us"], LINES["us"])
         second.press("1")
     assert second.hears("Withdrawals are delayed.") and second.hears(MAIN_MENU)
     assert "announcements could not be read" in caplog.text
-    with service.store.engine.begin() as connection:
+    with two_replicas.store.engine.begin() as connection:
         connection.execute(text("ALTER TABLE announcements_away RENAME TO announcements"))

@@ -137,6 +137,7 @@ def test_gate_refuses_while_closed_and_cuts_connections_when_closing() -> None:
                 assert peer.recv(5) == b"again"
 
 
+@pytest.mark.slow
 def test_a_held_gate_accepts_but_forwards_nothing_until_released() -> None:
     with (
         socket.create_server(("127.0.0.1", 0)) as server,
@@ -176,6 +177,7 @@ def test_a_held_gate_accepts_but_forwards_nothing_until_released() -> None:
                 assert client.recv(4) == b""
 
 
+@pytest.mark.slow
 @pytest.mark.postgres
 def test_calls_during_a_postgresql_outage_reach_the_database_when_it_is_back(
     tmp_path: Path, gate: TcpGate, pg_schema: str, book: RegionBook
@@ -269,6 +271,7 @@ def gated_url(gate: TcpGate, schema: str) -> str:
     )
 
 
+@pytest.mark.slow
 @pytest.mark.postgres
 def test_readiness_fails_while_the_database_is_silent_and_returns_when_it_answers(
     tmp_path: Path, gate: TcpGate, pg_schema: str
@@ -305,6 +308,7 @@ def tokyo_caller_asks_for_a_callback(switch: Switch, at: str | None = None) -> C
     return call
 
 
+@pytest.mark.slow
 @pytest.mark.postgres
 def test_callbacks_asked_for_while_the_database_is_away_are_refused_with_a_voice_message_offered(
     tmp_path: Path, gate: TcpGate, pg_schema: str, book: RegionBook
@@ -484,6 +488,7 @@ def wait_until_stored(database: str, sids: list[str], limit: float = 15.0) -> No
         store.close()
 
 
+@pytest.mark.slow
 def test_kill_9_in_a_burst_loses_no_acknowledged_status(tmp_path: Path) -> None:
     database = f"sqlite:///{tmp_path / 'ivr.sqlite3'}"
     spool_dir, log = tmp_path / "spool", tmp_path / "serve.log"
@@ -498,6 +503,7 @@ def test_kill_9_in_a_burst_loses_no_acknowledged_status(tmp_path: Path) -> None:
             time.sleep(0.1)
 
 
+@pytest.mark.slow
 def test_kill_9_while_the_database_is_down_loses_no_acknowledged_status(
     tmp_path: Path,
 ) -> None:
@@ -524,6 +530,7 @@ SURGE_CALLS = 24
 SURGE_TOKEN = "outage-surge-token"
 
 
+@pytest.mark.slow
 @pytest.mark.postgres
 def test_every_webhook_answers_in_time_and_every_record_is_kept_while_postgresql_is_silent(
     tmp_path: Path, gate: TcpGate, pg_schema: str

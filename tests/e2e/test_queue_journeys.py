@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from ivr.emulator import Call, Switch
 from ivr.store import Store
 from tests.support.calls import CALLERS, LINES, agent_twiml
@@ -100,6 +102,7 @@ def test_an_agent_takes_the_first_caller_and_the_second_moves_up(switch: Switch)
     assert second.hears("You're next in line.")
 
 
+@pytest.mark.slow
 def test_caller_presses_1_to_leave_the_queue_for_other_channels(switch: Switch) -> None:
     call = us_caller_asks_for_an_agent(switch)
     call.wait(130)  # leaving is offered after two minutes on the US line

@@ -1,4 +1,5 @@
-"""The README's examples, run: the test API example and the regions.toml table."""
+"""The examples of the README and docs/, run: the transcripts of `ivr call`, the callback the
+dispatcher places, the agent line, the test API example, the quick start and regions.toml."""
 
 from __future__ import annotations
 
@@ -14,14 +15,8 @@ from ivr.emulator import Switch, VirtualClock
 from ivr.store import Store
 from ivr.web.app import create_app
 from tests.support.calls import CALLERS, PUBLIC_URL, TOKEN, Line, agent_twiml
+from tests.support.docs import Block, block, blocks_starting
 from tests.support.repository import ROOT
-
-README = (ROOT / "README.md").read_text(encoding="utf-8")
-
-
-def block(language: str, starting: str) -> str:
-    found = re.findall(rf"```{language}\n(.*?)```", README, flags=re.DOTALL)
-    return next(text for text in found if text.startswith(starting))
 
 
 def test_the_readme_test_example_runs(signed_settings: Settings) -> None:
@@ -29,7 +24,7 @@ def test_the_readme_test_example_runs(signed_settings: Settings) -> None:
     app = create_app(signed_settings, clock=clock)
     code = block("python", "with Switch(")
     exec(
-        compile(code, "README.md", "exec"),
+        compile(code, "docs/emulator.md", "exec"),
         {
             "Switch": Switch,
             "app": app,
@@ -65,26 +60,40 @@ def test_the_quick_start_installs_the_pinned_versions() -> None:
     assert (ROOT / constraint).is_file()
 
 
-COMMANDS = re.findall(r"\$ ivr call (.*)\n", README)
+CALL = "$ ivr call "
+TRANSCRIPTS = blocks_starting("console", "$ ivr call ")
 
 
-def test_the_readme_has_three_call_transcripts() -> None:
-    assert len(COMMANDS) == 3  # the pending transaction, the callback booked, the voice message
+def test_the_docs_have_three_call_transcripts() -> None:
+    # the pending transaction (README), the callback booked, the voice message (docs/callbacks.md)
+    assert len(TRANSCRIPTS) == 3
 
 
-@pytest.mark.parametrize("command", COMMANDS, ids=range(len(COMMANDS)))
-def test_each_readme_transcript_is_what_ivr_call_prints(command: str) -> None:
+@pytest.mark.parametrize("shown", TRANSCRIPTS, ids=[b.where for b in TRANSCRIPTS])
+def test_each_transcript_is_what_ivr_call_prints(shown: Block) -> None:
     from typer.testing import CliRunner
 
     from ivr.commands.main import cli
 
-    args = re.findall(r'"[^"]*"|\S+', command)
+    command, transcript = shown.text.split("\n", 1)
+    args = re.findall(r'"[^"]*"|\S+', command.removeprefix(CALL))
     result = CliRunner().invoke(cli, ["call", *(a.strip('"') for a in args)])
     assert result.exit_code == 0, result.output
-    transcript = README.split(f"$ ivr call {command}\n")[1].split("```")[0]
     assert result.output == transcript
 
 
+def test_the_first_call_of_the_quick_start_runs() -> None:
+    from typer.testing import CliRunner
+
+    from ivr.commands.main import cli
+
+    command = block("sh", "ivr call ").strip()
+    result = CliRunner().invoke(cli, shlex.split(command)[1:])
+    assert result.exit_code == 0, result.output
+    assert "IVR [Polly.Mizuki, ja-JP]" in result.output  # a Japanese caller, Japanese chosen
+
+
+@pytest.mark.slow
 def test_the_readme_callback_call_is_what_the_dispatcher_places(line: Line) -> None:
     from ivr.emulator import render_transcript
 
@@ -106,6 +115,7 @@ def test_the_readme_callback_call_is_what_the_dispatcher_places(line: Line) -> N
     assert render_transcript(callee.events) + "\n" == shown
 
 
+@pytest.mark.slow
 def test_the_readme_agent_line_is_what_an_agent_hears(
     switch: Switch, signed_app_store: Store
 ) -> None:

@@ -3,11 +3,14 @@ support mailbox, and the reply promise. On SQLite and on PostgreSQL (the `line` 
 
 from __future__ import annotations
 
+import pytest
+
 from tests.support.calls import CALLERS, LINES, Line
 
 SUNDAY_EVENING_NEW_YORK = "2026-03-01T19:00-05:00"
 
 
+@pytest.mark.slow
 def test_caller_after_hours_leaves_a_message_and_the_support_team_gets_it(line: Line) -> None:
     phone, records = line.phone, line.records
     call = phone.dial(CALLERS["us"], LINES["us"], at=SUNDAY_EVENING_NEW_YORK)
@@ -50,6 +53,7 @@ def test_caller_after_hours_leaves_a_message_and_the_support_team_gets_it(line: 
     assert mailed is not None and mailed.emailed_at is not None
 
 
+@pytest.mark.slow
 def test_silence_instead_of_a_message_ends_with_the_other_channels(line: Line) -> None:
     phone, records = line.phone, line.records
     call = phone.dial(CALLERS["us"], LINES["us"], at=SUNDAY_EVENING_NEW_YORK)
@@ -63,6 +67,7 @@ def test_silence_instead_of_a_message_ends_with_the_other_channels(line: Line) -
     assert records.voicemails.unsent() == [] and line.mailbox.messages == []
 
 
+@pytest.mark.slow
 def test_a_message_mail_that_failed_is_sent_by_the_dispatcher(line: Line) -> None:
     phone, records = line.phone, line.records
     line.app.state.services.mailer = None  # the mail server was not reachable at the time
@@ -75,6 +80,7 @@ def test_a_message_mail_that_failed_is_sent_by_the_dispatcher(line: Line) -> Non
     assert len(line.mailbox.messages) == 1 and records.voicemails.unsent() == []
 
 
+@pytest.mark.slow
 def test_queue_announcements_estimate_the_wait_from_the_last_hours_answers(line: Line) -> None:
     phone, records = line.phone, line.records
     now = phone.clock.now()

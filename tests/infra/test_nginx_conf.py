@@ -5,9 +5,13 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 from ivr.config.settings import Settings
 from ivr.emulator.transport import TWILIO_TIME_LIMIT_SECONDS
 from tests.support.nginx import SITE, WALLBOARD_ACCESS, check, placeholders
+
+pytestmark = [pytest.mark.slow, pytest.mark.infra]
 
 SIZES = {"": 1, "k": 1024, "m": 1024 * 1024}
 

@@ -21,6 +21,8 @@ from tests.support.nginx import FALLBACK_XML, Proxy, running
 from tests.support.processes import free_port, unread_bytes, until
 from tests.support.replicas import Replica, replica, replica_env
 
+pytestmark = [pytest.mark.slow, pytest.mark.infra]
+
 TOKEN = "proxy-test-token"
 GB_LINE = "+442079460123"
 # What every self-service call below chooses: forgotten password, back, account security.
@@ -32,7 +34,7 @@ def caller(index: int) -> str:
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, Store]]:
+def shared_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, Store]]:
     """The replicas' shared database (URL), and a store of our own to read it."""
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path / 'ivr.sqlite3'}"
@@ -105,9 +107,9 @@ class KillWhenARequestWaits(threading.Thread):
 
 
 def test_callers_notice_nothing_when_a_replica_dies_mid_request(
-    tmp_path: Path, proxy_dir: Path, database: tuple[str, Store], trust: None
+    tmp_path: Path, proxy_dir: Path, shared_database: tuple[str, Store], trust: None
 ) -> None:
-    url, records = database
+    url, records = shared_database
     # The replicas check signatures against the proxy's public URL, and the proxy needs their
     # addresses: choose their ports first, start the proxy, then them.
     ports = [free_port(), free_port()]

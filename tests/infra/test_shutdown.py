@@ -12,9 +12,13 @@ import socket
 from pathlib import Path
 from urllib.parse import urlencode
 
+import pytest
+
 from ivr.store import Store
 from tests.support.processes import free_port, listening, loopback_sockets, until
 from tests.support.replicas import replica, replica_env
+
+pytestmark = [pytest.mark.slow, pytest.mark.infra]
 
 CALL_SID = "CA" + "d" * 32
 FORM = {"CallSid": CALL_SID, "From": "+447700900123", "To": "+442079460123"}

@@ -145,6 +145,7 @@ def code_heard(call: Call) -> str:
 # --- a callback placed, answered, taken --------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_booked_callback_is_placed_from_the_hotline_and_the_callee_joins_the_callback_queue(
     rig: Rig,
 ) -> None:
@@ -192,6 +193,7 @@ def test_a_booked_callback_is_placed_from_the_hotline_and_the_callee_joins_the_c
     assert len(rig.switch.outbound_calls()) == 1 and rig.switch.messages == []
 
 
+@pytest.mark.slow
 def test_the_callee_can_cancel_with_9(rig: Rig) -> None:
     booked = rig.book(1, code="135790")
     assert rig.dispatcher.run_once().placed == [booked.id]
@@ -206,6 +208,7 @@ def test_the_callee_can_cancel_with_9(rig: Rig) -> None:
     assert len(rig.switch.outbound_calls()) == 1 and rig.switch.messages == []
 
 
+@pytest.mark.slow
 def test_nothing_is_placed_while_the_region_is_closed(rig: Rig) -> None:
     rig.clock.set("2026-03-02T08:59+09:00")  # Tokyo opens at 9
     booked = rig.book(1)
@@ -219,6 +222,7 @@ def test_nothing_is_placed_while_the_region_is_closed(rig: Rig) -> None:
     assert rig.dispatcher.run_once().placed == [booked.id]
 
 
+@pytest.mark.slow
 def test_nothing_is_placed_while_the_regions_queues_hold_enough_callers(rig: Rig) -> None:
     first = rig.book(1, number="+819011110001")
     rig.clock.advance(60)
@@ -242,6 +246,7 @@ def test_nothing_is_placed_while_the_regions_queues_hold_enough_callers(rig: Rig
     assert rig.callback(second.id).status == "pending"
 
 
+@pytest.mark.slow
 def test_callbacks_still_being_dialed_count_toward_the_threshold(rig: Rig) -> None:
     for n in range(2 * THRESHOLD):
         rig.book(n, number=f"+8190111100{n:02d}")
@@ -254,6 +259,7 @@ def test_callbacks_still_being_dialed_count_toward_the_threshold(rig: Rig) -> No
 # --- unreachable callees -----------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_busy_callee_is_retried_after_retry_after(rig: Rig) -> None:
     rig.switch.callee(CALLEE, "busy")
     booked = rig.book(1)
@@ -275,6 +281,7 @@ def test_a_busy_callee_is_retried_after_retry_after(rig: Rig) -> None:
     assert rig.callback(booked.id).attempts == 2
 
 
+@pytest.mark.slow
 def test_after_the_last_attempt_the_caller_gets_one_text_with_the_code(rig: Rig) -> None:
     rig.switch.callee(CALLEE, "busy")
     booked = rig.book(1, code="246810")
@@ -300,6 +307,7 @@ def test_after_the_last_attempt_the_caller_gets_one_text_with_the_code(rig: Rig)
     assert len(rig.switch.outbound_calls()) == ATTEMPTS
 
 
+@pytest.mark.slow
 def test_an_unanswered_callback_is_retried_on_a_new_call(rig: Rig) -> None:
     rig.switch.callee(CALLEE, "no-answer")
     booked = rig.book(1)
@@ -321,6 +329,7 @@ def test_an_unanswered_callback_is_retried_on_a_new_call(rig: Rig) -> None:
 # --- several dispatchers -----------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_two_dispatchers_running_at_once_never_place_a_callback_twice(rig: Rig) -> None:
     booked = [rig.book(n, number=f"+8190111100{n:02d}", code=f"{n:06d}") for n in range(6)]
     dispatchers = [rig.dispatcher, rig.another_dispatcher()]
@@ -352,6 +361,7 @@ def test_two_dispatchers_running_at_once_never_place_a_callback_twice(rig: Rig) 
     assert len(rig.switch.outbound_calls()) == len(placed)
 
 
+@pytest.mark.slow
 def test_a_replica_passing_while_another_dials_does_not_take_its_callback(rig: Rig) -> None:
     booked = rig.book(1)
     other = rig.another_dispatcher()
@@ -373,6 +383,7 @@ def test_a_replica_passing_while_another_dials_does_not_take_its_callback(rig: R
     assert len(rig.client().calls.list()) == 1
 
 
+@pytest.mark.slow
 def test_two_replicas_passing_at_once_send_the_note_once(rig: Rig) -> None:
     rig.switch.callee(CALLEE, "busy")
     booked = rig.book(1, code="975310")
@@ -401,6 +412,7 @@ def test_two_replicas_passing_at_once_send_the_note_once(rig: Rig) -> None:
 # --- retention ---------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_the_dispatcher_purges_old_records_once_a_day_deleting_recordings_at_twilio(
     rig: Rig,
 ) -> None:
@@ -458,6 +470,7 @@ def book_in(rig: Rig, n: int, language: str) -> CallbackRecord:
     return record
 
 
+@pytest.mark.slow
 def test_a_callback_due_while_its_line_is_closed_waits_until_the_closure_is_cancelled(
     rig: Rig,
 ) -> None:
@@ -477,6 +490,7 @@ def test_a_callback_due_while_its_line_is_closed_waits_until_the_closure_is_canc
     assert call.to == CALLEE and call.hears("To talk to an agent now, press 1.")
 
 
+@pytest.mark.slow
 def test_closing_one_language_holds_only_that_languages_callbacks(rig: Rig) -> None:
     english = book_in(rig, 1, "en-US")  # waiting longest
     rig.clock.advance(60)
@@ -486,6 +500,7 @@ def test_closing_one_language_holds_only_that_languages_callbacks(rig: Rig) -> N
     assert rig.callback(english.id).status == "pending"
 
 
+@pytest.mark.slow
 def test_a_region_wide_closure_holds_every_language_until_it_expires(rig: Rig) -> None:
     english, japanese = book_in(rig, 1, "en-US"), book_in(rig, 2, "ja-JP")
     announce(rig, Kind.CLOSED, lasting=timedelta(minutes=30))
@@ -496,6 +511,7 @@ def test_a_region_wide_closure_holds_every_language_until_it_expires(rig: Rig) -
     assert rig.dispatcher.run_once().placed == [english.id, japanese.id]
 
 
+@pytest.mark.slow
 def test_a_callback_only_line_still_places_its_callbacks(rig: Rig) -> None:
     booked = rig.book(1)
     announce(rig, Kind.CALLBACK_ONLY)
@@ -503,12 +519,14 @@ def test_a_callback_only_line_still_places_its_callbacks(rig: Rig) -> None:
     assert rig.dispatcher.run_once().placed == [booked.id]
 
 
+@pytest.mark.slow
 def test_another_regions_closure_does_not_hold_this_regions_callbacks(rig: Rig) -> None:
     booked = rig.book(1)
     announce(rig, Kind.CLOSED, region="us")
     assert rig.dispatcher.run_once().placed == [booked.id]
 
 
+@pytest.mark.slow
 def test_callbacks_are_placed_as_before_when_the_announcements_cannot_be_read(
     rig: Rig, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -526,6 +544,7 @@ def test_callbacks_are_placed_as_before_when_the_announcements_cannot_be_read(
     assert "announcements could not be read" in caplog.text
 
 
+@pytest.mark.slow
 def test_a_pass_reads_the_announcements_once_for_every_region(rig: Rig) -> None:
     rig.book(1)
     announce(rig, Kind.CLOSED, language="ja-JP")
@@ -554,6 +573,7 @@ def agent_on_the_line(rig: Rig, name: str, languages: tuple[str, ...], n: int) -
     assert agents.log_in(name, "CA" + f"{n:032x}", now) is not None
 
 
+@pytest.mark.slow
 def test_callbacks_wait_for_an_agent_who_speaks_their_language(rig: Rig) -> None:
     english = book_in(rig, 1, "en-US")  # waiting longest
     rig.clock.advance(60)
@@ -565,6 +585,7 @@ def test_callbacks_wait_for_an_agent_who_speaks_their_language(rig: Rig) -> None
     assert rig.dispatcher.run_once().placed == [english.id]
 
 
+@pytest.mark.slow
 def test_configured_agents_all_logged_out_hold_every_callback(rig: Rig) -> None:
     booked = rig.book(1)
     AgentStore(rig.store.engine).add(

@@ -126,66 +126,68 @@ def test_older_than_and_forget(store: Store) -> None:
 
 
 @pytest.fixture
-def switch() -> Iterator[Switch]:
+def emulated_twilio() -> Iterator[Switch]:
     """A Twilio switch whose REST API holds the recordings; no call is placed, so its app (a
     base URL nobody listens on) is never asked anything."""
-    with Switch("http://127.0.0.1:9", clock=VirtualClock(NOW), auth_token=TOKEN) as switch:
-        yield switch
+    with Switch("http://127.0.0.1:9", clock=VirtualClock(NOW), auth_token=TOKEN) as emulated_twilio:
+        yield emulated_twilio
 
 
 @pytest.fixture
-def twilio(switch: Switch) -> Iterator[Client]:
+def rest_client(emulated_twilio: Switch) -> Iterator[Client]:
     """Twilio's own client, built as the dispatcher builds it, pointed at the switch."""
     settings = Settings(
         _env_file=None,
-        TWILIO_ACCOUNT_SID=switch.account_sid,
+        TWILIO_ACCOUNT_SID=emulated_twilio.account_sid,
         TWILIO_AUTH_TOKEN=TOKEN,
-        twilio_api_url=switch.serve_rest(),
+        twilio_api_url=emulated_twilio.serve_rest(),
     )
     client = twilio_client(settings)
     yield client
     client.http_client.session.close()
 
 
-def recorded(switch: Switch, n: int, at: datetime) -> Recording:
+def recorded(emulated_twilio: Switch, n: int, at: datetime) -> Recording:
     """A recording held at Twilio, as the switch keeps one after a <Record>."""
-    recording = Recording(sid("RE", n), sid("CA", n), switch.account_sid, 30, at)
-    switch.recordings.append(recording)
+    recording = Recording(sid("RE", n), sid("CA", n), emulated_twilio.account_sid, 30, at)
+    emulated_twilio.recordings.append(recording)
     return recording
 
 
 def test_an_old_voicemail_is_deleted_at_twilio_then_in_the_store(
-    store: Store, switch: Switch, twilio: Client
+    store: Store, emulated_twilio: Switch, rest_client: Client
 ) -> None:
     old_at, new_at = CUTOFF - timedelta(days=1), CUTOFF + timedelta(days=1)
-    old, new = recorded(switch, 1, old_at), recorded(switch, 2, new_at)
+    old, new = recorded(emulated_twilio, 1, old_at), recorded(emulated_twilio, 2, new_at)
     save(store, 1, old_at)
     save(store, 2, new_at)
-    other = recorded(switch, 3, old_at)  # a recording we hold no ticket for: not ours to delete
+    other = recorded(
+        emulated_twilio, 3, old_at
+    )  # a recording we hold no ticket for: not ours to delete
 
-    report = purge(store, twilio, CUTOFF)
+    report = purge(store, rest_client, CUTOFF)
 
     assert report == PurgeReport(calls=0, callbacks=0, voicemails=1, kept_voicemails=0)
-    assert switch.recordings == [new, other]
-    assert old not in switch.recordings
+    assert emulated_twilio.recordings == [new, other]
+    assert old not in emulated_twilio.recordings
     assert store.voicemails.get(old.sid) is None
     assert store.voicemails.get(new.sid) is not None
 
 
 def test_a_recording_already_gone_at_twilio_still_frees_its_ticket(
-    store: Store, switch: Switch, twilio: Client
+    store: Store, emulated_twilio: Switch, rest_client: Client
 ) -> None:
     save(store, 1, CUTOFF - timedelta(days=3))  # its recording was deleted by hand at Twilio
-    report = purge(store, twilio, CUTOFF)
+    report = purge(store, rest_client, CUTOFF)
     assert (report.voicemails, report.kept_voicemails) == (1, 0)
     assert store.voicemails.get(sid("RE", 1)) is None
 
 
 def test_without_a_twilio_client_voicemails_are_kept_and_reported(
-    store: Store, switch: Switch
+    store: Store, emulated_twilio: Switch
 ) -> None:
     old_at = CUTOFF - timedelta(days=1)
-    recording = recorded(switch, 1, old_at)
+    recording = recorded(emulated_twilio, 1, old_at)
     save(store, 1, old_at)
     save(store, 2, old_at)
     store.record_step(sid("CA", 5), CALLER, "jp", "en-US", "s", "main:1", old_at)
@@ -195,28 +197,28 @@ def test_without_a_twilio_client_voicemails_are_kept_and_reported(
     assert report == PurgeReport(calls=1, callbacks=0, voicemails=0, kept_voicemails=2)
     assert store.voicemails.get(sid("RE", 1)) is not None
     assert store.voicemails.get(sid("RE", 2)) is not None
-    assert switch.recordings == [recording]
+    assert emulated_twilio.recordings == [recording]
 
 
 def test_a_recording_twilio_refuses_to_delete_keeps_its_ticket(
-    store: Store, switch: Switch
+    store: Store, emulated_twilio: Switch
 ) -> None:
     old_at = CUTOFF - timedelta(days=1)
-    recording = recorded(switch, 1, old_at)
+    recording = recorded(emulated_twilio, 1, old_at)
     save(store, 1, old_at)
-    wrong = Client(switch.account_sid, "not-the-token")
-    wrong.api.base_url = switch.serve_rest()
+    wrong = Client(emulated_twilio.account_sid, "not-the-token")
+    wrong.api.base_url = emulated_twilio.serve_rest()
     try:
         report = purge(store, wrong, CUTOFF)  # 401 from the API
     finally:
         wrong.http_client.session.close()
     assert (report.voicemails, report.kept_voicemails) == (0, 1)
     assert store.voicemails.get(recording.sid) is not None
-    assert switch.recordings == [recording]
+    assert emulated_twilio.recordings == [recording]
 
 
 def test_old_calls_and_finished_callbacks_are_purged_open_callbacks_stay(
-    store: Store, twilio: Client
+    store: Store, rest_client: Client
 ) -> None:
     old, new = CUTOFF - timedelta(hours=1), CUTOFF + timedelta(hours=1)
     store.record_step(sid("CA", 1), CALLER, "jp", "en-US", "s", "main:1", old)
@@ -249,7 +251,7 @@ def test_old_calls_and_finished_callbacks_are_purged_open_callbacks_stay(
         finished = callbacks.get(callback_id)
         assert finished is not None and finished.status == status
 
-    report = purge(store, twilio, CUTOFF)
+    report = purge(store, rest_client, CUTOFF)
 
     assert (report.calls, report.callbacks) == (2, 3)
     assert store.call(sid("CA", 1)) is None and store.call(sid("CA", 2)) is None
@@ -262,4 +264,4 @@ def test_old_calls_and_finished_callbacks_are_purged_open_callbacks_stay(
     assert still is not None and still.status == "done"
     assert count(store, Call) == 1 and count(store, Callback) == 3
     # a second purge finds nothing more
-    assert purge(store, twilio, CUTOFF) == PurgeReport(0, 0, 0, 0)
+    assert purge(store, rest_client, CUTOFF) == PurgeReport(0, 0, 0, 0)

@@ -32,17 +32,17 @@ PUBLIC = "https://ivr.example.com/hotline"
 @contextmanager
 def client_for(settings: Settings, clock: Any = None, **changes: Any) -> Iterator[AppClient]:
     clock = clock or FixedClock(instant("2026-03-02T10:00+08:00"))
-    client = AppClient(create_app(settings.model_copy(update=changes), clock=clock))
+    app_client = AppClient(create_app(settings.model_copy(update=changes), clock=clock))
     try:
-        yield client
+        yield app_client
     finally:
-        client.close()
+        app_client.close()
 
 
 @pytest.fixture
-def client(settings: Settings) -> Iterator[AppClient]:
-    with client_for(settings) as client:
-        yield client
+def app_client(settings: Settings) -> Iterator[AppClient]:
+    with client_for(settings) as app_client:
+        yield app_client
 
 
 def says(xml: str) -> list[str]:
@@ -56,8 +56,8 @@ def sign(url: str, params: dict[str, str]) -> str:
 # -- signatures --------------------------------------------------------------------------
 @pytest.fixture
 def signed_client(settings: Settings) -> Iterator[AppClient]:
-    with client_for(settings, twilio_auth_token=SecretStr(TOKEN), public_url=PUBLIC) as client:
-        yield client
+    with client_for(settings, twilio_auth_token=SecretStr(TOKEN), public_url=PUBLIC) as app_client:
+        yield app_client
 
 
 def test_signed_request_over_the_public_url_is_answered(signed_client: AppClient) -> None:
@@ -162,42 +162,42 @@ def test_bad_signatures_get_403_and_no_twiml(signed_client: AppClient, case: str
     ],
 )
 def test_malformed_parameters_get_400(
-    client: AppClient, path: str, data: dict[str, str], status: int
+    app_client: AppClient, path: str, data: dict[str, str], status: int
 ) -> None:
-    response = client.post(path, data=data)
+    response = app_client.post(path, data=data)
     assert response.status_code == status
     assert "Traceback" not in response.text
 
 
-def test_wrong_content_type_gets_415(client: AppClient) -> None:
-    response = client.post("/voice/incoming", json=CHINA_CALL)
+def test_wrong_content_type_gets_415(app_client: AppClient) -> None:
+    response = app_client.post("/voice/incoming", json=CHINA_CALL)
     assert response.status_code == 415
 
 
-def test_oversized_body_gets_413(client: AppClient) -> None:
-    response = client.post("/voice/incoming", data={**CHINA_CALL, "Junk": "x" * 70_000})
+def test_oversized_body_gets_413(app_client: AppClient) -> None:
+    response = app_client.post("/voice/incoming", data={**CHINA_CALL, "Junk": "x" * 70_000})
     assert response.status_code == 413
 
 
-def test_body_that_is_not_utf8_gets_400(client: AppClient) -> None:
+def test_body_that_is_not_utf8_gets_400(app_client: AppClient) -> None:
     headers = {"content-type": "application/x-www-form-urlencoded"}
-    response = client.post("/voice/incoming", content=b"CallSid=\xff\xfe", headers=headers)
+    response = app_client.post("/voice/incoming", content=b"CallSid=\xff\xfe", headers=headers)
     assert response.status_code == 400
 
 
 @pytest.mark.parametrize(
     "from_", ["", "☎️", "+" + "9" * 40, "client:агент", "sip:x@y", "+266696687"]
 )
-def test_odd_from_values_still_get_a_menu(client: AppClient, from_: str) -> None:
-    response = client.post("/voice/incoming", data={**CHINA_CALL, "From": from_})
+def test_odd_from_values_still_get_a_menu(app_client: AppClient, from_: str) -> None:
+    response = app_client.post("/voice/incoming", data={**CHINA_CALL, "From": from_})
     assert response.status_code == 200
     assert ElementTree.fromstring(response.text).find("Gather") is not None
 
 
-def test_caller_speech_never_reaches_the_twiml(client: AppClient) -> None:
+def test_caller_speech_never_reaches_the_twiml(app_client: AppClient) -> None:
     speech = "</Say><Dial>+19005550100</Dial><Say>"
     data = {**CHINA_CALL, "SpeechResult": speech}
-    response = client.post("/voice/menu?n=main&r=cn&l=zh-CN", data=data)
+    response = app_client.post("/voice/menu?n=main&r=cn&l=zh-CN", data=data)
     assert response.status_code == 200
     assert ElementTree.fromstring(response.text).find(".//Dial") is None
     assert "19005550100" not in response.text  # what callers say is matched, never echoed
@@ -209,18 +209,20 @@ def test_state_is_read_only_after_the_signature_check(signed_client: AppClient) 
     assert response.status_code == 403
 
 
-def test_non_ascii_digits_in_the_state_start_over(client: AppClient) -> None:
+def test_non_ascii_digits_in_the_state_start_over(app_client: AppClient) -> None:
     for query in ("t=%C2%B2", "d=%D9%A1%D9%A2%D9%A3%D9%A4%D9%A5%D9%A6"):
-        response = client.post(f"/voice/menu?n=confirm&r=cn&l=zh-CN&w=tx&{query}", data=CHINA_CALL)
+        response = app_client.post(
+            f"/voice/menu?n=confirm&r=cn&l=zh-CN&w=tx&{query}", data=CHINA_CALL
+        )
         assert response.status_code == 200
         assert says(response.text)[0] == "抱歉，刚才的操作中断了，我们从头开始。"
 
 
 def test_public_url_whose_prefix_looks_like_our_paths(settings: Settings) -> None:
     public = "https://ivr.example.com/voice"
-    with client_for(settings, twilio_auth_token=SecretStr(TOKEN), public_url=public) as client:
+    with client_for(settings, twilio_auth_token=SecretStr(TOKEN), public_url=public) as app_client:
         signature = sign(f"{public}/voice/incoming", CHINA_CALL)
-        response = client.post(
+        response = app_client.post(
             "/voice/incoming", data=CHINA_CALL, headers={"X-Twilio-Signature": signature}
         )
     assert response.status_code == 200
@@ -240,9 +242,9 @@ def test_public_url_whose_prefix_looks_like_our_paths(settings: Settings) -> Non
     ],
 )
 def test_stale_or_unknown_state_starts_the_caller_over_politely(
-    client: AppClient, query: str
+    app_client: AppClient, query: str
 ) -> None:
-    response = client.post(f"/voice/menu{query}", data={**CHINA_CALL, "Digits": "1"})
+    response = app_client.post(f"/voice/menu{query}", data={**CHINA_CALL, "Digits": "1"})
     assert response.status_code == 200
     spoken = says(response.text)
     assert spoken[0] == "抱歉，刚才的操作中断了，我们从头开始。"
@@ -262,8 +264,8 @@ class BrokenClock:
 
 def test_unexpected_failure_is_an_apology_not_an_application_error(settings: Settings) -> None:
     # No rate limit: the clock's one failure falls inside the webhook's decision.
-    with client_for(settings, clock=BrokenClock(failures=1), calls_per_caller=0) as client:
-        response = client.post("/voice/incoming", data=CHINA_CALL)
+    with client_for(settings, clock=BrokenClock(failures=1), calls_per_caller=0) as app_client:
+        response = app_client.post("/voice/incoming", data=CHINA_CALL)
     assert response.status_code == 200
     spoken = says(response.text)
     assert spoken[0] == "非常抱歉，我们的系统出了点问题。"
@@ -272,8 +274,8 @@ def test_unexpected_failure_is_an_apology_not_an_application_error(settings: Set
 
 
 def test_when_even_the_apology_fails_a_last_resort_message_is_spoken(settings: Settings) -> None:
-    with client_for(settings, clock=BrokenClock(failures=99)) as client:
-        response = client.post("/voice/incoming", data=CHINA_CALL)
+    with client_for(settings, clock=BrokenClock(failures=99)) as app_client:
+        response = app_client.post("/voice/incoming", data=CHINA_CALL)
     assert response.status_code == 200
     assert says(response.text) == [
         "We're sorry, something went wrong. Please call again later. Goodbye."
@@ -281,24 +283,26 @@ def test_when_even_the_apology_fails_a_last_resort_message_is_spoken(settings: S
 
 
 # -- records --------------------------------------------------------------------------------
-def test_status_callback_is_stored_once_however_often_it_arrives(client: AppClient) -> None:
+def test_status_callback_is_stored_once_however_often_it_arrives(app_client: AppClient) -> None:
     data = {**CHINA_CALL, "CallStatus": "completed", "CallDuration": "73"}
-    assert client.post("/voice/status", data=data).status_code == 204
-    assert client.post("/voice/status", data=data).status_code == 204
-    store = client.app.state.services.store
+    assert app_client.post("/voice/status", data=data).status_code == 204
+    assert app_client.post("/voice/status", data=data).status_code == 204
+    store = app_client.app.state.services.store
     record = store.call(SID)
     assert record is not None and (record.status, record.duration) == ("completed", 73)
 
 
-def test_connect_notice_speaks_the_queued_callers_language(client: AppClient) -> None:
+def test_connect_notice_speaks_the_queued_callers_language(app_client: AppClient) -> None:
     data = {**CHINA_CALL, "Digits": "1"}
-    client.post("/voice/menu?n=confirm&r=cn&l=en-US&w=tx&d=12345678", data=data)
-    response = client.post("/voice/queue/connect", data={**CHINA_CALL, "QueueSid": "QU" + "0" * 32})
+    app_client.post("/voice/menu?n=confirm&r=cn&l=en-US&w=tx&d=12345678", data=data)
+    response = app_client.post(
+        "/voice/queue/connect", data={**CHINA_CALL, "QueueSid": "QU" + "0" * 32}
+    )
     assert says(response.text) == ["Connecting you to an agent now."]
 
 
-def test_openapi_documents_every_voice_route(client: AppClient) -> None:
-    paths = client.get("/openapi.json").json()["paths"]
+def test_openapi_documents_every_voice_route(app_client: AppClient) -> None:
+    paths = app_client.get("/openapi.json").json()["paths"]
     voice = {path for path in paths if path.startswith("/voice/")}
     assert voice == {
         "/voice/incoming",
@@ -328,13 +332,13 @@ def test_records_keep_the_normalised_caller_whatever_from_says(
     store: Store, settings: Settings
 ) -> None:
     app = create_app(settings, clock=FixedClock(instant("2026-03-02T10:00+08:00")), store=store)
-    client = AppClient(app)
+    app_client = AppClient(app)
     try:
         long_sip = "sip:" + "caller" * 35 + "@pbx.example.com"  # 230 characters
         data = {**CHINA_CALL, "From": long_sip, "CallStatus": "completed"}
-        assert client.post("/voice/status", data=data).status_code == 204
+        assert app_client.post("/voice/status", data=data).status_code == 204
     finally:
-        client.close()
+        app_client.close()
     record = store.call(SID)
     assert record is not None and record.caller == "sip"
 
@@ -342,13 +346,15 @@ def test_records_keep_the_normalised_caller_whatever_from_says(
 def test_a_broken_database_costs_no_call(settings: Settings, tmp_path: Path) -> None:
     store = Store.connect(f"sqlite:///{tmp_path / 'broken.sqlite3'}")  # never migrated: no tables
     app = create_app(settings, clock=FixedClock(instant("2026-03-02T10:00+08:00")), store=store)
-    client = AppClient(app)
+    app_client = AppClient(app)
     try:
-        status = client.post("/voice/status", data={**CHINA_CALL, "CallStatus": "completed"})
-        connect = client.post("/voice/queue/connect", data=CHINA_CALL)
-        queued = client.post("/voice/menu?n=main&r=cn&l=zh-CN", data={**CHINA_CALL, "Digits": "0"})
+        status = app_client.post("/voice/status", data={**CHINA_CALL, "CallStatus": "completed"})
+        connect = app_client.post("/voice/queue/connect", data=CHINA_CALL)
+        queued = app_client.post(
+            "/voice/menu?n=main&r=cn&l=zh-CN", data={**CHINA_CALL, "Digits": "0"}
+        )
     finally:
-        client.close()
+        app_client.close()
     assert status.status_code == 204
     assert says(connect.text) == ["正在为您接通人工客服。"]
     assert ElementTree.fromstring(queued.text).find("Enqueue") is not None  # queued all the same
@@ -392,6 +398,7 @@ def test_a_client_that_goes_away_before_its_body_is_not_a_server_error(
     app.state.services.store.close()
 
 
+@pytest.mark.slow
 def test_a_serving_process_freezes_what_start_up_made() -> None:
     import gc
 

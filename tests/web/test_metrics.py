@@ -67,6 +67,7 @@ def trust(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "nginx" / "certs" / "fullchain.pem"))
 
 
+@pytest.mark.slow
 def test_through_nginx_metrics_reach_a_replica_from_loopback(tmp_path: Path, trust: None) -> None:
     port = free_port()
     env = replica_env(
@@ -89,6 +90,7 @@ def test_through_nginx_metrics_reach_a_replica_from_loopback(tmp_path: Path, tru
     assert upstreams == [f"127.0.0.1:{port}"] * 2
 
 
+@pytest.mark.slow
 def test_the_dispatchers_own_metrics_server_asks_for_the_same_token() -> None:
     port = free_port()
     server = serve_metrics("127.0.0.1", port, METRICS_TOKEN)

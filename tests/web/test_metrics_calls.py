@@ -224,6 +224,7 @@ def dispatching(
     )
 
 
+@pytest.mark.slow
 def test_a_callback_is_counted_from_booking_to_the_text_after_the_last_attempt(
     metered_switch: Switch, metered_app: FastAPI, dispatching: object, scrape: ScrapeFn
 ) -> None:

@@ -24,6 +24,8 @@ from tests.support.replicas import IVR, replica_env
 from tests.support.repository import ROOT
 from tests.support.scrape import BEARER, METRICS_TOKEN, Scrape
 
+pytestmark = pytest.mark.slow  # real `ivr serve --workers 2` processes
+
 TOKEN = "served-auth-token"
 BLOCKED = "+8613812345678"
 CN_LINE = "+864001234567"

@@ -53,6 +53,7 @@ CASES = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("operation", "mode"), CASES)
 def test_no_route_answers_a_server_error(operation: Any, mode: Any) -> None:
     @given(operation.as_strategy(generation_mode=mode))
@@ -73,6 +74,7 @@ QUERY_VALUES = st.one_of(
 WEBHOOKS = [operation.path for operation in OPERATIONS if operation.method.upper() == "POST"]
 
 
+@pytest.mark.slow
 @given(
     path=st.sampled_from(WEBHOOKS),
     query=st.dictionaries(st.sampled_from(QUERY_KEYS), QUERY_VALUES, max_size=6),

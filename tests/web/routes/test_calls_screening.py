@@ -38,6 +38,7 @@ def call(client: AppClient, n: int, caller: str = CALLER, **extra: str) -> list[
     return [element.tag for element in ElementTree.fromstring(response.text)]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("caller", ["+819099999999", "+882160001234"])
 def test_a_blocked_number_is_rejected_before_any_menu(screened: AppClient, caller: str) -> None:
     assert call(screened, 1, caller) == ["Reject"]

@@ -1,12 +1,13 @@
 """`ivr agents add|list|remove|set-pin|lock|unlock`: the people who take callers on the agent
 line. A PIN is asked without echo (or read from standard input), never taken as an argument,
-so it never lands in a shell's history; only its scrypt hash is stored."""
+so it never lands in a shell's history; only its scrypt hash is stored. PINs anyone would try
+first (one digit repeated, a run, the agent's own number) are refused when set."""
 
 from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
@@ -19,7 +20,7 @@ from rich.text import Text
 
 from ivr.commands import support
 from ivr.config.languages import LANGUAGES
-from ivr.engine.agent_line import PIN_DIGITS, plausible_pin
+from ivr.engine.agent_line import PIN_DIGITS, plausible_pin, weak_pin
 from ivr.engine.line_state import ALL_REGIONS, Skills
 from ivr.engine.numbers import masked
 from ivr.store.agents import NAME, AgentExists, AgentRecord, AgentStore, PhoneTaken
@@ -58,7 +59,7 @@ def add(
         _refuse("NAME", f"{name!r}: use letters, digits, '.', '_' or '-', at most 64")
     phones = [_e164(number) for number in phone]
     skills = Skills(_languages(language), _regions(region))
-    pin_hash = hash_secret(_pin(pin_stdin))
+    pin_hash = hash_secret(_pin(pin_stdin, phones))
     with _agents() as store:
         try:
             added = store.add(name, phones, skills, pin_hash, datetime.now(UTC))
@@ -113,8 +114,11 @@ def set_pin(
     pin_stdin: PinFromStdin = False,
 ) -> None:
     """Give an agent a new PIN (asked twice, without echo); wrong tries start again at 0."""
-    pin_hash = hash_secret(_pin(pin_stdin))
     with _agents() as store:
+        agent = store.get(name)
+        _found(agent is not None, name)
+        assert agent is not None
+        pin_hash = hash_secret(_pin(pin_stdin, agent.phones))
         changed = store.set_pin(name, pin_hash, datetime.now(UTC))
     _found(changed, name)
     typer.echo(f"agent {name}: new PIN set")
@@ -181,7 +185,9 @@ def _regions(ids: list[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(ids))
 
 
-def _pin(from_stdin: bool) -> str:
+def _pin(from_stdin: bool, phones: Sequence[str]) -> str:
+    """The PIN, refused (exit 2, the PIN never echoed) when it is not 6 to 12 digits or is
+    one anyone would try first for an agent with `phones`."""
     shortest, longest = PIN_DIGITS
     if from_stdin:
         pin = sys.stdin.readline().strip()
@@ -191,6 +197,9 @@ def _pin(from_stdin: bool) -> str:
         )
     if not plausible_pin(pin):
         _refuse("PIN", f"use {shortest} to {longest} digits (keyed on a phone)")
+    weak = weak_pin(pin, phones)
+    if weak is not None:
+        _refuse("PIN", f"too easy to guess: {weak}; choose another")
     return str(pin)
 
 

@@ -10,9 +10,11 @@ ivr.web.routes.agents. Nothing here reads a clock, a database or HTTP.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+
+import phonenumbers
 
 from ivr.config.languages import LANGUAGES
 from ivr.config.regions import Region, RegionBook
@@ -38,7 +40,7 @@ from ivr.engine.steps import (
 PIN_DIGITS = (6, 12)
 MAX_PIN_TRIES = 3  # wrong PINs in one call before it ends; also the store's lock threshold
 # Failed PINs the whole agent line takes per window (every agent, every number, every replica);
-# once spent, no PIN is accepted until the window is over. Why 20 an hour: README "Agents".
+# once spent, no PIN is accepted until the window is over. Why 20 an hour: docs/agents.md.
 PIN_BUDGET = 20
 PIN_BUDGET_WINDOW = timedelta(hours=1)
 MAX_TRIES = 3  # misses at the after-call question before the agent is logged out
@@ -113,8 +115,8 @@ class PinRefusal(enum.StrEnum):
 
     NO_AGENT = "unknown_number"  # the number is no agent's (or withheld)
     WRONG = "wrong_pin"
-    LOCKED = "locked"  # the right PIN of a locked agent
-    OVER_BUDGET = "over_budget"  # any PIN while the agent line's budget is spent
+    LOCKED = "locked"  # any PIN of a locked agent: not compared
+    OVER_BUDGET = "over_budget"  # any PIN while the agent line's budget is spent: not compared
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -126,20 +128,48 @@ def budget_window(now: datetime) -> datetime:
     return _EPOCH + (now - _EPOCH) // PIN_BUDGET_WINDOW * PIN_BUDGET_WINDOW
 
 
-def pin_refusal(
-    *, known: bool, right: bool, locked: bool, failures: int, budget: int = PIN_BUDGET
-) -> PinRefusal | None:
-    """The verdict on a PIN: None logs the agent in. `failures`: the agent line's failed PINs
-    in this window so far; once they reach `budget`, not even the right PIN is accepted."""
-    if failures >= budget:
+def pin_refusal(*, known: bool, within_budget: bool, tried: bool, right: bool) -> PinRefusal | None:
+    """The verdict on a PIN: None logs the agent in. A PIN is compared only once it has taken
+    one of the agent line's failed-PIN budget (`within_budget`; once the budget is spent not
+    even the right PIN is accepted) and one of its agent's tries (`tried`; none while they
+    are locked); `right`: it was compared, and matched."""
+    if not within_budget:
         return PinRefusal.OVER_BUDGET
     if not known:
         return PinRefusal.NO_AGENT
+    if not tried:
+        return PinRefusal.LOCKED
     if not right:
         return PinRefusal.WRONG
-    if locked:
-        return PinRefusal.LOCKED
     return None
+
+
+def weak_pin(pin: str, phones: Iterable[str] = ()) -> str | None:
+    """Why `pin` (already 6 to 12 digits) is too easy to guess for an agent with `phones`, or
+    None: the first PINs anyone tries are one digit repeated, a run up or down the keypad
+    (wrapping 9 to 0 counts), and digits of the agent's own number. PINs set before this
+    check keep working; it applies when a PIN is set."""
+    if len(set(pin)) == 1:
+        return "it is one digit repeated"
+    steps = {(int(b) - int(a)) % 10 for a, b in zip(pin, pin[1:], strict=False)}
+    if steps in ({1}, {9}):
+        return "it is a run of digits up or down"
+    if any(pin in digits for digits in _number_digits(phones)):
+        return "it is part of the agent's own phone number"
+    return None
+
+
+def _number_digits(phones: Iterable[str]) -> Iterator[str]:
+    """The digits of each phone as written internationally and nationally (with the trunk
+    prefix, e.g. 07400 123456), the ways someone might read it off."""
+    for phone in phones:
+        yield "".join(char for char in phone if char.isdigit())
+        try:
+            parsed = phonenumbers.parse(phone, None)
+        except phonenumbers.NumberParseException:
+            continue
+        national = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL)
+        yield "".join(char for char in national if char.isdigit())
 
 
 # -- who waits, and who is next -------------------------------------------------------------

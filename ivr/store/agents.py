@@ -6,8 +6,11 @@ Every change of an agent's state goes through `_move`, which applies
 an event that does not apply (a retried webhook, a Dial action after the hang-up) changes
 nothing. Agents choosing at the same moment never take the same queue: a queue is claimed in
 `queue_claims` with one atomic upsert that only wins over a lapsed claim or the agent's own.
-Refused PINs are counted per agent (the lock) and for the whole line in `pin_budget`, one row
-every replica upserts, so the budget holds however many replicas answer.
+A keyed PIN takes its share before it is compared (`take_pin_try`): one of the whole line's
+failed-PIN budget in `pin_budget` (one row every replica upserts) and one of its agent's tries,
+each with one conditional write, so PINs keyed at the same moment on any number of replicas
+never compare more than the budget and the lock allow. A right PIN gives both back
+(`log_in`); a refused one keeps them.
 """
 
 from __future__ import annotations
@@ -103,12 +106,26 @@ class PinCheck:
 
 
 @dataclass(frozen=True)
-class PinRefused:
-    """A refused PIN, counted: the agent line's failed PINs in the window, this one included,
-    and whether it locked the agent it was counted against."""
+class PinTry:
+    """What a keyed PIN took before it is compared. `counted_in`: the budget window its share
+    of the line's budget went into, None when the budget was spent (then nothing was taken and
+    the PIN must not be compared); `failures`: the line's count with it. `agent`: whose try it
+    took ("" for none: no agent's phone, the agent locked, or this very try already taken).
+    `lock`: the lock it set, being that agent's last try before one."""
 
+    counted_in: datetime | None
     failures: int
-    locked_now: bool
+    agent: str
+    lock: datetime | None
+
+    @property
+    def within_budget(self) -> bool:
+        return self.counted_in is not None
+
+    @property
+    def tried(self) -> bool:
+        """The PIN may be compared with the agent's: both shares were taken."""
+        return self.agent != ""
 
 
 class AgentStore:
@@ -215,22 +232,40 @@ class AgentStore:
         found = None if row.name is None else Credentials(row.name, row.pin_hash, row.locked_until)
         return PinCheck(found, row.failures or 0)
 
-    def pin_refused(
-        self, name: str, attempt: str, window: datetime, at: datetime, lock_for: timedelta
-    ) -> PinRefused:
-        """Count a refused PIN against the agent line's budget for `window` and, when `name`
-        is an agent's (a wrong PIN keyed at their phone; "" otherwise), against that agent:
-        the MAX_PIN_TRIES-th in a row locks them for `lock_for`. The same two statements in
-        one transaction whoever called and whatever the reason. `attempt` (which entry of
-        which call) makes a retried webhook count once against the agent."""
+    def take_pin_try(
+        self,
+        name: str,
+        attempt: str,
+        window: datetime,
+        at: datetime,
+        budget: int,
+        lock_for: timedelta,
+    ) -> PinTry:
+        """Before a keyed PIN is compared: one of the agent line's `budget` failed PINs for
+        `window` and, when `name` is an agent's (their phone; "" otherwise), one of that
+        agent's MAX_PIN_TRIES in a row, the last of which locks them for `lock_for`. Each is
+        one conditional write that takes nothing once none is left, so however many PINs are
+        keyed at once, no more are compared than allowed. The same two statements in one
+        transaction whoever called; the agent's try only with the budget's share. `attempt`
+        (which entry of which call): a retried webhook takes no second try of the agent."""
         with self.engine.begin() as connection:
-            failures = connection.execute(self._count_failure(window)).scalar_one()
-            counted = connection.execute(_count_wrong_pin(name, attempt, at, lock_for)).first()
-        return PinRefused(failures, counted is not None and counted.failed_pins == 0)
+            counted = connection.execute(self._take_from_budget(window, budget)).first()
+            whose = name if counted is not None else ""
+            taken = connection.execute(_take_agent_try(whose, attempt, at, lock_for)).first()
+        if counted is None:
+            return PinTry(counted_in=None, failures=budget, agent="", lock=None)
+        return PinTry(
+            counted_in=counted.window_start,
+            failures=counted.failures,
+            agent=whose if taken is not None else "",
+            lock=taken.locked_until if taken is not None and taken.failed_pins == 0 else None,
+        )
 
-    def _count_failure(self, window: datetime) -> Any:
-        """One more failed PIN in `window`; a newer window starts the count again at 1 (an
-        older one, from a replica whose clock lags, counts in the newer)."""
+    def _take_from_budget(self, window: datetime, budget: int) -> Any:
+        """One more of the line's failed PINs in `window`, while fewer than `budget` are
+        counted; a newer window starts the count again at 1 (an older one, from a replica
+        whose clock lags, counts in the newer). PostgreSQL locks the row and checks the
+        condition on its newest version; SQLite has one writer at a time."""
         table = PinBudget.__table__
         insert = upsert_into(self.engine, PinBudget).values(
             line=AGENT_LINE, window_start=window, failures=1
@@ -244,18 +279,29 @@ class AgentStore:
                     (current, table.c.window_start), else_=insert.excluded.window_start
                 ),
             },
-        ).returning(table.c.failures)
+            where=or_(~current, table.c.failures < budget),
+        ).returning(table.c.failures, table.c.window_start)
 
-    def log_in(self, name: str, line_call: str, at: datetime) -> AgentRecord | None:
-        """The right PIN on the agent line call `line_call`: available. None when locked."""
+    def log_in(
+        self, name: str, line_call: str, at: datetime, tried: PinTry | None = None
+    ) -> AgentRecord | None:
+        """The right PIN on the agent line call `line_call`: available. None when locked, or
+        when the line hung up meanwhile. `tried`: what the PIN took before it was compared,
+        given back (a right PIN is no failure), the lock it set included."""
         with Session(self.engine) as session, session.begin():
+            if tried is not None:  # the budget's row first: the order take_pin_try writes in
+                _give_back(session, tried)
             agent = _agent_for_update(session, name)
-            if agent is None or (agent.locked_until is not None and agent.locked_until > at):
+            if agent is None:
                 return None
+            if tried is not None and tried.lock is not None and agent.locked_until == tried.lock:
+                agent.locked_until = None
+            if agent.locked_until is not None and agent.locked_until > at:
+                return None
+            agent.failed_pins, agent.last_failure, agent.locked_until = 0, None, None
             if session.get(EndedLine, line_call) is not None:
                 return None  # the line hung up while its PIN was being checked
             _release(session, name, at)
-            agent.failed_pins, agent.last_failure, agent.locked_until = 0, None, None
             _move(session, agent, AgentEvent.LOGIN, at, line_call=line_call)
             return _record(agent, _phones(session, name))
 
@@ -377,22 +423,43 @@ class AgentStore:
             return _count(result) == 1
 
 
-def _count_wrong_pin(name: str, attempt: str, at: datetime, lock_for: timedelta) -> Any:
-    """One more wrong PIN in a row for agent `name` (none when `name` is no agent's); the
-    MAX_PIN_TRIES-th locks them and starts the count again."""
+def _take_agent_try(name: str, attempt: str, at: datetime, lock_for: timedelta) -> Any:
+    """One more try in a row for agent `name` (none when `name` is no agent's), unless they
+    are locked or `attempt` already took one; the MAX_PIN_TRIES-th locks them and starts the
+    count again. PostgreSQL checks the condition again on the row it waited for."""
     in_a_row = Agent.failed_pins + 1
     locks = in_a_row >= MAX_PIN_TRIES
     until = literal(at + lock_for, UTCDateTime())
     return (
         update(Agent)
-        .where(Agent.name == name, or_(Agent.last_failure.is_(None), Agent.last_failure != attempt))
+        .where(
+            Agent.name == name,
+            or_(Agent.locked_until.is_(None), Agent.locked_until <= at),
+            or_(Agent.last_failure.is_(None), Agent.last_failure != attempt),
+        )
         .values(
             failed_pins=case((locks, 0), else_=in_a_row),
             locked_until=case((locks, until), else_=Agent.locked_until),
             last_failure=attempt,
             updated_at=at,
         )
-        .returning(Agent.failed_pins)
+        .returning(Agent.failed_pins, Agent.locked_until)
+    )
+
+
+def _give_back(session: Session, tried: PinTry) -> None:
+    """The share of the budget a right PIN took, back to the window it was counted in (a
+    window that started again since has not counted it)."""
+    if tried.counted_in is None:
+        return
+    session.execute(
+        update(PinBudget)
+        .where(
+            PinBudget.line == AGENT_LINE,
+            PinBudget.window_start == tried.counted_in,
+            PinBudget.failures > 0,
+        )
+        .values(failures=PinBudget.failures - 1)
     )
 
 

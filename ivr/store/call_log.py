@@ -1,9 +1,9 @@
 """The records a webhook keeps of its call, one typed method per kind of write.
 
-Each returns once the record is committed or fsynced to the spool (what "acknowledged" means,
-docs/operations.md, "Records, outages and reports"), and says whether it was: False when neither took it,
-logged here with the CallSid and never heard by the caller. Only the voicemail and the status
-callback answer differently for a record that was not kept.
+Each returns once the record is committed or fsynced to the spool (what "acknowledged" means:
+docs/operations.md, "Records, outages and reports"), and says whether it was: False when
+neither took it, logged here with the CallSid and never heard by the caller. Only the
+voicemail and the status callback answer differently for a record that was not kept.
 """
 
 from __future__ import annotations

@@ -356,8 +356,8 @@ def booking_refused(region_id: str, reason: str, at: str) -> None:
 
 
 # -- the agent line's PINs --------------------------------------------------------------------
-# ivr.engine.agent_line.PinRefusal's values: a number that is no agent's, a wrong PIN, the
-# right PIN of a locked agent, any PIN while the agent line's failed-PIN budget is spent.
+# ivr.engine.agent_line.PinRefusal's values: a number that is no agent's, a wrong PIN, any PIN
+# at a locked agent's phone (never compared), any PIN while the line's failed-PIN budget is spent.
 PIN_REFUSALS = ("unknown_number", "wrong_pin", "locked", "over_budget")
 AGENT_PIN_FAILURES = Counter(
     "ivr_agent_pin_failures",

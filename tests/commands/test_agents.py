@@ -98,6 +98,50 @@ def test_a_new_pin_shorter_than_six_digits_is_refused_and_the_old_one_kept(
     assert found is not None and verify_secret("135792", found.pin_hash)
 
 
+WEAK_PINS = [
+    ("000000", "one digit repeated"),
+    ("111111111111", "one digit repeated"),
+    ("123456", "a run of digits up or down"),
+    ("654321", "a run of digits up or down"),
+    ("012345", "a run of digits up or down"),
+    ("7890123", "a run of digits up or down"),
+    ("001111", "part of the agent's own phone number"),  # +86 139 0000 1111
+    ("13900001111", "part of the agent's own phone number"),
+]
+
+
+@pytest.mark.parametrize(("pin", "why"), WEAK_PINS)
+def test_a_pin_anyone_would_try_first_is_refused_with_the_reason(
+    env: dict[str, str], pin: str, why: str
+) -> None:
+    code, out, err = run(env, *ADD_LI, "--pin-stdin", stdin=pin + "\n")
+    assert code == 2 and f"PIN: too easy to guess: it is {why}; choose another" in err
+    assert pin not in out + err
+    assert run(env, "agents", "list", "--json")[1] == "[]\n"
+
+
+@pytest.mark.parametrize(("pin", "why"), WEAK_PINS)
+def test_a_new_pin_anyone_would_try_first_is_refused_and_the_old_one_kept(
+    env: dict[str, str], pin: str, why: str
+) -> None:
+    run(env, *ADD_LI, "--pin-stdin", stdin="135792\n")
+    code, out, err = run(env, "agents", "set-pin", "li.wei", "--pin-stdin", stdin=pin + "\n")
+    assert code == 2 and f"PIN: too easy to guess: it is {why}" in err and "new PIN set" not in out
+    found = credentials(env, "+8613900001111")
+    assert found is not None and verify_secret("135792", found.pin_hash)
+
+
+def test_another_agents_number_is_no_reason_to_refuse_a_pin(env: dict[str, str]) -> None:
+    run(env, *ADD_LI, "--pin-stdin", stdin="135792\n")
+    other = ["agents", "add", "amy", "--phone", "+12025550123", "--language", "en-US"]
+    assert run(env, *other, "--region", "*", "--pin-stdin", stdin="900001\n")[0] == 0
+
+
+def test_set_pin_for_nobody_says_so_before_asking_for_a_pin(env: dict[str, str]) -> None:
+    code, out, err = run(env, "agents", "set-pin", "nobody")
+    assert code == 1 and "no agent named 'nobody'" in err and "PIN" not in out
+
+
 def test_a_second_agent_with_the_same_name_or_phone_is_refused(env: dict[str, str]) -> None:
     assert run(env, *ADD_LI, "--pin-stdin", stdin="135792\n")[0] == 0
     code, _, err = run(env, *ADD_LI, "--pin-stdin", stdin="246810\n")

@@ -30,22 +30,21 @@ def test_a_window_is_an_hour_of_utc_whatever_the_replicas_time_zone() -> None:
 
 
 @pytest.mark.parametrize(
-    ("known", "right", "locked", "failures", "verdict"),
+    ("known", "within_budget", "tried", "right", "verdict"),
     [
-        (True, True, False, 0, None),
-        (True, True, False, PIN_BUDGET - 1, None),
-        (True, True, False, PIN_BUDGET, PinRefusal.OVER_BUDGET),  # not even the right PIN
-        (False, False, False, PIN_BUDGET + 5, PinRefusal.OVER_BUDGET),
-        (False, False, False, 0, PinRefusal.NO_AGENT),
-        (True, False, False, 0, PinRefusal.WRONG),
-        (True, False, True, 0, PinRefusal.WRONG),  # a wrong PIN still counts while locked
-        (True, True, True, 0, PinRefusal.LOCKED),
+        (True, True, True, True, None),
+        (True, False, False, False, PinRefusal.OVER_BUDGET),  # not compared, not even the right
+        (False, False, False, False, PinRefusal.OVER_BUDGET),
+        (False, True, False, False, PinRefusal.NO_AGENT),
+        (True, True, True, False, PinRefusal.WRONG),
+        (True, True, False, False, PinRefusal.LOCKED),  # a locked agent's PIN is not compared
     ],
 )
 def test_the_verdict_on_a_pin(
-    known: bool, right: bool, locked: bool, failures: int, verdict: PinRefusal | None
+    known: bool, within_budget: bool, tried: bool, right: bool, verdict: PinRefusal | None
 ) -> None:
-    assert pin_refusal(known=known, right=right, locked=locked, failures=failures) is verdict
+    found = pin_refusal(known=known, within_budget=within_budget, tried=tried, right=right)
+    assert found is verdict
 
 
 def test_the_metric_knows_every_reason_for_a_refusal() -> None:

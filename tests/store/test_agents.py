@@ -10,7 +10,14 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import text
 
-from ivr.engine.agent_line import PIN_BUDGET_WINDOW, AgentState, Waiting, budget_window
+from ivr.engine.agent_line import (
+    MAX_PIN_TRIES,
+    PIN_BUDGET,
+    PIN_BUDGET_WINDOW,
+    AgentState,
+    Waiting,
+    budget_window,
+)
 from ivr.engine.line_state import Skills, Staffing
 from ivr.store import Store
 from ivr.store.agents import (
@@ -19,7 +26,7 @@ from ivr.store.agents import (
     Credentials,
     PhoneTaken,
     PinCheck,
-    PinRefused,
+    PinTry,
 )
 from ivr.store.staffing import LiveStaffing, QueueRecords
 from tests.support.agents import (
@@ -86,33 +93,76 @@ def test_a_removed_agent_and_their_phones_are_gone(agent_store: AgentStore) -> N
 
 
 # -- the PIN ------------------------------------------------------------------------------------
-def refuse(agent_store: AgentStore, name: str, attempt: str, at: datetime = T0) -> PinRefused:
-    return agent_store.pin_refused(name, attempt, budget_window(at), at, LOCK)
+def take(
+    agent_store: AgentStore, name: str, attempt: str, at: datetime = T0, budget: int = PIN_BUDGET
+) -> PinTry:
+    """What a keyed PIN at `name`'s phone ("" for anyone else's) takes before it is compared."""
+    return agent_store.take_pin_try(name, attempt, budget_window(at), at, budget, LOCK)
 
 
-def test_three_wrong_pins_in_a_row_lock_the_agent_and_a_retried_webhook_counts_once(
+def failures(agent_store: AgentStore, at: datetime = T0) -> int:
+    return agent_store.pin_check(AMY_PHONE, budget_window(at)).failures
+
+
+def test_three_tries_in_a_row_lock_the_agent_and_a_retried_webhook_takes_one(
     agent_store: AgentStore,
 ) -> None:
     add(agent_store)
-    assert not refuse(agent_store, "li", f"{LINE_CALL}:0").locked_now
-    assert not refuse(agent_store, "li", f"{LINE_CALL}:0").locked_now  # the same webhook again
-    assert not refuse(agent_store, "li", f"{LINE_CALL}:1").locked_now
-    assert refuse(agent_store, "li", f"{OTHER_LINE_CALL}:0").locked_now  # a new call counts too
+    assert take(agent_store, "li", f"{LINE_CALL}:0").tried
+    again = take(agent_store, "li", f"{LINE_CALL}:0")  # the same webhook again
+    assert again.within_budget and not again.tried
+    assert take(agent_store, "li", f"{LINE_CALL}:1").lock is None
+    last = take(agent_store, "li", f"{OTHER_LINE_CALL}:0")  # a new call counts too
+    assert last.tried and last.lock == T0 + LOCK
     agent = agent_store.get("li")
     assert agent is not None and agent.locked(T0) and agent.locked_until == T0 + LOCK
+    assert not take(agent_store, "li", f"{OTHER_LINE_CALL}:1").tried  # locked: no try at all
     assert agent_store.log_in("li", LINE_CALL, T0 + timedelta(minutes=14)) is None
     assert agent_store.log_in("li", LINE_CALL, T0 + LOCK) is not None
 
 
-def test_a_login_starts_the_count_of_wrong_pins_again(agent_store: AgentStore) -> None:
+def test_a_login_starts_the_count_of_tries_again(agent_store: AgentStore) -> None:
     add(agent_store)
-    refuse(agent_store, "li", "a")
-    refuse(agent_store, "li", "b")
+    take(agent_store, "li", "a")
+    take(agent_store, "li", "b")
     logged_in(agent_store)
-    refuse(agent_store, "li", "c")
-    refuse(agent_store, "li", "d")
+    take(agent_store, "li", "c")
+    assert take(agent_store, "li", "d").lock is None
     agent = agent_store.get("li")
     assert agent is not None and not agent.locked(T0)
+
+
+def test_a_right_pin_gives_back_its_share_of_the_budget_and_the_lock_it_set(
+    agent_store: AgentStore,
+) -> None:
+    add(agent_store)
+    take(agent_store, "li", "a")
+    take(agent_store, "li", "b")
+    third = take(agent_store, "li", "c")
+    assert third.lock is not None and failures(agent_store) == 3
+    assert agent_store.log_in("li", LINE_CALL, T0, third) is not None  # it was right
+    agent = agent_store.get("li")
+    assert agent is not None and not agent.locked(T0) and agent.failed_pins == 0
+    assert failures(agent_store) == 2  # the two refused ones still count
+
+
+def test_a_right_pin_does_not_lift_a_lock_someone_else_set(agent_store: AgentStore) -> None:
+    add(agent_store)
+    mine = take(agent_store, "li", "a")
+    agent_store.lock("li", T0 + timedelta(hours=1), T0)  # an operator, meanwhile
+    assert agent_store.log_in("li", LINE_CALL, T0, mine) is None
+    agent = agent_store.get("li")
+    assert agent is not None and agent.locked(T0)
+    assert failures(agent_store) == 0  # the PIN was right all the same: no failure
+
+
+def test_a_share_goes_back_only_to_the_window_that_counted_it(agent_store: AgentStore) -> None:
+    add(agent_store)
+    earlier = take(agent_store, "li", "a")
+    next_hour = T0 + PIN_BUDGET_WINDOW
+    take(agent_store, "", "b", next_hour)
+    assert agent_store.log_in("li", LINE_CALL, next_hour, earlier) is not None
+    assert failures(agent_store, next_hour) == 1
 
 
 def test_a_pin_check_finds_the_agent_of_a_number_and_nobody_for_any_other(
@@ -125,7 +175,7 @@ def test_a_pin_check_finds_the_agent_of_a_number_and_nobody_for_any_other(
     assert agent_store.pin_check("", window) == PinCheck(None, 0)  # a withheld number
 
 
-def test_every_refused_pin_counts_against_one_budget_that_every_replica_shares(
+def test_every_keyed_pin_takes_from_one_budget_that_every_replica_shares(
     store: Store, agent_store: AgentStore
 ) -> None:
     add(agent_store)
@@ -133,9 +183,9 @@ def test_every_refused_pin_counts_against_one_budget_that_every_replica_shares(
     try:
         theirs = AgentStore(other.engine)
         counted = [
-            refuse(agent_store, "li", "a").failures,  # a wrong PIN at an agent's phone
-            refuse(theirs, "", "b").failures,  # anyone else's, on another replica
-            refuse(agent_store, "", "c").failures,
+            take(agent_store, "li", "a").failures,  # a PIN at an agent's phone
+            take(theirs, "", "b").failures,  # anyone else's, on another replica
+            take(agent_store, "", "c").failures,
         ]
         assert counted == [1, 2, 3]
         window = budget_window(T0)
@@ -147,23 +197,72 @@ def test_every_refused_pin_counts_against_one_budget_that_every_replica_shares(
     assert agent is not None and agent.failed_pins == 1  # only the one at li's phone
 
 
+def test_a_spent_budget_takes_nothing_not_even_an_agents_try(agent_store: AgentStore) -> None:
+    add(agent_store)
+    for attempt in "abc":
+        assert take(agent_store, "", attempt, budget=3).within_budget
+    spent = take(agent_store, "li", "d", budget=3)
+    assert not spent.within_budget and not spent.tried and spent.failures == 3
+    agent = agent_store.get("li")
+    assert agent is not None and agent.failed_pins == 0
+    assert failures(agent_store) == 3
+    assert take(agent_store, "li", "e", T0 + PIN_BUDGET_WINDOW, budget=3).tried
+
+
+def test_a_locked_agents_pin_takes_from_the_budget_but_gets_no_try(
+    agent_store: AgentStore,
+) -> None:
+    add(agent_store)
+    agent_store.lock("li", T0 + timedelta(hours=1), T0)
+    locked = take(agent_store, "li", "a")
+    assert locked.within_budget and not locked.tried and locked.lock is None
+    assert failures(agent_store) == 1
+
+
 def test_the_budget_starts_again_with_each_window(agent_store: AgentStore) -> None:
     for attempt in "abc":
-        refuse(agent_store, "", attempt)
+        take(agent_store, "", attempt)
     next_hour = T0 + PIN_BUDGET_WINDOW
-    assert refuse(agent_store, "", "d", next_hour).failures == 1
+    assert take(agent_store, "", "d", next_hour).failures == 1
     assert agent_store.pin_check(AMY_PHONE, budget_window(next_hour)).failures == 1
     # A replica whose clock lags still counts in the newest window, never starts an old one.
-    assert refuse(agent_store, "", "e", next_hour - timedelta(minutes=61)).failures == 2
+    assert take(agent_store, "", "e", next_hour - timedelta(minutes=61)).failures == 2
     assert agent_store.pin_check(AMY_PHONE, budget_window(next_hour)).failures == 2
 
 
-def test_pins_refused_for_nobody_change_no_agent(agent_store: AgentStore) -> None:
+def test_pins_keyed_for_nobody_change_no_agent(agent_store: AgentStore) -> None:
     add(agent_store)
     for attempt in "abcd":
-        assert not refuse(agent_store, "", attempt).locked_now
+        assert not take(agent_store, "", attempt).tried
     agent = agent_store.get("li")
     assert agent is not None and agent.failed_pins == 0 and not agent.locked(T0)
+
+
+def test_pins_keyed_at_once_on_many_replicas_take_no_more_than_the_budget_and_the_tries(
+    store: Store, agent_store: AgentStore
+) -> None:
+    """Forty PINs at li's phone at the same moment, from four replicas, against a budget of
+    20: exactly 20 shares of the budget and 3 of li's tries are taken, and the third locks."""
+    add(agent_store)
+    replicas = [replica(store) for _ in range(4)]
+    at_once = 40
+    start = threading.Barrier(at_once)
+
+    def key(n: int) -> PinTry:
+        start.wait()
+        return take(AgentStore(replicas[n % 4].engine), "li", f"{sid(n)}:0", budget=20)
+
+    try:
+        with ThreadPoolExecutor(at_once) as pool:
+            taken = list(pool.map(key, range(at_once)))
+    finally:
+        for other in replicas:
+            other.close()
+    assert sum(1 for t in taken if t.within_budget) == 20 == failures(agent_store)
+    assert sum(1 for t in taken if t.tried) == MAX_PIN_TRIES
+    assert sum(1 for t in taken if t.lock is not None) == 1
+    agent = agent_store.get("li")
+    assert agent is not None and agent.locked(T0)
 
 
 def test_an_operator_lock_logs_the_agent_out_and_unlock_lets_them_in(

@@ -256,3 +256,42 @@ def test_an_operator_sets_the_lines_pin_budget(settings: Settings) -> None:
         assert AgentStore(store.engine).on_line("CA" + "d" * 32) is None  # spent at 3, not 20
     finally:
         client.close()
+
+
+def test_right_pins_give_back_what_they_took_and_never_spend_the_budget(
+    settings: Settings,
+) -> None:
+    app = create_app(settings.model_copy(update={"agent_pin_budget": 3}), clock=FixedClock(T0))
+    client = AppClient(app)
+    try:
+        store: Store = app.state.services.store
+        agents = AgentStore(store.engine)
+        agents.add("li", [LI_PHONE], Skills(("zh-CN",), ("cn",)), hash_secret(PIN), T0)
+        post(client, "/voice/agent/pin", "CA" + "1" * 32, Digits="864209", From="+8613800000001")
+        post(client, "/voice/agent/pin", "CA" + "2" * 32, Digits="864209")  # li's first try
+        for n in range(5):  # more logins than the budget holds
+            line_call = f"CA{n + 3:032x}"
+            document = post(client, "/voice/agent/pin", line_call, Digits=PIN)
+            assert [say.text for say in document.iter("Say")][0] == "您已登录。"
+        assert agents.pin_check(LI_PHONE, budget_window(T0)).failures == 2
+        post(client, "/voice/agent/pin", "CA" + "b" * 32, Digits="864209", From="+8613800000002")
+        post(client, "/voice/agent/pin", "CA" + "c" * 32, Digits=PIN)
+        assert agents.on_line("CA" + "c" * 32) is None  # three refused: spent
+    finally:
+        client.close()
+
+
+def test_a_pin_stored_before_weak_pins_were_refused_still_logs_the_agent_in(
+    settings: Settings,
+) -> None:
+    app = create_app(settings, clock=FixedClock(T0))
+    client = AppClient(app)
+    try:
+        store: Store = app.state.services.store
+        AgentStore(store.engine).add(
+            "li", [LI_PHONE], Skills(("zh-CN",), ("cn",)), hash_secret("123456"), T0
+        )
+        document = post(client, "/voice/agent/pin", Digits="123456")
+        assert [say.text for say in document.iter("Say")][0] == "您已登录。"
+    finally:
+        client.close()

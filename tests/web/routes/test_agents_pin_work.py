@@ -34,11 +34,13 @@ STRANGER = "+8613800138000"  # in li's region: the line speaks the same language
 @dataclass(frozen=True)
 class Work:
     """What one webhook did: its statements and transaction ends, its scrypt checks, and
-    what the caller heard."""
+    what the caller heard; `order`: the first word of each statement, transaction end and
+    "scrypt", in the order they happened."""
 
     database: list[str]
     hashing: list[tuple[int, ...]]
     answer: str
+    order: list[str]
 
 
 class PinLine:
@@ -50,28 +52,37 @@ class PinLine:
         self.calls = (f"CA{n:032x}" for n in itertools.count(1))
         self._database: list[str] = []
         self._hashing: list[tuple[int, ...]] = []
+        self._order: list[str] = []
         engine = store.engine
         event.listen(engine, "before_cursor_execute", self._statement)
         for end in ("begin", "commit", "rollback"):
-            event.listen(engine, end, lambda *_, end=end: self._database.append(end.upper()))
+            event.listen(engine, end, lambda *_, end=end: self._ended(end.upper()))
         scrypt = passwords._scrypt
 
         def counted(*args: Any) -> bytes:
             self._hashing.append(tuple(args[2:]))  # cost, block size, parallelism, length
+            self._order.append("scrypt")
             return scrypt(*args)
 
         monkeypatch.setattr(passwords, "_scrypt", counted)
 
     def _statement(self, *args: Any) -> None:
-        self._database.append(" ".join(str(args[2]).split()))
+        statement = " ".join(str(args[2]).split())
+        self._database.append(statement)
+        self._order.append(statement.split()[0])
+
+    def _ended(self, end: str) -> None:
+        self._database.append(end)
+        self._order.append(end)
 
     def key(self, caller: str, digits: str) -> Work:
         self._database.clear()
         self._hashing.clear()
+        self._order.clear()
         data = {"CallSid": next(self.calls), "From": caller, "To": AGENT_LINE, "Digits": digits}
         response = self.client.post("/voice/agent/pin", data=data)
         assert response.status_code == 200, response.text
-        return Work(list(self._database), list(self._hashing), response.text)
+        return Work(list(self._database), list(self._hashing), response.text, list(self._order))
 
 
 @pytest.fixture
@@ -96,8 +107,10 @@ def test_every_refused_pin_costs_the_same_database_and_hashing_work(line: PinLin
     refused["a locked agent's right PIN"] = line.key(LI_PHONE, PIN)
     refused["a locked agent's wrong PIN"] = line.key(LI_PHONE, "000001")
     agents.unlock("li", T0)
-    for n in range(PIN_BUDGET):
-        agents.pin_refused("", f"spent:{n}", budget_window(T0), T0, timedelta(minutes=15))
+    for n in range(PIN_BUDGET):  # whatever the refusals above left of the budget
+        agents.take_pin_try(
+            "", f"spent:{n}", budget_window(T0), T0, PIN_BUDGET, timedelta(minutes=15)
+        )
     refused["the right PIN once the budget is spent"] = line.key(LI_PHONE, PIN)
     refused["no agent's number once the budget is spent"] = line.key(STRANGER, PIN)
 
@@ -120,3 +133,12 @@ def test_silence_costs_the_same_read_and_hashing_for_everyone_and_no_write(
     statements = [line for line in agent.database if line not in ("BEGIN", "COMMIT", "ROLLBACK")]
     assert [statement.split()[0] for statement in statements] == ["SELECT"]
     assert len(agent.hashing) == 1
+
+
+def test_a_keyed_pin_is_counted_and_committed_before_it_is_compared(line: PinLine) -> None:
+    """The share of the budget and the agent's try are taken, and visible to every replica,
+    before the scrypt check: PINs keyed at the same moment cannot all be compared first."""
+    for work in (line.key(LI_PHONE, "000000"), line.key(LI_PHONE, PIN), line.key(STRANGER, PIN)):
+        compared = work.order.index("scrypt")
+        assert work.order[compared - 3 : compared] == ["INSERT", "UPDATE", "COMMIT"]
+        assert "INSERT" not in work.order[compared:]

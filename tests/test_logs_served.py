@@ -95,7 +95,7 @@ def test_an_error_inside_a_webhook_is_one_json_line_with_its_call_sid_and_no_num
 
 
 def test_the_json_lines_the_docs_show(
-    settings: Settings, captured: dict[LogFormat, io.StringIO], monkeypatch: pytest.MonkeyPatch
+    settings: Settings, captured: dict[LogFormat, io.StringIO]
 ) -> None:
     blocked = {**CHINA_CALL, "CallSid": "CA" + "b" * 32}
     app = create_app(settings.model_copy(update={"blocked_numbers": blocked["From"]}))
@@ -107,12 +107,18 @@ def test_the_json_lines_the_docs_show(
         app.state.services.store.close()
     # uvicorn's access line for the confirmation of a keyed reference, as uvicorn logs it
     confirm = "/voice/menu?n=confirm&r=cn&l=en-US&w=pending&d=202603021234"
-    access = logging.getLogger("uvicorn.access")
-    # as `ivr serve` sets it up (a server started earlier in this process may have changed it)
-    monkeypatch.setattr(access, "propagate", True)
-    monkeypatch.setattr(access, "disabled", False)
-    monkeypatch.setattr(access, "level", logging.INFO)
-    access.info('%s - "%s %s HTTP/%s" %d', "127.0.0.1:46426", "POST", confirm, "1.1", 200)
+    # Handed to the root's handlers as `ivr serve` routes uvicorn's access records (a server
+    # started earlier in this process may have set uvicorn's loggers not to propagate).
+    access = logging.LogRecord(
+        "uvicorn.access",
+        logging.INFO,
+        __file__,
+        0,
+        '%s - "%s %s HTTP/%s" %d',
+        ("127.0.0.1:46426", "POST", confirm, "1.1", 200),
+        None,
+    )
+    logging.getLogger().handle(access)
 
     written = [json.loads(line) for line in captured["json"].getvalue().splitlines()]
     shown = [json.loads(line) for line in block("json", '{"time": ').splitlines()]

@@ -17,6 +17,15 @@ harmless (every write is an upsert, and the spooled copy is applied again on top
 the spool is not replayed before such a transaction has ended, so a call's records keep their
 order.
 
+The writer and the replay never hang on the database: they wait for each of its answers at
+most ANSWER_SECONDS (`answers_within`, ivr.store.database), even behind a proxy that swallows
+everything, so a transaction a webhook gave up on ends, and the spool replays, soon after the
+network is back.
+
+Only a database that fails pauses (AWAY_ERRORS). Every pooled connection being busy (BUSY_ERRORS)
+is a burst on a database that answers: a write is spooled and a booking refused, and nobody
+else does without the database for it.
+
 Callback bookings are never spooled: their fraud limits are counted in the database, so while
 it is away they are refused ("unavailable"). A booking spooled by an earlier version is
 counted against the limits when it is replayed, and set aside (rejected.jsonl) when over them.
@@ -44,7 +53,7 @@ from sqlalchemy.orm import Session
 from ivr.engine.booking import UNAVAILABLE, Booking
 from ivr.engine.numbers import masked
 from ivr.store.callbacks import Limits
-from ivr.store.database import Store, TooSlow, in_time, seconds_left
+from ivr.store.database import Store, TooSlow, answers_within, in_time, seconds_left
 from ivr.store.handover import COMMITTED, TO_SPOOL, Outcome, Write, settle_all
 from ivr.store.repository import CallEnd, CallStore
 from ivr.store.spool import REJECTED, Spool
@@ -63,9 +72,14 @@ BOOK, VOICEMAIL = "book_callback", "save_voicemail"
 PAUSE_SECONDS = 5.0
 # Writes one transaction may carry: enough for a burst, small enough to commit in milliseconds.
 BATCH_LIMIT = 64
-# The database is away (down, unreachable, overloaded): worth spooling and trying again.
+# The database is away (down, unreachable, overloaded, silent): worth spooling, trying again,
+# and doing without it for PAUSE_SECONDS.
+AWAY_ERRORS = (OperationalError, InterfaceError)
+# No pooled connection free within POOL_SECONDS: this process's own burst, on a database that
+# may answer fine. Worth spooling and trying again, not pausing everyone for.
+BUSY_ERRORS = (PoolTimeout,)
 # Any other error is this record's own (a value the schema refuses) and would fail forever.
-AWAY_ERRORS = (OperationalError, InterfaceError, PoolTimeout)
+TRY_AGAIN_ERRORS = (*AWAY_ERRORS, *BUSY_ERRORS)
 Handover = tuple[asyncio.AbstractEventLoop, list[Write]]
 # Per thread: set once the webhook booking on this thread has stopped waiting (see `_book`).
 _booking = threading.local()
@@ -138,7 +152,12 @@ class Records:
         """Book with the fraud limits (`args`: those of CallbackStore.book). While the
         bookings cannot be counted (the database away, or slower than the webhook's time),
         refused as UNAVAILABLE: spooled, it would skip the limits, and a count kept in this
-        process would allow the limits once per worker and replica."""
+        process would allow the limits once per worker and replica.
+
+        Only a failing database pauses. A booking out of time, or without a free connection,
+        queued behind the others (bookings of a region take turns, by design, for the
+        limits): in a burst that says the line is busy, not that the database is away. A
+        silent database is still noticed, by the webhooks' writes and reads."""
         if self.database_away():
             return Booking(None, UNAVAILABLE)
         given_up = threading.Event()
@@ -147,12 +166,14 @@ class Records:
         except TooSlow:
             given_up.set()  # a commit still to come is refused: the caller hears "not booked"
             why = "did not answer in time"
+        except BUSY_ERRORS:
+            why = "had no connection free in time"
         except AWAY_ERRORS:
+            self.pause()
             why = "is unavailable"
         else:
             self.database_answered()
             return booking
-        self.pause()
         log.warning("the database %s: callback booking refused, limits cannot be counted", why)
         return Booking(None, UNAVAILABLE)
 
@@ -267,7 +288,7 @@ class Records:
         """Each entry's outcome: committed, to be spooled, or why neither."""
         try:
             together = self._tried(lambda: self._apply_together(entries), "a batch of writes")
-        except AWAY_ERRORS as exc:  # no spool to fall back on
+        except TRY_AGAIN_ERRORS as exc:  # no spool to fall back on
             return [exc] * len(entries)
         except Exception:
             # One record the database refuses for good: the others must not share its fate.
@@ -325,15 +346,20 @@ class Records:
         self.spool.append(entry)
 
     def _tried(self, work: Callable[[], object], op: str) -> bool:
-        """Run `work` against the database when it is worth trying; False when the database
-        is away (the caller then spools). Without a spool, its errors are the caller's."""
+        """Run `work` against the database when it is worth trying, waiting for each answer
+        at most ANSWER_SECONDS; False when the database is away or every connection busy
+        (the caller then spools). Without a spool, its errors are the caller's."""
         if not self._direct():
             return False
         try:
-            work()
-        except AWAY_ERRORS:
+            with answers_within():
+                work()
+        except TRY_AGAIN_ERRORS as exc:
             if self.spool is None:
                 raise
+            if isinstance(exc, BUSY_ERRORS):
+                log.warning("no database connection free in time; spooling %s", op)
+                return False
             self.pause()
             log.warning("database unavailable; spooling %s", op, exc_info=True)
             return False
@@ -352,8 +378,11 @@ class Records:
                 return 0
         spool = self.spool
         try:
-            self.store.ping()
-            applied = spool.replay(lambda entry: self._replay_one(spool, entry))
+            with answers_within():  # a silent database ends the replay, not hangs it
+                self.store.ping()
+                applied = spool.replay(lambda entry: self._replay_one(spool, entry))
+        except BUSY_ERRORS:
+            return 0  # the webhooks use every connection: the next round replays
         except AWAY_ERRORS:
             self.pause()
             return 0
@@ -368,7 +397,7 @@ class Records:
                 self._replay_booking(spool, entry)
             else:
                 self._tell([apply(self.store, entry)])
-        except AWAY_ERRORS:
+        except TRY_AGAIN_ERRORS:
             raise
         except (SQLAlchemyError, ValueError, KeyError, TypeError):
             # Refused for good: set aside (rejected.jsonl) so the records behind it go in.

@@ -2,7 +2,9 @@
 
 `GET /readyz` says whether this replica can take calls: its configuration is loaded, its
 database answers within a webhook's time, and its records have somewhere to go (the database,
-or the spool while the database refuses).
+or the spool while the database refuses). Probes that overlap (several load balancers, a slow
+database) share one ping: a silent database costs one thread and one connection, whatever the
+probes' number, and the webhooks keep the rest of the pool.
 `POST /voice/fallback` is what Twilio requests when one of our webhooks failed: an apology, the
 other channels and, when agents are open, the region's queue. It reads no database and writes
 no record, so it still answers when the database is the reason the webhook failed.
@@ -12,23 +14,30 @@ or a TwiML Bin hosts, when no replica answers at all.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import tempfile
+import threading
+import time
+from concurrent.futures import Future
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
+from weakref import WeakKeyDictionary
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import PlainTextResponse
 from pydantic import Field
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.concurrency import run_in_threadpool
 
 from ivr.config.loading import Config
 from ivr.engine import handoff
 from ivr.engine.context import CallContext, place_caller
 from ivr.engine.steps import QUEUE_CONNECT, QUEUE_KEY, QUEUE_RESULT, QUEUE_WAIT
-from ivr.store.database import WAIT_SECONDS, TooSlow, in_time, time_allowed
+from ivr.store.database import WAIT_SECONDS, Store, answers_within
+from ivr.store.repository import POOL_SECONDS
 from ivr.web.params import CallParams
 from ivr.web.services import Services
 from ivr.web.twiml import CONTENT_TYPE, last_resort, render
@@ -46,8 +55,8 @@ STATIC_INSTANT = datetime(2026, 1, 1, tzinfo=UTC)
 # A caller whose queue webhooks failed is not queued again: that could loop them forever.
 QUEUE_PATHS = frozenset({QUEUE_WAIT, QUEUE_KEY, QUEUE_RESULT, QUEUE_CONNECT})
 READY = "ready"
-# How the database took the readiness probe's ping.
-ANSWERS, REFUSES, SILENT = "answers", "refuses", "silent"
+# How the database took the readiness probe's ping (BUSY: no pooled connection was free).
+ANSWERS, REFUSES, SILENT, BUSY = "answers", "refuses", "silent", "busy"
 
 router = APIRouter()
 
@@ -82,6 +91,13 @@ async def readyz(request: Request) -> PlainTextResponse:
             " (records are spooled meanwhile)",
             status_code=503,
         )
+    if answer == BUSY:
+        # Not the database refusing: this replica's webhooks hold every connection, and new
+        # ones would wait for a turn. Better sent elsewhere until the burst has passed.
+        return PlainTextResponse(
+            f"not ready: no database connection was free within {POOL_SECONDS:g} s",
+            status_code=503,
+        )
     spool = services.records.spool
     if spool is not None and await run_in_threadpool(spool_writable, spool.directory):
         # A database that refuses costs a webhook nothing (ivr.store.records): still ready.
@@ -92,16 +108,59 @@ async def readyz(request: Request) -> PlainTextResponse:
 
 
 async def _database_answer(services: Services) -> str:
-    """ANSWERS, REFUSES (an error, in time) or SILENT (nothing within PING_SECONDS). The ping
-    is abandoned, not awaited, when too slow: the driver's timeouts end its thread."""
+    """ANSWERS, REFUSES (an error, in time), BUSY (no free connection, in time) or SILENT
+    (nothing within PING_SECONDS of the ping's start, even when this probe joined it late). A
+    ping too slow is left to end on its own (the driver's timeouts, `answers_within`)."""
+    probe = _PROBES.get(services.store)
+    if probe is None:
+        probe = _PROBES[services.store] = DatabaseProbe()
+    answer, started = probe.ping(services.store)
+    left = started + PING_SECONDS - time.monotonic()
+    if left <= 0:
+        return SILENT  # the ping in flight is overdue already: no second one beside it
     try:
-        with time_allowed(PING_SECONDS):
-            await in_time(services.store.ping)
-    except TooSlow:
+        return await asyncio.wait_for(asyncio.wrap_future(answer), left)
+    except TimeoutError:
         return SILENT
+
+
+class DatabaseProbe:
+    """One readiness ping of a store in flight at a time, which the probes arriving meanwhile
+    share: without it, each probe of a silent database left a thread and a pooled connection
+    behind, until the pool was empty and the next probes, out of connections, read the pool's
+    timeout as a database that refuses (ready!) and the webhooks found no connection either."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._current: tuple[Future[str], float] | None = None
+
+    def ping(self, store: Store) -> tuple[Future[str], float]:
+        """The ping in flight, or a new one: its answer to come, and when it started."""
+        with self._lock:
+            if self._current is None or self._current[0].done():
+                answer: Future[str] = Future()
+                answer.set_running_or_notify_cancel()  # a probe that stops waiting keeps it
+                self._current = (answer, time.monotonic())
+                threading.Thread(
+                    target=_ping, args=(store, answer), name="ivr-readyz", daemon=True
+                ).start()
+            return self._current
+
+
+# Per store (a test's app, a reloaded service): the probe of its database.
+_PROBES: WeakKeyDictionary[Store, DatabaseProbe] = WeakKeyDictionary()
+
+
+def _ping(store: Store, answer: Future[str]) -> None:
+    try:
+        with answers_within():
+            store.ping()
+    except PoolTimeout:
+        answer.set_result(BUSY)
     except Exception:
-        return REFUSES
-    return ANSWERS
+        answer.set_result(REFUSES)
+    else:
+        answer.set_result(ANSWERS)
 
 
 def spool_writable(directory: Path) -> bool:

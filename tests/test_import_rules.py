@@ -145,6 +145,7 @@ def test_every_import_points_the_right_way(graph: Graph) -> None:
     assert wrong_way(graph) == []
 
 
+@pytest.mark.slow
 def test_no_import_cycles_anywhere_in_ivr(graph: Graph) -> None:
     assert cycles(graph) == []
 

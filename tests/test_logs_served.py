@@ -60,6 +60,7 @@ def test_text_is_the_default_and_keeps_its_format() -> None:
     assert TEXT_FORMAT == "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
+@pytest.mark.slow
 def test_an_error_inside_a_webhook_is_one_json_line_with_its_call_sid_and_no_number(
     settings: Settings, captured: dict[LogFormat, io.StringIO]
 ) -> None:

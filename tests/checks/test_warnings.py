@@ -89,12 +89,14 @@ def test_the_sample_has_every_prompt_a_fitting_voice_and_open_hours(sample: Chec
         assert of_kind(findings, kind) == [], kind
 
 
+@pytest.mark.slow
 def test_the_main_menu_offers_six_choices_everywhere(sample: CheckInput) -> None:
     [finding] = of_kind(run_checks(sample), Kind.MENU_CHOICES)
     assert finding.where == "menu main"
     assert finding.message.startswith("6 choices (1 2 3 4 9 0), more than 5 in every region")
 
 
+@pytest.mark.slow
 def test_mainland_china_reaches_an_agent_with_1_then_0(sample: CheckInput) -> None:
     way = next(w for w in ways_to_agents(sample) if (w.region, w.language) == ("cn", "zh-CN"))
     assert way.keys == ("1", "0") and way.queue == "cn-zh-CN"
@@ -102,11 +104,13 @@ def test_mainland_china_reaches_an_agent_with_1_then_0(sample: CheckInput) -> No
     assert 15 < way.unskippable < way.seconds < 60
 
 
+@pytest.mark.slow
 def test_a_one_language_region_needs_one_key(sample: CheckInput) -> None:
     way = next(w for w in ways_to_agents(sample) if w.region == "gb")
     assert way.keys == ("0",) and way.queue == "gb-en-GB"
 
 
+@pytest.mark.slow
 def test_every_region_and_language_has_a_way_to_an_agent(sample: CheckInput) -> None:
     ways = {(way.region, way.language) for way in ways_to_agents(sample)}
     regions = sample.config.regions.regions.values()
@@ -142,6 +146,7 @@ def test_a_language_missing_a_key_names_the_reference_line(tmp_path: Path) -> No
     )
 
 
+@pytest.mark.slow
 def test_a_prompt_longer_than_twenty_seconds_names_its_file_and_line(tmp_path: Path) -> None:
     prompts = prompts_copy(tmp_path)
     common = prompts / "en-GB" / "common.toml"
@@ -160,6 +165,7 @@ def test_a_prompt_longer_than_twenty_seconds_names_its_file_and_line(tmp_path: P
     assert findings[0].message.startswith("about 24 s of speech in one line")
 
 
+@pytest.mark.slow
 def test_one_long_step_of_a_guidance_is_named_by_its_index(tmp_path: Path) -> None:
     prompts = prompts_copy(tmp_path)
     password = prompts / "de-DE" / "password.toml"

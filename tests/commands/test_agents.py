@@ -43,6 +43,7 @@ def credentials(env: dict[str, str], phone: str) -> Credentials | None:
         store.close()
 
 
+@pytest.mark.slow
 def test_an_agent_is_added_with_a_pin_asked_twice_without_echo(env: dict[str, str]) -> None:
     code, out, _ = run(env, *ADD_LI, stdin="135792\n135792\n")
     assert code == 0
@@ -87,6 +88,7 @@ def test_a_pin_must_be_six_to_twelve_digits(env: dict[str, str], pin: str) -> No
     assert code == 2 and "PIN: use 6 to 12 digits" in err
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("pin", ["12345", "1234", "12345a", ""])
 def test_a_new_pin_shorter_than_six_digits_is_refused_and_the_old_one_kept(
     env: dict[str, str], pin: str
@@ -120,6 +122,7 @@ def test_a_pin_anyone_would_try_first_is_refused_with_the_reason(
     assert run(env, "agents", "list", "--json")[1] == "[]\n"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("pin", "why"), WEAK_PINS)
 def test_a_new_pin_anyone_would_try_first_is_refused_and_the_old_one_kept(
     env: dict[str, str], pin: str, why: str
@@ -131,6 +134,7 @@ def test_a_new_pin_anyone_would_try_first_is_refused_and_the_old_one_kept(
     assert found is not None and verify_secret("135792", found.pin_hash)
 
 
+@pytest.mark.slow
 def test_another_agents_number_is_no_reason_to_refuse_a_pin(env: dict[str, str]) -> None:
     run(env, *ADD_LI, "--pin-stdin", stdin="135792\n")
     other = ["agents", "add", "amy", "--phone", "+12025550123", "--language", "en-US"]
@@ -142,6 +146,7 @@ def test_set_pin_for_nobody_says_so_before_asking_for_a_pin(env: dict[str, str])
     assert code == 1 and "no agent named 'nobody'" in err and "PIN" not in out
 
 
+@pytest.mark.slow
 def test_a_second_agent_with_the_same_name_or_phone_is_refused(env: dict[str, str]) -> None:
     assert run(env, *ADD_LI, "--pin-stdin", stdin="135792\n")[0] == 0
     code, _, err = run(env, *ADD_LI, "--pin-stdin", stdin="246810\n")
@@ -169,6 +174,7 @@ def test_the_list_shows_masked_phones_and_states_never_a_pin(env: dict[str, str]
     assert "scrypt" not in run(env, "agents", "list")[1]
 
 
+@pytest.mark.slow
 def test_lock_unlock_set_pin_and_remove(env: dict[str, str]) -> None:
     run(env, *ADD_LI, "--pin-stdin", stdin="135792\n")
     code, out, _ = run(env, "agents", "lock", "li.wei", "--minutes", "30")

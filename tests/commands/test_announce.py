@@ -81,6 +81,7 @@ def test_a_message_for_all_languages_warns_about_voices(env: dict[str, str]) -> 
     assert "read by each caller's own voice" in result.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("args", "complaint"),
     [
@@ -130,6 +131,7 @@ def test_list_at_another_time(env: dict[str, str]) -> None:
     assert announce(env, "list", "--at", "yesterday").exit_code == 2
 
 
+@pytest.mark.slow
 def test_cancel_ends_it_once(env: dict[str, str]) -> None:
     announce(env, "add", "--region", "gb", "--kind", "closed", "--for", "1h")
     result = announce(env, "cancel", "1", "--by", "kenji")

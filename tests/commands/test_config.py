@@ -50,6 +50,7 @@ def test_check_on_the_sample_warns_shows_the_ways_to_agents_and_passes() -> None
     assert out.splitlines()[-1].endswith(f"; {warnings} warnings")
 
 
+@pytest.mark.slow
 def test_the_docs_show_lines_check_prints_on_the_sample() -> None:
     command, shown_lines = block("console", "$ ivr check --at ").split("\n", 1)
     result = run(*command.split()[2:], env=clean_env())

@@ -89,6 +89,7 @@ def test_dispatch_texts_a_caller_whose_callback_expired(
     assert again.exit_code == 0 and len(emulated_twilio.messages) == 1  # one text, not one per pass
 
 
+@pytest.mark.slow
 def test_purge_deletes_old_records_and_their_recordings_at_twilio(
     emulated_twilio: Switch, store_and_url: tuple[Store, str]
 ) -> None:
@@ -110,6 +111,7 @@ def test_purge_deletes_old_records_and_their_recordings_at_twilio(
     assert store.voicemails.get("RE" + "b" * 32) is not None
 
 
+@pytest.mark.slow
 def test_purge_without_credentials_keeps_voicemails(
     emulated_twilio: Switch, store_and_url: tuple[Store, str]
 ) -> None:
@@ -125,6 +127,7 @@ def test_purge_without_credentials_keeps_voicemails(
     assert store.voicemails.get("RE" + "c" * 32) is not None
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("age", ["90", "90x", "0d", "-5d", "d", "٣d"])
 def test_purge_refuses_an_unclear_age(age: str, store_and_url: tuple[Store, str]) -> None:
     result = CliRunner().invoke(cli, ["purge", "--older-than", age])

@@ -326,6 +326,7 @@ def test_report_json_of_one_day(database_file: Path) -> None:
     assert (total["callbacks_pending"], total["callbacks_done"]) == (2, 1)
 
 
+@pytest.mark.slow
 def test_report_of_one_region_and_another_threshold(database_file: Path) -> None:
     document = json_of(
         run("report", "--json", "--day", "2026-03-02", "--region", "jp", "--answer-within", "30")

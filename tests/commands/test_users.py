@@ -48,6 +48,7 @@ def test_a_user_added_with_a_password_on_stdin_is_kept_as_a_hash(database_url: s
     assert verify_secret(PASSWORD, record.password_hash)
 
 
+@pytest.mark.slow
 def test_the_list_shows_names_never_passwords(database_url: str) -> None:
     users("add", "ana", password=PASSWORD)
     users("add", "bo.chen", password="another long password")

@@ -60,6 +60,7 @@ def test_signing_in_opens_the_wallboard(
     assert wallboard_client.get("/login").headers["location"] == "/dashboard"  # already signed in
 
 
+@pytest.mark.slow
 def test_the_cookie_is_http_only_same_site_lax_and_expires(
     wallboard_client: AppClient, wallboard_users: UserStore
 ) -> None:
@@ -97,6 +98,7 @@ def test_the_cookie_is_secure_and_under_the_prefix_behind_an_https_public_url(
         client.close()
 
 
+@pytest.mark.slow
 def test_a_wrong_password_and_an_unknown_name_get_the_same_answer(
     wallboard_client: AppClient, wallboard_users: UserStore
 ) -> None:
@@ -128,6 +130,7 @@ def test_after_five_wrong_passwords_the_next_try_waits_ten_seconds(
     assert sign_in(wallboard_client) == 303
 
 
+@pytest.mark.slow
 def test_guessing_from_elsewhere_never_locks_a_supervisor_out(
     wallboard_app: FastAPI, wallboard_client: AppClient, wallboard_users: UserStore
 ) -> None:
@@ -140,6 +143,7 @@ def test_guessing_from_elsewhere_never_locks_a_supervisor_out(
     assert sign_in(wallboard_client) == 303  # Ana, from her own address
 
 
+@pytest.mark.slow
 def test_failed_sign_ins_are_counted_for_the_alert(
     wallboard_client: AppClient, wallboard_users: UserStore
 ) -> None:
@@ -214,6 +218,7 @@ def test_signing_out_forgets_the_session(
     assert wallboard_client.get("/dashboard").status_code == 303
 
 
+@pytest.mark.slow
 def test_signing_out_ends_the_session_on_every_replica(
     wallboard_app: FastAPI,
     wallboard_settings: Settings,
@@ -290,6 +295,7 @@ def test_over_https_browsers_are_told_to_keep_to_https(
         client.close()
 
 
+@pytest.mark.slow
 def test_odd_sign_in_requests_get_a_clear_4xx(
     wallboard_client: AppClient, wallboard_users: UserStore
 ) -> None:
@@ -310,6 +316,7 @@ def test_odd_sign_in_requests_get_a_clear_4xx(
     assert wallboard_client.post("/login", content=b"", headers=form).status_code == 401
 
 
+@pytest.mark.slow
 def test_what_a_visitor_typed_comes_back_escaped(
     wallboard_client: AppClient, wallboard_users: UserStore
 ) -> None:
@@ -321,6 +328,7 @@ def test_what_a_visitor_typed_comes_back_escaped(
     assert "<script>alert(1)" not in page.text and "&lt;script&gt;" in page.text
 
 
+@pytest.mark.slow
 def test_without_a_session_secret_the_wallboard_is_off_with_a_clear_503(
     settings: Settings, london_clock: VirtualClock, caplog: pytest.LogCaptureFixture
 ) -> None:

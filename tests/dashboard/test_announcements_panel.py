@@ -109,6 +109,7 @@ def test_the_panel_offers_the_configured_regions_languages_and_kinds(operator: A
     assert 'name="for"' in panel.text and 'name="until"' in panel.text
 
 
+@pytest.mark.slow
 def test_a_message_set_on_the_wallboard_is_heard_before_the_main_menu_at_once(
     operator: AppClient,
     wallboard_phone: Switch,
@@ -163,6 +164,7 @@ def test_times_are_shown_in_the_regions_own_time_zone(operator: AppClient) -> No
     assert "<td>2026-03-02T11:00+00:00</td>" in operator.get("/dashboard/announcements").text
 
 
+@pytest.mark.slow
 def test_closing_the_queues_on_the_wallboard_sends_callers_to_the_other_ways_until_cancelled(
     operator: AppClient,
     wallboard_phone: Switch,

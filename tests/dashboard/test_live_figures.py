@@ -52,6 +52,7 @@ def uk(document: dict[str, Any]) -> dict[str, Any]:
     return line
 
 
+@pytest.mark.slow
 def test_a_caller_waiting_for_an_agent_shows_then_leaves_the_board(
     feed: AppClient, wallboard_phone: Switch, wallboard_store: Store, london_clock: VirtualClock
 ) -> None:
@@ -79,6 +80,7 @@ def test_a_caller_waiting_for_an_agent_shows_then_leaves_the_board(
     assert taken["service_level"] in (0, 1)  # one answered call: in time or not
 
 
+@pytest.mark.slow
 def test_the_feed_and_the_page_never_show_a_callers_number(
     feed: AppClient, wallboard_phone: Switch
 ) -> None:

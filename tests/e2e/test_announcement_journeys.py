@@ -130,6 +130,7 @@ def test_a_closed_queue_turns_new_callers_away_and_moves_waiting_callers_out(
     assert any(line.startswith("Your callback code is") for line in after_leaving)
 
 
+@pytest.mark.slow
 def test_what_the_docs_show_a_caller_hears_during_a_closure(two_replicas: Service) -> None:
     two_replicas.announce(Kind.CLOSED)
     call = us_caller_asks_for_an_agent(two_replicas.a.phone)

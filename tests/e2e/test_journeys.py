@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
+
 from ivr.emulator import Switch
 from ivr.store import Store
 from tests.support.calls import CALLERS, LINES
 
 
+@pytest.mark.slow
 def test_mandarin_caller_resets_a_forgotten_password(switch: Switch) -> None:
     call = switch.dial(CALLERS["cn"], LINES["cn"])
     assert call.hears("普通话服务，请按1。") and call.hears("For English, press 2.")
@@ -63,6 +66,7 @@ def test_the_safety_notice_is_said_once_per_call(switch: Switch) -> None:
     assert sum(safety in line for line in call.heard) == 1
 
 
+@pytest.mark.slow
 def test_caller_on_another_regions_line_hears_their_own_number_and_may_stay(switch: Switch) -> None:
     call = switch.dial(CALLERS["cn"], LINES["us"], at="2026-03-02T10:00+08:00")
     call.press("1")
@@ -111,6 +115,7 @@ def test_holiday_moves_the_opening_to_the_next_working_day(switch: Switch) -> No
     assert call.hears("人工客服将在10月8日，星期四上午9点恢复服务。")  # after Golden Week
 
 
+@pytest.mark.slow
 def test_three_silences_when_closed_end_with_channels_and_goodbye(switch: Switch) -> None:
     call = switch.dial(CALLERS["gb"], LINES["gb"], at="2026-03-01T22:00+00:00")  # Sunday night
     call.silence()
@@ -123,6 +128,7 @@ def test_three_silences_when_closed_end_with_channels_and_goodbye(switch: Switch
     assert call.heard[-1] == "Thank you for calling. Goodbye."
 
 
+@pytest.mark.slow
 def test_three_wrong_keys_when_open_lead_to_an_agent(
     switch: Switch, signed_app_store: Store
 ) -> None:

@@ -37,6 +37,7 @@ def test_pending_transaction_caller_keys_a_reference_and_joins_the_priority_queu
     )
 
 
+@pytest.mark.slow
 def test_reference_too_short_is_asked_again_then_can_be_skipped(
     switch: Switch, signed_app_store: Store
 ) -> None:
@@ -55,6 +56,7 @@ def test_reference_too_short_is_asked_again_then_can_be_skipped(
     assert record is not None and (record.reason, record.transaction_ref) == ("tx_failed", None)
 
 
+@pytest.mark.slow
 def test_reference_read_back_wrong_can_be_entered_again(
     switch: Switch, signed_app_store: Store
 ) -> None:
@@ -87,6 +89,7 @@ def us_caller_asks_for_an_agent(
     return call
 
 
+@pytest.mark.slow
 def test_an_agent_takes_the_first_caller_and_the_second_moves_up(switch: Switch) -> None:
     first = us_caller_asks_for_an_agent(switch)
     assert first.queue == "us-en-US"
@@ -115,6 +118,7 @@ def test_caller_presses_1_to_leave_the_queue_for_other_channels(switch: Switch) 
     assert call.ended and call.heard[-1] == "Thank you for calling. Goodbye."
 
 
+@pytest.mark.slow
 def test_the_longest_wait_ends_politely_with_other_channels(switch: Switch) -> None:
     call = us_caller_asks_for_an_agent(switch)
     call.wait(1300)  # the US line's max wait is 1200 s
@@ -123,6 +127,7 @@ def test_the_longest_wait_ends_politely_with_other_channels(switch: Switch) -> N
     assert call.heard[-1] == "Thank you for calling. Goodbye."
 
 
+@pytest.mark.slow
 def test_callers_still_waiting_when_agents_close_hear_when_they_are_back(switch: Switch) -> None:
     call = us_caller_asks_for_an_agent(switch, at="2026-03-02T19:58-05:00")  # closes at 20:00
     assert call.queue == "us-en-US"
@@ -132,6 +137,7 @@ def test_callers_still_waiting_when_agents_close_hear_when_they_are_back(switch:
     assert call.events[-1].to_json()["duration"] < 600
 
 
+@pytest.mark.slow
 def test_the_maximum_wait_is_kept_to_within_one_announcement(switch: Switch) -> None:
     call = us_caller_asks_for_an_agent(switch)
     call.wait(1300)
@@ -142,6 +148,7 @@ def test_the_maximum_wait_is_kept_to_within_one_announcement(switch: Switch) -> 
     assert max(waited) < 1200 + 30  # ...and not a whole announcement later
 
 
+@pytest.mark.slow
 def test_a_full_queue_refuses_politely(switch: Switch) -> None:
     switch.set_queue_max_size("us-en-US", 1)
     us_caller_asks_for_an_agent(switch)
@@ -166,6 +173,7 @@ def test_caller_who_hangs_up_in_the_queue_is_recorded(
     assert record is not None and record.status == "completed" and record.queue == "gb-en-GB"
 
 
+@pytest.mark.slow
 def test_requests_signed_with_the_wrong_token_fail_the_call(
     switch: Switch, signed_settings: object
 ) -> None:

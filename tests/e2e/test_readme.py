@@ -19,6 +19,7 @@ from tests.support.docs import Block, block, blocks_starting
 from tests.support.repository import ROOT
 
 
+@pytest.mark.slow
 def test_the_readme_test_example_runs(signed_settings: Settings) -> None:
     clock = VirtualClock("2026-03-02T10:00+08:00")
     app = create_app(signed_settings, clock=clock)
@@ -69,6 +70,7 @@ def test_the_docs_have_three_call_transcripts() -> None:
     assert len(TRANSCRIPTS) == 3
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("shown", TRANSCRIPTS, ids=[b.where for b in TRANSCRIPTS])
 def test_each_transcript_is_what_ivr_call_prints(shown: Block) -> None:
     from typer.testing import CliRunner
@@ -82,6 +84,7 @@ def test_each_transcript_is_what_ivr_call_prints(shown: Block) -> None:
     assert result.output == transcript
 
 
+@pytest.mark.slow
 def test_the_first_call_of_the_quick_start_runs() -> None:
     from typer.testing import CliRunner
 

@@ -115,6 +115,7 @@ async def never_answers(request: Request) -> Response:
     return Response()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("problem", list(CASES), ids=[problem.value for problem in CASES])
 def test_each_row_is_raised_with_its_outcome(
     problem: Problem, make_app: Any, make_switch: Any

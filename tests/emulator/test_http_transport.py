@@ -6,6 +6,7 @@ from __future__ import annotations
 import socket
 from typing import Any
 
+import pytest
 from starlette.responses import Response
 
 from ivr.emulator import events_to_json
@@ -13,6 +14,7 @@ from ivr.emulator import events_to_json
 MENU = "<Response><Gather numDigits='1' action='/choice'><Say>Press 1</Say></Gather></Response>"
 
 
+@pytest.mark.slow
 def test_call_over_real_http_is_signed_on_the_public_url(
     make_app: Any, make_switch: Any, serve: Any
 ) -> None:
@@ -32,6 +34,7 @@ def test_call_over_real_http_is_signed_on_the_public_url(
     assert app.to("/choice")[0].params["Digits"] == "1"
 
 
+@pytest.mark.slow
 def test_http_transport_tells_the_server_its_public_origin(
     make_app: Any, make_switch: Any, serve: Any
 ) -> None:
@@ -56,6 +59,7 @@ def test_unreachable_server_fails_the_call_with_11205(make_switch: Any) -> None:
     assert [warning.code for warning in call.warnings] == [15003]  # the status callback too
 
 
+@pytest.mark.slow
 def test_server_error_fails_the_call_with_11200(
     make_app: Any, make_switch: Any, serve: Any
 ) -> None:
@@ -86,6 +90,7 @@ def queue_scenario(switch: Any) -> str:
     return events_to_json(events)
 
 
+@pytest.mark.slow
 def test_http_and_in_process_give_the_same_transcript(
     make_app: Any, make_switch: Any, serve: Any
 ) -> None:

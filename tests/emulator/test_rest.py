@@ -71,6 +71,7 @@ def place(client: Client, **options: Any) -> Any:
     return client.calls.create(**{**params, **options})
 
 
+@pytest.mark.slow
 def test_answered_call_runs_its_twiml_and_reports_its_end(
     twiml_app: Any, twiml_switch: Switch, twilio_client: Any
 ) -> None:
@@ -122,6 +123,7 @@ def test_answered_call_runs_its_twiml_and_reports_its_end(
     assert fetched.end_time == call.ended_at.replace(microsecond=0)
 
 
+@pytest.mark.slow
 def test_every_progress_event_asked_for_is_posted_in_order(
     twiml_app: Any, twiml_switch: Switch, twilio_client: Any
 ) -> None:
@@ -139,6 +141,7 @@ def test_every_progress_event_asked_for_is_posted_in_order(
     assert [params["SequenceNumber"] for params in posted] == ["0", "1", "2", "3"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("behaviour", "rang_for"),
     [("busy", 0), ("no-answer", 20), ("failed", 0)],
@@ -158,6 +161,7 @@ def test_unanswered_call_requests_no_twiml_and_reports_its_status(
     assert status.params["CallDuration"] == "0"
 
 
+@pytest.mark.slow
 def test_a_callee_that_answers_slower_than_the_timeout_is_no_answer(
     twiml_app: Any, twiml_switch: Switch, twilio_client: Any
 ) -> None:
@@ -167,6 +171,7 @@ def test_a_callee_that_answers_slower_than_the_timeout_is_no_answer(
     assert twiml_app.to("/voice/callback/answer") == []
 
 
+@pytest.mark.slow
 def test_callee_answers_are_used_for_its_gathers(
     twiml_app: Any, twiml_switch: Switch, twilio_client: Any
 ) -> None:
@@ -177,6 +182,7 @@ def test_callee_answers_are_used_for_its_gathers(
     assert twiml_app.to("/voice/callback/choice")[0].params["Digits"] == "1"
 
 
+@pytest.mark.slow
 def test_ending_an_answered_call_through_the_api(
     twiml_app: Any, twiml_switch: Switch, twilio_client: Any
 ) -> None:
@@ -197,6 +203,7 @@ def test_ending_an_answered_call_through_the_api(
     assert client.calls(created.sid).fetch().status == "completed"
 
 
+@pytest.mark.slow
 def test_canceling_a_queued_call_ends_it_before_it_rings(
     twiml_app: Any, twiml_switch: Switch, twilio_client: Any
 ) -> None:
@@ -209,6 +216,7 @@ def test_canceling_a_queued_call_ends_it_before_it_rings(
     assert twiml_app.to("/voice/callback/status")[0].params["CallStatus"] == "canceled"
 
 
+@pytest.mark.slow
 def test_canceled_does_not_end_a_call_in_progress(
     twiml_app: Any, twiml_switch: Switch, twilio_client: Any
 ) -> None:
@@ -220,6 +228,7 @@ def test_canceled_does_not_end_a_call_in_progress(
     assert twiml_switch.calls[created.sid].status == "in-progress"
 
 
+@pytest.mark.slow
 def test_redirecting_a_call_in_progress(
     twiml_app: Any, twiml_switch: Switch, twilio_client: Any
 ) -> None:
@@ -239,6 +248,7 @@ def test_redirecting_a_call_in_progress(
     assert twiml_app.to("/voice/callback/choice") == []  # the Gather never posted
 
 
+@pytest.mark.slow
 def test_redirecting_a_caller_out_of_a_queue(
     make_app: Any, make_switch: Any, twilio_client: Any
 ) -> None:
@@ -267,6 +277,7 @@ def test_redirecting_a_caller_out_of_a_queue(
     assert twiml_app.to("/after")[0].params["QueueResult"] == "redirected"
 
 
+@pytest.mark.slow
 def test_calls_list_shows_queued_and_started_calls_newest_first(
     twiml_switch: Switch, twilio_client: Any
 ) -> None:
@@ -280,6 +291,7 @@ def test_calls_list_shows_queued_and_started_calls_newest_first(
     assert [call.sid for call in client.calls.list(to="+819000000002")] == [second.sid]
 
 
+@pytest.mark.slow
 def test_inline_twiml_call(twiml_app: Any, twiml_switch: Switch, twilio_client: Any) -> None:
     created = twilio_client(twiml_switch).calls.create(
         to=CUSTOMER, from_=LINE, twiml="<Response><Say>Your callback time is 3 pm.</Say></Response>"
@@ -290,6 +302,7 @@ def test_inline_twiml_call(twiml_app: Any, twiml_switch: Switch, twilio_client: 
     assert twiml_app.requests == []  # no StatusCallback was asked for
 
 
+@pytest.mark.slow
 def test_wrong_credentials_are_refused_with_20003(twiml_switch: Switch, twilio_client: Any) -> None:
     with pytest.raises(TwilioRestException) as refused:
         place(twilio_client(twiml_switch, token="not-the-token"))
@@ -297,6 +310,7 @@ def test_wrong_credentials_are_refused_with_20003(twiml_switch: Switch, twilio_c
     assert twiml_switch.calls == {}
 
 
+@pytest.mark.slow
 def test_another_accounts_path_is_not_found(twiml_switch: Switch, twilio_client: Any) -> None:
     client = twilio_client(twiml_switch, account_sid="AC" + "0" * 32)
     with pytest.raises(TwilioRestException) as missing:
@@ -304,6 +318,7 @@ def test_another_accounts_path_is_not_found(twiml_switch: Switch, twilio_client:
     assert (missing.value.status, missing.value.code) == (404, 20404)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("options", "code"),
     [
@@ -321,12 +336,14 @@ def test_invalid_parameters_are_refused_with_twilios_codes(
     assert (refused.value.status, refused.value.code) == (400, code)
 
 
+@pytest.mark.slow
 def test_unknown_call_is_not_found(twiml_switch: Switch, twilio_client: Any) -> None:
     with pytest.raises(TwilioRestException) as missing:
         twilio_client(twiml_switch).calls("CA" + "f" * 32).fetch()
     assert (missing.value.status, missing.value.code) == (404, 20404)
 
 
+@pytest.mark.slow
 def test_queues_list_shows_a_caller_waiting(
     make_app: Any, make_switch: Any, twilio_client: Any
 ) -> None:
@@ -353,6 +370,7 @@ def test_queues_list_shows_a_caller_waiting(
     assert (queues["sales"].current_size, queues["sales"].average_wait_time) == (0, 0)
 
 
+@pytest.mark.slow
 def test_queue_list_pages_are_followed(
     twiml_app: Any, twiml_switch: Switch, twilio_client: Any
 ) -> None:
@@ -365,6 +383,7 @@ def test_queue_list_pages_are_followed(
     assert first.next_page_url is not None and first.previous_page_url is None
 
 
+@pytest.mark.slow
 def test_messages_are_kept_on_the_switch(twiml_switch: Switch, twilio_client: Any) -> None:
     client = twilio_client(twiml_switch)
     sent = client.messages.create(to=CUSTOMER, from_=LINE, body="We will call you at 3 pm.")
@@ -382,6 +401,7 @@ def test_messages_are_kept_on_the_switch(twiml_switch: Switch, twilio_client: An
     assert len(twiml_switch.messages) == 1
 
 
+@pytest.mark.slow
 def test_deleting_a_recording(make_app: Any, make_switch: Any, twilio_client: Any) -> None:
     twiml_app = make_app(
         {

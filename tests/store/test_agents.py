@@ -63,6 +63,7 @@ def logged_in(agent_store: AgentStore, name: str = "li", line_call: str = LINE_C
 
 
 # -- who the agents are ----------------------------------------------------------------------
+@pytest.mark.slow
 def test_an_agent_is_added_offline_with_phones_skills_and_only_a_pin_hash(
     agent_store: AgentStore,
 ) -> None:
@@ -238,6 +239,7 @@ def test_pins_keyed_for_nobody_change_no_agent(agent_store: AgentStore) -> None:
     assert agent is not None and agent.failed_pins == 0 and not agent.locked(T0)
 
 
+@pytest.mark.slow
 def test_pins_keyed_at_once_on_many_replicas_take_no_more_than_the_budget_and_the_tries(
     store: Store, agent_store: AgentStore
 ) -> None:
@@ -278,6 +280,7 @@ def test_an_operator_lock_logs_the_agent_out_and_unlock_lets_them_in(
     assert not agent_store.lock("nobody", T0, T0) and not agent_store.unlock("nobody", T0)
 
 
+@pytest.mark.slow
 def test_a_new_pin_replaces_the_old_hash_and_ends_the_session_of_the_old_one(
     agent_store: AgentStore,
 ) -> None:
@@ -483,6 +486,7 @@ def test_an_agent_on_another_line_call_takes_nobody(store: Store, agent_store: A
     )
 
 
+@pytest.mark.slow
 def test_two_agents_choosing_at_the_same_moment_never_take_the_same_queue(store: Store) -> None:
     main = AgentStore(store.engine)
     names = ["a1", "a2", "a3", "a4"]

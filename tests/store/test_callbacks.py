@@ -118,6 +118,7 @@ def test_a_caller_who_never_queued_waits_from_the_booking(store: Store) -> None:
     assert record.waiting_since == T0 and record.transaction_ref is None
 
 
+@pytest.mark.slow
 def test_booking_the_same_call_from_threads_at_once_stores_one_code(
     store: Store, replicas: list[Store]
 ) -> None:
@@ -154,6 +155,7 @@ def test_many_bookings_for_one_number_at_once_stay_within_the_limit(
     assert count(store) == 2
 
 
+@pytest.mark.slow
 def test_one_number_books_at_most_per_number_per_day(store: Store) -> None:
     limits = Limits(per_number_per_day=2, per_hour=60)
     assert book(store, 1, limits=limits).code == "000001"
@@ -472,6 +474,7 @@ def test_expire_old_expires_old_pending_callbacks_of_the_region(store: Store) ->
 # --- several dispatchers -----------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_dispatchers_claiming_at_once_take_each_callback_exactly_once(
     store: Store, replicas: list[Store]
 ) -> None:
@@ -501,6 +504,7 @@ def test_dispatchers_claiming_at_once_take_each_callback_exactly_once(
 # --- the callback queue ------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("queue_result", "status"),
     [("bridged", "done"), ("hangup", "cancelled"), ("leave", "pending"), (None, "pending")],

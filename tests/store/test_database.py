@@ -140,6 +140,7 @@ def test_the_purge_and_the_migrations_lift_the_statement_timeout(schema: str) ->
 
 
 # -- the webhook's time ---------------------------------------------------------------------
+@pytest.mark.slow
 @pytest.mark.postgres
 def test_waits_inside_one_webhook_share_its_time(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(waits, "WAIT_SECONDS", 0.6)
@@ -170,6 +171,7 @@ def test_waits_inside_one_webhook_share_its_time(monkeypatch: pytest.MonkeyPatch
         engine.dispose()
 
 
+@pytest.mark.slow
 @pytest.mark.postgres
 def test_a_write_the_database_does_not_answer_is_spooled_in_time_and_stored_once_it_does(
     tmp_path: Path, gate: TcpGate, schema: str
@@ -246,6 +248,7 @@ def test_bookings_while_the_database_is_away_are_refused_not_spooled(tmp_path: P
     assert not Spool(tmp_path / "spool").pending()
 
 
+@pytest.mark.slow
 @pytest.mark.postgres
 def test_a_booking_the_database_does_not_answer_in_time_is_refused_and_never_stored_late(
     schema: str,

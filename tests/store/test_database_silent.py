@@ -63,6 +63,7 @@ def step(records: Records, n: int) -> None:
     asyncio.run(webhook())
 
 
+@pytest.mark.slow
 @pytest.mark.postgres
 def test_the_writer_lets_go_of_a_silent_database_and_every_record_is_stored_once_it_answers(
     tmp_path: Path, gate: TcpGate, schema: str
@@ -89,6 +90,7 @@ def test_the_writer_lets_go_of_a_silent_database_and_every_record_is_stored_once
         checker.close()
 
 
+@pytest.mark.slow
 @pytest.mark.postgres
 def test_the_replay_lets_go_of_a_silent_database_and_replays_once_it_answers(
     tmp_path: Path, gate: TcpGate, schema: str
@@ -130,6 +132,7 @@ def test_the_replay_lets_go_of_a_silent_database_and_replays_once_it_answers(
         checker.close()
 
 
+@pytest.mark.slow
 @pytest.mark.postgres
 def test_a_booking_the_webhook_stopped_waiting_for_lets_go_of_a_silent_database(
     gate: TcpGate, schema: str

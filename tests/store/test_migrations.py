@@ -29,6 +29,7 @@ def test_migrated_sqlite_matches_the_models(tmp_path: Path) -> None:
     assert differences(f"sqlite:///{tmp_path / 'ivr.sqlite3'}") == []
 
 
+@pytest.mark.slow
 @pytest.mark.postgres
 def test_migrated_postgresql_matches_the_models() -> None:
     schema = f"test_{uuid.uuid4().hex[:12]}"

@@ -87,6 +87,7 @@ def every_connection(engine: Engine) -> list[Connection]:
             return held
 
 
+@pytest.mark.slow
 def test_a_booking_without_a_free_connection_is_refused_without_pausing_the_database(
     service_store: Store,
 ) -> None:
@@ -103,6 +104,7 @@ def test_a_booking_without_a_free_connection_is_refused_without_pausing_the_data
     assert booked(service_store.engine) == 1
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "service_store", [pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True
 )

@@ -108,6 +108,7 @@ def test_a_spooled_booking_of_a_region_no_longer_configured_is_set_aside(
     assert [entry["refused"] for entry in rejected(tmp_path / "spool")] == ["unknown_region"]
 
 
+@pytest.mark.slow
 def test_the_service_counts_spooled_bookings_against_its_configured_limits(
     settings: Settings,
 ) -> None:

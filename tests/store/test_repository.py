@@ -86,10 +86,12 @@ def start_replicas(url: str, count: int = 8) -> list[str]:
     return [worker.communicate(timeout=60)[0].strip() for worker in workers]
 
 
+@pytest.mark.slow
 def test_replicas_starting_together_migrate_once_on_sqlite(tmp_path: Path) -> None:
     assert start_replicas(f"sqlite:///{tmp_path / 'shared.sqlite3'}") == ["ok"] * 8
 
 
+@pytest.mark.slow
 @pytest.mark.postgres
 def test_replicas_starting_together_migrate_once_on_postgresql() -> None:
     schema = f"test_{uuid.uuid4().hex[:12]}"

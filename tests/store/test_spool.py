@@ -159,6 +159,7 @@ print("done", flush=True)
 """
 
 
+@pytest.mark.slow
 def test_two_writers_and_a_replayer_lose_nothing(tmp_path: Path) -> None:
     directory = tmp_path / "spool"
     count = 250

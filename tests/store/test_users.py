@@ -36,6 +36,7 @@ def test_a_password_change_replaces_the_hash(store: Store) -> None:
     assert not users.set_password("nobody", "scrypt$new")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["", "ana lima", "-ana", "a" * 65, "ana\n", "ána"])
 def test_odd_names_are_refused(store: Store, name: str) -> None:
     with pytest.raises(BadUserName):

@@ -154,6 +154,7 @@ def recorded(emulated_twilio: Switch, n: int, at: datetime) -> Recording:
     return recording
 
 
+@pytest.mark.slow
 def test_an_old_voicemail_is_deleted_at_twilio_then_in_the_store(
     store: Store, emulated_twilio: Switch, rest_client: Client
 ) -> None:
@@ -174,6 +175,7 @@ def test_an_old_voicemail_is_deleted_at_twilio_then_in_the_store(
     assert store.voicemails.get(new.sid) is not None
 
 
+@pytest.mark.slow
 def test_a_recording_already_gone_at_twilio_still_frees_its_ticket(
     store: Store, emulated_twilio: Switch, rest_client: Client
 ) -> None:
@@ -200,6 +202,7 @@ def test_without_a_twilio_client_voicemails_are_kept_and_reported(
     assert emulated_twilio.recordings == [recording]
 
 
+@pytest.mark.slow
 def test_a_recording_twilio_refuses_to_delete_keeps_its_ticket(
     store: Store, emulated_twilio: Switch
 ) -> None:
@@ -217,6 +220,7 @@ def test_a_recording_twilio_refuses_to_delete_keeps_its_ticket(
     assert emulated_twilio.recordings == [recording]
 
 
+@pytest.mark.slow
 def test_old_calls_and_finished_callbacks_are_purged_open_callbacks_stay(
     store: Store, rest_client: Client
 ) -> None:

@@ -150,6 +150,7 @@ def test_bad_signatures_get_403_and_no_twiml(signed_client: AppClient, case: str
 
 
 # -- malformed requests --------------------------------------------------------------------
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("path", "data", "status"),
     [
@@ -185,6 +186,7 @@ def test_body_that_is_not_utf8_gets_400(app_client: AppClient) -> None:
     assert response.status_code == 400
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "from_", ["", "☎️", "+" + "9" * 40, "client:агент", "sip:x@y", "+266696687"]
 )
@@ -231,6 +233,7 @@ def test_public_url_whose_prefix_looks_like_our_paths(settings: Settings) -> Non
 
 
 # -- state and errors -----------------------------------------------------------------------
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "query",
     [
@@ -328,6 +331,7 @@ def test_openapi_documents_every_voice_route(app_client: AppClient) -> None:
     assert "CallSid" in body["application/x-www-form-urlencoded"]["schema"]["properties"]
 
 
+@pytest.mark.slow
 def test_records_keep_the_normalised_caller_whatever_from_says(
     store: Store, settings: Settings
 ) -> None:
@@ -360,6 +364,7 @@ def test_a_broken_database_costs_no_call(settings: Settings, tmp_path: Path) -> 
     assert ElementTree.fromstring(queued.text).find("Enqueue") is not None  # queued all the same
 
 
+@pytest.mark.slow
 def test_a_client_that_goes_away_before_its_body_is_not_a_server_error(
     settings: Settings,
 ) -> None:

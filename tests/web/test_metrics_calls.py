@@ -37,6 +37,7 @@ def tokyo_caller_asks_for_an_agent(metered_switch: Switch, caller: str = CALLERS
     return call
 
 
+@pytest.mark.slow
 def test_an_answered_call_counts_its_choices_its_wait_and_its_outcome(
     metered_switch: Switch, metered_app: FastAPI, scrape: ScrapeFn
 ) -> None:
@@ -81,6 +82,7 @@ def test_an_answered_call_counts_its_choices_its_wait_and_its_outcome(
     assert seen.value("ivr_webhook_apologies_total", route="/voice/menu") == 0
 
 
+@pytest.mark.slow
 def test_a_caller_who_hangs_up_in_the_queue_is_counted_as_abandoned(
     metered_switch: Switch, metered_app: FastAPI, scrape: ScrapeFn
 ) -> None:
@@ -101,6 +103,7 @@ def test_a_caller_who_hangs_up_in_the_queue_is_counted_as_abandoned(
     assert seen.value("ivr_calls_total", **where, outcome="queued") == 0
 
 
+@pytest.mark.slow
 def test_a_caller_who_hangs_up_at_the_language_menu_has_no_language(
     metered_switch: Switch, scrape: ScrapeFn
 ) -> None:
@@ -113,6 +116,7 @@ def test_a_caller_who_hangs_up_at_the_language_menu_has_no_language(
     )
 
 
+@pytest.mark.slow
 def test_forged_signatures_are_counted_by_route(
     metered_client: AppClient, scrape: ScrapeFn
 ) -> None:
@@ -145,6 +149,7 @@ class BrokenClock:
         return instant("2026-03-02T10:00+08:00")
 
 
+@pytest.mark.slow
 def test_an_apology_of_the_error_boundary_is_counted(settings: Settings) -> None:
     app = create_app(settings.model_copy(update={"calls_per_caller": 0}), clock=BrokenClock())
     client = AppClient(app)
@@ -161,6 +166,7 @@ def test_an_apology_of_the_error_boundary_is_counted(settings: Settings) -> None
     assert seen.value("ivr_webhook_responses_total", route="/voice/incoming", code="200") == 1
 
 
+@pytest.mark.slow
 def test_labels_come_from_the_configuration_never_from_the_request(
     metered_app: FastAPI, book: RegionBook
 ) -> None:

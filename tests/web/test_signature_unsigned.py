@@ -222,6 +222,7 @@ def test_the_operator_is_told_once_what_to_set(
     assert "IVR_ALLOW_UNSIGNED=1" in told.getMessage()
 
 
+@pytest.mark.slow
 def test_every_start_with_unsigned_webhooks_allowed_warns(
     build: Build, caplog: pytest.LogCaptureFixture
 ) -> None:

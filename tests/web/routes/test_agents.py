@@ -61,6 +61,7 @@ def post(
     return ElementTree.fromstring(response.text)
 
 
+@pytest.mark.slow
 def test_the_right_pin_from_the_agents_phone_whispers_and_dials_the_waiting_caller(
     app_store: tuple[AppClient, Store],
 ) -> None:
@@ -75,6 +76,7 @@ def test_the_right_pin_from_the_agents_phone_whispers_and_dials_the_waiting_call
     assert PIN not in ElementTree.tostring(document, encoding="unicode")
 
 
+@pytest.mark.slow
 def test_follow_up_webhooks_of_a_call_nobody_logged_in_on_reach_no_queue(
     app_store: tuple[AppClient, Store],
 ) -> None:
@@ -91,6 +93,7 @@ def test_follow_up_webhooks_of_a_call_nobody_logged_in_on_reach_no_queue(
         assert document.find("Dial") is None and document.find("Enqueue") is None
 
 
+@pytest.mark.slow
 def test_a_wrong_pin_from_the_agents_phone_and_a_strangers_get_the_same_answer(
     app_store: tuple[AppClient, Store],
 ) -> None:
@@ -101,6 +104,7 @@ def test_a_wrong_pin_from_the_agents_phone_and_a_strangers_get_the_same_answer(
     assert render(agent) == render(stranger)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("path", "form"),
     [
@@ -118,6 +122,7 @@ def test_malformed_agent_line_webhooks_get_a_400(
     assert client.post(path, data=data).status_code == 400
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("query", ["t=99", "t=-1", "m=nonsense&t=x", "i=9999999", "n=%F0%9F%98%80"])
 def test_odd_query_values_are_read_as_nothing_never_a_server_error(
     app_store: tuple[AppClient, Store], query: str
@@ -128,6 +133,7 @@ def test_odd_query_values_are_read_as_nothing_never_a_server_error(
         assert response.status_code == 200
 
 
+@pytest.mark.slow
 def test_the_status_callback_logs_the_agent_out(app_store: tuple[AppClient, Store]) -> None:
     client, store = app_store
     post(client, "/voice/agent/pin", Digits=PIN)
@@ -173,6 +179,7 @@ def refused_total(refused: str) -> float:
     return REGISTRY.get_sample_value("ivr_agent_pin_failures_total", {"refused": refused}) or 0
 
 
+@pytest.mark.slow
 def test_once_the_hours_budget_is_spent_the_right_pin_hears_a_wrong_pins_answer_until_it_passes(
     settings: Settings,
 ) -> None:
@@ -204,6 +211,7 @@ def test_once_the_hours_budget_is_spent_the_right_pin_hears_a_wrong_pins_answer_
         client.close()
 
 
+@pytest.mark.slow
 @pytest.mark.postgres
 def test_with_the_database_silent_the_agent_line_answers_within_the_webhooks_time(
     settings: Settings,
@@ -240,6 +248,7 @@ def test_with_the_database_silent_the_agent_line_answers_within_the_webhooks_tim
         admin.dispose()
 
 
+@pytest.mark.slow
 def test_an_operator_sets_the_lines_pin_budget(settings: Settings) -> None:
     app = create_app(settings.model_copy(update={"agent_pin_budget": 3}), clock=FixedClock(T0))
     client = AppClient(app)
@@ -258,6 +267,7 @@ def test_an_operator_sets_the_lines_pin_budget(settings: Settings) -> None:
         client.close()
 
 
+@pytest.mark.slow
 def test_right_pins_give_back_what_they_took_and_never_spend_the_budget(
     settings: Settings,
 ) -> None:
@@ -281,6 +291,7 @@ def test_right_pins_give_back_what_they_took_and_never_spend_the_budget(
         client.close()
 
 
+@pytest.mark.slow
 def test_a_pin_stored_before_weak_pins_were_refused_still_logs_the_agent_in(
     settings: Settings,
 ) -> None:

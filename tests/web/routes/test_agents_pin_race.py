@@ -89,6 +89,7 @@ def line(store: Store, settings: Settings) -> Iterator[Any]:
     yield web_app.create_app(budgeted, clock=FixedClock(T0), store=store)
 
 
+@pytest.mark.slow
 def test_guesses_at_once_from_many_agents_phones_compare_no_more_pins_than_the_budget(
     store: Store, line: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -109,6 +110,7 @@ def test_guesses_at_once_from_many_agents_phones_compare_no_more_pins_than_the_b
     assert len(set(answers)) == 1  # every refusal sounds the same
 
 
+@pytest.mark.slow
 def test_guesses_at_once_at_one_agents_phone_compare_no_more_pins_than_the_lock_allows(
     store: Store, line: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:

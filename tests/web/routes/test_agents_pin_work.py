@@ -96,6 +96,7 @@ def line(store: Store, monkeypatch: pytest.MonkeyPatch, settings: Settings) -> I
     pins.client.close()
 
 
+@pytest.mark.slow
 def test_every_refused_pin_costs_the_same_database_and_hashing_work(line: PinLine) -> None:
     agents = AgentStore(line.store.engine)
     refused = {
@@ -125,6 +126,7 @@ def test_every_refused_pin_costs_the_same_database_and_hashing_work(line: PinLin
     assert len(heard) == 1  # the same TwiML, word for word
 
 
+@pytest.mark.slow
 def test_silence_costs_the_same_read_and_hashing_for_everyone_and_no_write(
     line: PinLine,
 ) -> None:
@@ -135,6 +137,7 @@ def test_silence_costs_the_same_read_and_hashing_for_everyone_and_no_write(
     assert len(agent.hashing) == 1
 
 
+@pytest.mark.slow
 def test_a_keyed_pin_is_counted_and_committed_before_it_is_compared(line: PinLine) -> None:
     """The share of the budget and the agent's try are taken, and visible to every replica,
     before the scrypt check: PINs keyed at the same moment cannot all be compared first."""

@@ -60,6 +60,7 @@ def test_pressing_1_delivered_twice_still_queues_the_person(app_client: AppClien
     assert record is not None and record.status == "queued"
 
 
+@pytest.mark.slow
 def test_the_callback_legs_queue_webhooks_know_the_person_from_to(app_client: AppClient) -> None:
     store: Store = app_client.app.state.services.store
     callback_id = placed_callback(store)
@@ -119,6 +120,7 @@ def test_a_message_kept_nowhere_is_never_called_saved(settings: Settings) -> Non
     assert "saved" not in spoken
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("duration", "digits", "ticket"),
     [("5", "", False), ("6", "", True), ("0", "#", False), ("2", "#", True), ("3", "hangup", True)],

@@ -53,6 +53,7 @@ def stored(client: AppClient) -> Store:
 BOOK_OWN_NUMBER = "/voice/callback/book?r=us&l=en-US&d=12025550188"
 
 
+@pytest.mark.slow
 def test_a_caller_id_that_failed_verification_is_not_booked_from_the_calling_webhook(
     signed_line: AppClient,
 ) -> None:
@@ -65,6 +66,7 @@ def test_a_caller_id_that_failed_verification_is_not_booked_from_the_calling_web
     assert stored(signed_line).callbacks.for_call(SID) is None
 
 
+@pytest.mark.slow
 def test_a_failed_verdict_on_the_booking_itself_is_refused_too(signed_line: AppClient) -> None:
     post(signed_line, "/voice/incoming")
     heard = post(signed_line, BOOK_OWN_NUMBER, StirVerstat="TN-Validation-Failed-A")
@@ -72,6 +74,7 @@ def test_a_failed_verdict_on_the_booking_itself_is_refused_too(signed_line: AppC
     assert stored(signed_line).callbacks.for_call(SID) is None
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("verdict", [None, "TN-Validation-Passed-A", "No-TN-Validation"])
 def test_without_a_failed_verdict_the_calling_number_is_booked(
     signed_line: AppClient, verdict: str | None
@@ -83,6 +86,7 @@ def test_without_a_failed_verdict_the_calling_number_is_booked(
     assert booked is not None and booked.number == CALLER
 
 
+@pytest.mark.slow
 def test_a_caller_with_a_failed_verdict_is_asked_for_a_number_not_offered_their_own(
     signed_line: AppClient,
 ) -> None:

@@ -48,6 +48,7 @@ def test_a_blocked_number_is_rejected_before_any_menu(screened: AppClient, calle
     assert record.path == "rejected:blocked"
 
 
+@pytest.mark.slow
 def test_a_caller_calling_too_often_is_rejected_until_the_window_passes(
     screened: AppClient, settings: Settings
 ) -> None:

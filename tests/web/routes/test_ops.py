@@ -85,6 +85,7 @@ def test_not_ready_without_a_configuration() -> None:
     assert (answer.status_code, answer.text) == (503, "not ready: no configuration loaded")
 
 
+@pytest.mark.slow
 def test_a_database_that_hangs_fails_the_probe_in_time(
     client: AppClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:

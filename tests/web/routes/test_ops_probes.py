@@ -35,6 +35,7 @@ def every_connection(engine: Engine) -> list[Connection]:
             return held
 
 
+@pytest.mark.slow
 def test_no_free_connection_is_not_ready_and_not_read_as_a_database_that_refuses(
     settings: Settings,
 ) -> None:
@@ -54,6 +55,7 @@ def test_no_free_connection_is_not_ready_and_not_read_as_a_database_that_refuses
     )
 
 
+@pytest.mark.slow
 @pytest.mark.postgres
 def test_overlapping_probes_of_a_silent_database_share_one_ping_and_say_so_in_time(
     tmp_path: Path, gate: TcpGate, schema: str, settings: Settings

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 
 import pytz
 
@@ -138,35 +140,124 @@ def _spoken_offset(moment: datetime) -> str:
     return f"{sign}{hours}" + (f":{rest:02d}" if rest else "")
 
 
-_PUNCTUATION = re.compile(r"[\s\.,!?;:'\"“”‘’。，！？；：、]+")
+# Scripts written without spaces between words: a phrase in them may be heard anywhere.
+_UNSPACED = re.compile(
+    "[\u0e00-\u0eff\u1000-\u109f\u1100-\u11ff\u1780-\u17ff\u2e80-\u2fdf\u3005-\u3007"
+    "\u3040-\u30ff\u3130-\u318f\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af"
+    "\uf900-\ufaff\U00020000-\U0003134f]"
+)
+# Spellings recognisers and people mix up: Turkish dotted and dotless i (casefold turns "İ"
+# into "i" plus a combining dot), Hindi with or without nukta (ज़/ज) and chandrabindu or
+# anusvara (पहुँचा/पहुंचा).
+_FOLDS = str.maketrans({"İ": "i", "ı": "i", "\u093c": None, "\u0901": "\u0902"})
+# Vietnamese writes the tone of "oa", "oe", "uy" on either vowel (hóa/hoá, thủy/thuỷ): on the first.
+_TONE_ON_SECOND = re.compile("(o[ae]|uy)([\u0300\u0301\u0303\u0309\u0323])")
+STEM = "*"  # a listed word ending in it also matches longer words: "hack*" hears "hacked"
 
 
 def normalize_speech(text: str) -> str:
-    """Lower-case, punctuation and spaces folded, so "Password." and "password" match."""
-    return _PUNCTUATION.sub(" ", text.casefold()).strip()
+    """What the caller said, or a listed word, in the one spelling they are compared in:
+    compatibility forms unified (full-width "ＯＴＰ" is "otp", half-width katakana full),
+    lower case, the folds above, punctuation (hyphens and apostrophes too) as a space, spaces
+    collapsed, so "E-mail!" and "e mail" match. Accents stay: recognisers write them, and in
+    Vietnamese they make the word ("hủy" is cancel, "Huy" a name)."""
+    folded = unicodedata.normalize("NFKC", text).translate(_FOLDS).casefold()
+    decomposed = unicodedata.normalize("NFD", folded)
+    toned = _TONE_ON_SECOND.sub(lambda m: m[1][0] + m[2] + m[1][1], decomposed)
+    folded = unicodedata.normalize("NFC", toned)
+    spaced = "".join(" " if unicodedata.category(ch)[0] == "P" else ch for ch in folded)
+    return " ".join(spaced.split())
+
+
+@dataclass(frozen=True)
+class _Needle:
+    text: str  # normalised
+    stem: bool  # the word may go on: "cancel*" hears "cancelling"
+    anywhere: bool  # in a script without spaces: no word edges to respect
+
+
+@lru_cache(maxsize=8192)
+def _needle(word: str) -> _Needle | None:
+    stem = word.rstrip().endswith(STEM)
+    text = normalize_speech(word.rstrip().removesuffix(STEM))
+    if not text:
+        return None
+    return _Needle(text, stem, _UNSPACED.search(text) is not None)
 
 
 def best_match(
     heard: str, choices: dict[str, tuple[str, ...]], first: tuple[str, ...] = ()
 ) -> str | None:
-    """The choice whose longest word occurs in what the caller said, or None; a matching
-    choice listed in `first` wins over the others."""
-    spoken = f" {normalize_speech(heard)} "
-    lengths: dict[str, int] = {}
-    for choice, words in choices.items():
-        for word in words:
-            needle = normalize_speech(word)
-            if needle and _occurs(needle, spoken):
-                lengths[choice] = max(lengths.get(choice, 0), len(needle))
-    for choice in first:
-        if choice in lengths:
-            return choice
-    # Ties go to the choice listed first.
-    return max(lengths, key=lambda choice: lengths[choice], default=None)
+    """The choice the caller asked for, or None when no listed word or phrase was heard.
+
+    1. A phrase heard inside a longer phrase of another choice does not count: "change my
+       password" is the password, not "change"; "still pending" a slow transaction, not
+       "pending"; "verification code" (a login code) not "verification".
+    2. Of the choices still heard, the one listed earliest in `first` wins: the intent
+       order (see `ivr.engine.questions.SPEECH_PRIORITY`), so "cancel my withdrawal" is
+       the pending flow although "withdrawal" is a transaction word.
+    3. Among choices not in `first` (the language menu lists none), the longest phrase
+       heard wins, and ties go to the choice listed first in `choices`.
+    """
+    spoken = normalize_speech(heard)
+    found = {choice: _heard_spans(spoken, words) for choice, words in choices.items()}
+    found = {choice: spans for choice, spans in found.items() if spans}
+    standing = [choice for choice, spans in found.items() if _stands(choice, spans, found)]
+    if not standing:
+        return None
+    ranked = [choice for choice in first if choice in standing]
+    if ranked:
+        return ranked[0]
+    return max(standing, key=lambda choice: max(end - start for start, end in found[choice]))
 
 
-def _occurs(needle: str, spoken: str) -> bool:
-    # Scripts without spaces (Chinese, Japanese...) match anywhere; others on word edges.
-    if needle.isascii():
-        return f" {needle} " in spoken
-    return needle in spoken
+def _heard_spans(spoken: str, words: tuple[str, ...]) -> list[tuple[int, int]]:
+    spans: list[tuple[int, int]] = []
+    for word in words:
+        needle = _needle(word)
+        if needle is not None:
+            spans += _occurrences(needle, spoken)
+    return spans
+
+
+def _occurrences(needle: _Needle, spoken: str) -> list[tuple[int, int]]:
+    """Where `needle` was said: anywhere for unspaced scripts, else from a word's start to a
+    word's end (a stem to the end of the word it starts)."""
+    spans = []
+    start = spoken.find(needle.text)
+    while start != -1:
+        end = start + len(needle.text)
+        if needle.anywhere:
+            spans.append((start, end))
+        elif _edge(spoken, start - 1) and needle.stem:
+            spans.append((start, _word_end(spoken, end)))
+        elif _edge(spoken, start - 1) and _edge(spoken, end):
+            spans.append((start, end))
+        start = spoken.find(needle.text, start + 1)
+    return spans
+
+
+def _edge(spoken: str, index: int) -> bool:
+    """A word boundary at `index`: the text's ends, a space, or a character of an unspaced
+    script ("我的usdt没到账" has "usdt" as a word)."""
+    if index < 0 or index >= len(spoken):
+        return True
+    return spoken[index] == " " or _UNSPACED.match(spoken[index]) is not None
+
+
+def _word_end(spoken: str, index: int) -> int:
+    while not _edge(spoken, index):
+        index += 1
+    return index
+
+
+def _stands(
+    choice: str, spans: list[tuple[int, int]], found: dict[str, list[tuple[int, int]]]
+) -> bool:
+    """Whether some phrase of `choice` was heard outside every longer phrase of the others."""
+    others = [span for other, heard in found.items() if other != choice for span in heard]
+    return any(not any(_inside(span, other) for other in others) for span in spans)
+
+
+def _inside(span: tuple[int, int], outer: tuple[int, int]) -> bool:
+    return outer[0] <= span[0] and span[1] <= outer[1] and outer[1] - outer[0] > span[1] - span[0]

@@ -2,7 +2,7 @@
 
 The twilio builder sorts attributes, so a document only changes when what callers hear or
 what Twilio does changes. Regenerate after a deliberate change with
-`IVR_UPDATE_GOLDEN=1 pytest tests/unit/test_golden.py` and read the diff.
+`IVR_UPDATE_GOLDEN=1 pytest tests/web/test_twiml_golden.py` and read the diff.
 """
 
 from __future__ import annotations

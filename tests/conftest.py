@@ -24,6 +24,8 @@ from fastapi import FastAPI
 from pydantic import SecretStr
 from sqlalchemy import create_engine, text
 
+from ivr.config.flow_file import load_flows
+from ivr.config.flows import FlowBook
 from ivr.config.prompts import Catalogue, load_prompts
 from ivr.config.regions import RegionBook, load_regions
 from ivr.config.settings import Settings
@@ -87,8 +89,13 @@ def book(catalogue: Catalogue) -> RegionBook:
     return load_regions(ROOT / "regions.toml", prompt_languages=catalogue.languages)
 
 
+@pytest.fixture(scope="session")
+def flows(book: RegionBook, catalogue: Catalogue) -> FlowBook:
+    return load_flows(ROOT / "flows.toml", book, catalogue)
+
+
 @pytest.fixture
-def make_context(book: RegionBook, catalogue: Catalogue) -> ContextFactory:
+def make_context(book: RegionBook, catalogue: Catalogue, flows: FlowBook) -> ContextFactory:
     """A call context: who calls which line, and when ("Sunday 23:59 in Tokyo")."""
 
     def make(
@@ -99,7 +106,12 @@ def make_context(book: RegionBook, catalogue: Catalogue) -> ContextFactory:
     ) -> CallContext:
         place = place_caller(book, from_, to)
         return CallContext(
-            place=place, region=place.region, now=instant(at), prompts=catalogue, company=company
+            place=place,
+            region=place.region,
+            now=instant(at),
+            prompts=catalogue,
+            flow=flows.for_region(place.region.id),
+            company=company,
         )
 
     return make
@@ -133,6 +145,7 @@ def settings(tmp_path: Path) -> Settings:
     return Settings(
         regions=ROOT / "regions.toml",
         prompts=ROOT / "prompts",
+        flows=ROOT / "flows.toml",
         database_url=f"sqlite:///{tmp_path / 'ivr.sqlite3'}",
         spool_dir=tmp_path / "spool",
         # Tests share two cores with the servers they start: a busy moment must not read as a

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 
 import phonenumbers
 
+from ivr.config.flows import FlowBook
 from ivr.config.hours import SEARCH_DAYS, is_open, next_opening
 from ivr.config.prompts import Catalogue
 from ivr.config.regions import Region, RegionBook
@@ -21,7 +22,18 @@ from ivr.engine.context import CallContext, place_caller
 from ivr.engine.menu import answer, present, start
 from ivr.engine.questions import Heard
 from ivr.engine.state import MenuState, parse_state
-from ivr.engine.steps import CALLBACK_BOOK, MENU, Ask, Enqueue, Hangup, Record, Redirect, Say, Step
+from ivr.engine.steps import (
+    CALLBACK_BOOK,
+    MENU,
+    Ask,
+    Enqueue,
+    Hangup,
+    QueueEntry,
+    Record,
+    Redirect,
+    Say,
+    Step,
+)
 
 KEYS = tuple("1234567890*#")
 NUMBER = "digits"  # what a multi-digit entry (a reference, a phone number) is called in the tree
@@ -70,7 +82,7 @@ def is_end(target: str) -> bool:
 
 def question_id(state: MenuState) -> str:
     """Questions differ by node and by why the caller wants an agent (it picks the queue)."""
-    return state.node.value + (f" ({state.reason})" if state.reason else "")
+    return str(state.node) + (f" ({state.reason})" if state.reason else "")
 
 
 def walk(ctx: CallContext, language: str) -> MenuWalk:
@@ -80,7 +92,7 @@ def walk(ctx: CallContext, language: str) -> MenuWalk:
     result = MenuWalk(ctx, language, opening, first)
     todo = deque([opening])
     while todo:
-        state = _state(todo.popleft())
+        state = next_state(todo.popleft())
         if state is None or question_id(state) in result.questions:
             continue
         here = question_id(state)
@@ -90,13 +102,13 @@ def walk(ctx: CallContext, language: str) -> MenuWalk:
         for entry, heard in _entries(ctx, state):
             step = answer(ctx, state, heard)
             target = _target(step)
-            after = _state(step)
+            after = next_state(step)
             if target == here:
                 continue  # a miss or a repeat
             if entry not in leaving:
                 leaving.append(entry)
-            if after is not None and after.language != language:
-                continue  # into another language's menus
+            if _language_after(step, after) not in (None, language):
+                continue  # into another language's menus or queue
             if any(a.entry == entry for a in answers):
                 continue
             answers.append(Answer(entry, step, target))
@@ -104,6 +116,14 @@ def walk(ctx: CallContext, language: str) -> MenuWalk:
         result.answers[here] = tuple(answers)
         result.choices[here] = tuple(leaving)
     return result
+
+
+def _language_after(step: Step, after: MenuState | None) -> str | None:
+    """The language the caller goes on in: of the next question, or of the queue joined."""
+    if after is not None:
+        return after.language
+    entry = next((e for e in step.effects if isinstance(e, QueueEntry)), None)
+    return entry.language if entry is not None else None
 
 
 def _entries(ctx: CallContext, state: MenuState) -> list[tuple[str, Heard]]:
@@ -122,7 +142,7 @@ def _national(number: str | None) -> str:
     return "".join(ch for ch in national if ch.isdigit())
 
 
-def _state(step: Step) -> MenuState | None:
+def next_state(step: Step) -> MenuState | None:
     last = step.actions[-1] if step.actions else None
     if isinstance(last, Redirect) and last.to.path == MENU:
         return parse_state(dict(last.to.params))
@@ -141,7 +161,7 @@ def _target(step: Step) -> str:
         return CALLBACK
     if any(isinstance(a, Hangup) for a in actions):
         return GOODBYE
-    state = _state(step)
+    state = next_state(step)
     if state is None:
         raise ValueError(f"the engine answered with a step that leads nowhere: {step}")
     return question_id(state)
@@ -200,6 +220,7 @@ def when_closed(region: Region, now: datetime) -> datetime | None:
 def region_walks(
     book: RegionBook,
     prompts: Catalogue,
+    flows: FlowBook,
     at: datetime,
     *,
     regions: list[str] | None = None,
@@ -217,6 +238,7 @@ def region_walks(
             region=region,
             now=at,
             prompts=prompts,
+            flow=flows.for_region(region.id),
             reference_lengths=reference_lengths,
         )
         for lang in region.languages:

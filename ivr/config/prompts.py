@@ -52,6 +52,10 @@ class Catalogue:
     def languages(self) -> frozenset[str]:
         return frozenset(self.entries)
 
+    def has(self, key: str) -> bool:
+        """Whether any language has `key` (a line said for some values only, such as a reason)."""
+        return any(key in entries for entries in self.entries.values())
+
     def spoken_in(self, language: str, key: str, fallback: str) -> str:
         """The language whose text (and voice) will say `key` for a caller of `language`."""
         return self._entry(language, key, fallback)[1]

@@ -110,7 +110,7 @@ class ConfigReloader:
     def fingerprint(self) -> Fingerprint:
         """Path, modification time and size of every file the configuration is read from."""
         settings = self.services.settings
-        files = [settings.regions]
+        files = [settings.regions, settings.flows]
         if settings.prompts.is_dir():
             files += sorted(settings.prompts.glob("*/*.toml"))
         return tuple(_stat(file) for file in files)

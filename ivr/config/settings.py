@@ -37,10 +37,14 @@ class Settings(BaseSettings):
     )
     regions: Path = Path("regions.toml")
     prompts: Path = Path("prompts")
+    flows: Path = Field(
+        Path("flows.toml"),
+        description="The menus: questions, keys and where they lead (docs/flows.md).",
+    )
     reload: Literal["signal", "watch"] = Field(
         "signal",
-        description="signal: regions and prompts are reloaded on SIGHUP; watch: also when their "
-        "files change (checked every 2 s).",
+        description="signal: regions, prompts and flows are reloaded on SIGHUP; watch: also "
+        "when their files change (checked every 2 s).",
     )
     database_url: str = "sqlite:///ivr.sqlite3"
     reference_min_digits: int = Field(6, ge=1, le=32)

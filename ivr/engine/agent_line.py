@@ -49,11 +49,6 @@ DIAL_TIMEOUT = 5  # seconds the Dial waits on an empty queue: short, the whisper
 IDLE_SECONDS = 15  # nobody waiting: checked again this often
 IDLE_ROUNDS = 40  # ten minutes without a caller: "are you still there?"
 NEXT, AFTER, IDLE = "1", "after", "idle"
-# Why the caller wanted an agent (the menu node they came from): each has a line in the whisper.
-REASONS = frozenset(
-    {"password", "security", "tx", "tx_slow", "tx_failed", "tx_other", "pending", "channels"}
-    | {"main", "menu"}
-)
 
 
 # -- agents and their states ----------------------------------------------------------------
@@ -296,8 +291,10 @@ def whisper(ctx: CallContext, language: str, caller: Waiting, queue: AgentQueue)
     ]
     if queue.kind is QueueKind.CALLBACK:
         lines.append(speaker.say("agent_line.callback"))
-    if caller.reason in REASONS:
-        lines.append(speaker.say(f"agent_line.reasons.{caller.reason}"))
+    # Why the caller wanted a person (the flow node they asked from), when a line says it.
+    reason = f"agent_line.reasons.{caller.reason}"
+    if caller.reason and ctx.prompts.has(reason):
+        lines.append(speaker.say(reason))
     if caller.reference:
         reading = speaker.for_line("agent_line.reference")
         lines.append(reading.say("agent_line.reference", digits=reading.digits(caller.reference)))

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from ivr.engine.context import CallContext
 from ivr.engine.handoff import enqueue
 from ivr.engine.phrases import Speaker
-from ivr.engine.state import Node
 from ivr.engine.steps import (
     CALLBACK_ANSWER,
     CALLBACK_KEY,
@@ -29,15 +28,6 @@ TALK, CANCEL = "1", "9"
 # In the callback queue's webhook URLs: which callback the caller on this leg is.
 CALLBACK_MARK = "cb"
 GREETINGS = 2  # the greeting is said at most twice before we try again later
-TOPICS = {
-    Node.PASSWORD.value: "callback.topic_password",
-    Node.SECURITY.value: "callback.topic_security",
-    Node.TRANSACTION.value: "callback.topic_transaction",
-    Node.TX_SLOW.value: "callback.topic_transaction",
-    Node.TX_FAILED.value: "callback.topic_transaction",
-    Node.TX_OTHER.value: "callback.topic_transaction",
-    Node.PENDING.value: "callback.topic_pending",
-}
 
 
 @dataclass(frozen=True)
@@ -70,7 +60,9 @@ def greeting(ctx: CallContext, callback: PlacedCallback, said: int) -> Step:
     )
     code = speaker.for_line("callback.your_code")
     lines = [hello, code.say("callback.your_code", code=code.code(callback.code))]
-    topic = TOPICS.get(callback.reason or "")
+    # Why they called, as the flow words it for the node they asked from.
+    asked_from = ctx.flow.nodes.get(callback.reason or "")
+    topic = asked_from.topic if asked_from is not None else None
     if topic:
         lines.append(speaker.say(topic))
     lines += [speaker.option("callback.connect", TALK), speaker.option("callback.cancel", CANCEL)]

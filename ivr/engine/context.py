@@ -14,6 +14,7 @@ from functools import lru_cache
 import phonenumbers
 from phonenumbers import timezone as number_timezones
 
+from ivr.config.flows import Flow
 from ivr.config.prompts import Catalogue
 from ivr.config.regions import Region, RegionBook
 from ivr.engine.line_state import Announcement, Staffing
@@ -189,6 +190,7 @@ class CallContext:
     region: Region  # the region serving the call (the caller's, kept in the URL state)
     now: datetime
     prompts: Catalogue
+    flow: Flow  # the region's compiled flow: its questions and where each key leads
     company: str = ""
     reference_lengths: tuple[int, int] = (6, 20)
     hold_music: str | None = None

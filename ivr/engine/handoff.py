@@ -9,7 +9,7 @@ from __future__ import annotations
 from ivr.engine.closing import agents_open, channel_lines, goodbye
 from ivr.engine.context import CallContext
 from ivr.engine.phrases import Speaker
-from ivr.engine.state import GUIDANCE, CallPlace, MenuState, Node
+from ivr.engine.state import MENU_REASON, CallPlace, MenuState, Node
 from ivr.engine.steps import (
     MENU,
     QUEUE_RESULT,
@@ -24,18 +24,6 @@ from ivr.engine.steps import (
 )
 from ivr.engine.ways import other_ways
 
-# Callers with these reasons are asked for the transaction's reference before queueing.
-REFERENCE_REASONS = frozenset(
-    {
-        Node.TRANSACTION.value,
-        Node.TX_SLOW.value,
-        Node.TX_FAILED.value,
-        Node.TX_OTHER.value,
-        Node.PENDING.value,
-    }
-)
-# Pending transactions may still be cancellable for minutes only: agents take them first.
-PRIORITY_REASONS = frozenset({Node.PENDING.value})
 YES, RETRY = "1", "2"
 
 
@@ -47,12 +35,12 @@ def to_agent(ctx: CallContext, language: str, reason: str) -> Step:
         return no_agent_for_language(ctx, language, reason)
     speaker = Speaker(ctx, language)
     prepare = step(speaker.say("agent.prepare"))
-    if queue != ctx.region.queue_name(language, priority=reason in PRIORITY_REASONS):
+    if queue != ctx.region.queue_name(language, priority=ctx.flow.is_priority(reason)):
         overflow = ctx.region.overflow[1] if ctx.region.overflow else language
         telling = speaker.for_line("agent.overflow")
         name = telling.text(f"agent_line.languages.{overflow}")
         prepare = step(telling.say("agent.overflow", language=name)).then(prepare)
-    if reason in REFERENCE_REASONS:
+    if ctx.flow.asks_reference(reason):
         state = MenuState(
             Node.REFERENCE,
             ctx.region.id,
@@ -73,8 +61,9 @@ def way_out(ctx: CallContext, state: MenuState) -> Step:
     speaker = Speaker(ctx, state.language)
     intro = step(speaker.say("agent.way_out"))
     if agents_open(ctx):
-        topical = state.node in GUIDANCE or state.node is Node.TRANSACTION
-        reason = state.node.value if topical else "menu"
+        node = ctx.flow.nodes.get(state.node)
+        topical = node is not None and node.kind != "ways" and node.id != ctx.flow.main
+        reason = node.id if node is not None and topical else MENU_REASON
         return intro.then(to_agent(ctx, state.language, reason=reason))
     return intro.then(step(channel_lines(ctx, state.language))).then(goodbye(ctx, state.language))
 
@@ -106,7 +95,7 @@ def staffed_queue(ctx: CallContext, language: str, reason: str) -> str | None:
     (always, when no agent is configured: agents then take callers some other way), else the
     region's overflow queue while that is staffed, else None."""
     region = ctx.region
-    priority = reason in PRIORITY_REASONS
+    priority = ctx.flow.is_priority(reason)
     staffing = ctx.staffing
     if staffing is None or staffing.serves(region.id, language):
         return region.queue_name(language, priority=priority)
@@ -128,7 +117,7 @@ def no_agent_for_language(ctx: CallContext, language: str, reason: str) -> Step:
 def reference_prompt(ctx: CallContext, state: MenuState) -> Step:
     """Ask for the reference digits, or read them back for confirmation."""
     speaker = Speaker(ctx, state.language)
-    if state.node is Node.CONFIRM and state.digits:
+    if state.node == Node.CONFIRM and state.digits:
         confirming = speaker.for_line("agent.reference_readback")
         prompts: tuple[Prompt, ...] = (
             confirming.say("agent.reference_readback", digits=confirming.digits(state.digits)),
@@ -159,7 +148,7 @@ def reference_prompt(ctx: CallContext, state: MenuState) -> Step:
 def answer_reference(ctx: CallContext, state: MenuState, digits: str) -> Step:
     speaker = Speaker(ctx, state.language)
     reason = state.reason or "menu"
-    if state.node is Node.CONFIRM:
+    if state.node == Node.CONFIRM:
         if digits == YES and state.digits:
             thanks = step(speaker.say("agent.reference_thanks"))
             return thanks.then(enqueue(ctx, state.language, reason, state.digits))
@@ -183,7 +172,7 @@ def _reference_again(ctx: CallContext, state: MenuState, apology: str | None) ->
     speaker = Speaker(ctx, state.language)
     shortest, longest = ctx.reference_lengths
     lines = [speaker.say(apology, min=shortest, max=longest)] if apology else []
-    if state.node is Node.CONFIRM and apology and apology.startswith("common."):
+    if state.node == Node.CONFIRM and apology and apology.startswith("common."):
         again = state.retry()  # a missed confirmation asks the confirmation again
     else:
         again = state.at(Node.REFERENCE, tries=state.tries + 1, digits=None)

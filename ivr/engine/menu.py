@@ -1,30 +1,38 @@
 """The menu engine: (call context, menu state, what the caller did) -> the next Step.
 
-Pure: no clock, no database, no HTTP. Every node answers a key, a phrase or silence, and no
-node is a dead end: after MAX_TRIES misses the caller is taken to an agent (when open) or
-told the other ways to reach us and wished goodbye.
+Pure: no clock, no database, no HTTP. The questions and where each key leads are the call's
+flow (flows.toml, compiled by ivr.config.flows); what a question says is built once per
+(node, language, variant) and kept in the flow (`Flow.said`). Every node answers a key, a
+phrase or silence, and no node is a dead end: after MAX_TRIES misses the caller is taken to an
+agent (when open) or told the other ways to reach us and wished goodbye.
 """
 
 from __future__ import annotations
 
-from ivr.engine.announcements import QueueMode, message_lines, mode_notice, queue_mode
-from ivr.engine.closing import agents_open, channel_lines, when_back
-from ivr.engine.context import CallContext
-from ivr.engine.handoff import answer_reference, reference_prompt, to_agent, way_out
-from ivr.engine.phrases import Speaker, best_match
-from ivr.engine.questions import (
+from ivr.config.flows import (
     AGENT,
     CALLBACK,
     GOODBYE,
     MAIN_MENU,
     REPEAT,
     VOICEMAIL,
-    Heard,
+    Flow,
+    GuidanceLine,
     Option,
+)
+from ivr.engine.announcements import QueueMode, message_lines, mode_notice, queue_mode
+from ivr.engine.closing import agents_open, channel_lines, when_back
+from ivr.engine.context import CallContext
+from ivr.engine.handoff import answer_reference, reference_prompt, to_agent, way_out
+from ivr.engine.phrases import Speaker, best_match
+from ivr.engine.questions import (
+    Heard,
     ask,
     choose,
+    gather_hints,
+    speech_words,
 )
-from ivr.engine.state import CALLBACK_NODES, REASONS, MenuState, Node
+from ivr.engine.state import CALLBACK_NODES, MENU_REASON, MenuState, Node
 from ivr.engine.steps import MENU, Ask, Prompt, Redirect, Say, Step, step
 from ivr.engine.ways import (
     answer_callback,
@@ -38,37 +46,10 @@ from ivr.engine.ways import (
     ways_options,
 )
 
-MAIN_OPTIONS = (
-    Option("1", Node.PASSWORD, "main.password"),
-    Option("2", Node.SECURITY, "main.security"),
-    Option("3", Node.TRANSACTION, "main.transaction"),
-    Option("4", Node.PENDING, "main.pending"),
-    Option("9", Node.CHANNELS, "main.channels"),
-    Option("0", AGENT, "main.agent"),
-    Option("*", REPEAT, "main.repeat"),
-)
-TRANSACTION_OPTIONS = (
-    Option("1", Node.TX_SLOW, "transaction.slow"),
-    Option("2", Node.TX_FAILED, "transaction.failed"),
-    Option("3", Node.TX_OTHER, "transaction.other"),
-    Option("*", REPEAT, "transaction.repeat"),
-)
-NEXT_OPTIONS = (
-    Option("*", REPEAT, "next.repeat"),
-    Option("0", AGENT, "next.agent"),
-    Option("#", MAIN_MENU, "next.menu"),
-)
-
-# What each guidance reads out: prompt keys, or (key, press) for a line that names a key.
-GUIDANCE_TEXT: dict[Node, tuple[str | tuple[str, str], ...]] = {
-    Node.PASSWORD: ("password.title", "password.steps", "password.no_message"),
-    Node.SECURITY: ("security.title", "security.steps"),
-    Node.TX_SLOW: ("transaction.slow_steps",),
-    Node.TX_FAILED: ("transaction.failed_steps",),
-    Node.TX_OTHER: ("transaction.other_steps",),
-    # A pending transaction may be cancellable for minutes only: the way to an agent comes first.
-    Node.PENDING: ("pending.title", ("pending.now", "0"), "pending.steps"),
-}
+# The key for a person in every menu, and in the language menu when the flow offers it there.
+PERSON = "0"
+# The welcome's Gather waits this long after its last word before the main menu is read.
+WELCOME_WAIT = 1
 
 
 def start(ctx: CallContext) -> Step:
@@ -90,21 +71,32 @@ def restart(ctx: CallContext) -> Step:
 
 def respond(ctx: CallContext, state: MenuState | None, heard: Heard) -> Step:
     """The caller's answer to the question in `state`; a missing or stale state starts over."""
-    if state is None or state.region != ctx.region.id or state.language not in ctx.region.languages:
+    if (
+        state is None
+        or state.region != ctx.region.id
+        or state.language not in ctx.region.languages
+        or not knows(ctx.flow, state.node)
+    ):
         return restart(ctx)
     return answer(ctx, state, heard)
 
 
+def knows(flow: Flow, node: str) -> bool:
+    """A question of the engine's own or a node of `flow`."""
+    return isinstance(node, Node) or node in flow.nodes
+
+
 def answer(ctx: CallContext, state: MenuState, heard: Heard) -> Step:
     """The caller's answer at `state.node` (a state known to fit the call's region)."""
-    if state.node is Node.LANGUAGE:
+    if state.node == Node.LANGUAGE:
         return _answer_language(ctx, state, heard)
     if state.node in (Node.REFERENCE, Node.CONFIRM):
         return answer_reference(ctx, state, heard.digits)
     if state.node in CALLBACK_NODES:
         return answer_callback(ctx, state, heard.digits)
-    options = _options(state.node, ctx)
-    choice = choose(Speaker(ctx, state.language), options, heard)
+    options = _options(ctx, state.node)
+    speaker = Speaker(ctx, state.language)
+    choice = choose(speaker, options, heard, ctx.flow.speech_priority)
     if choice is None:
         return _again(ctx, state, heard)
     return _act(ctx, state, choice)
@@ -112,29 +104,28 @@ def answer(ctx: CallContext, state: MenuState, heard: Heard) -> Step:
 
 def present(ctx: CallContext, state: MenuState) -> Step:
     """Ask the question of `state.node` (again, when tries > 0)."""
-    if state.node is Node.LANGUAGE:
+    if state.node == Node.LANGUAGE:
         return language_menu(ctx, state)
-    if state.node is Node.MAIN:
-        return _menu(ctx, state, ("main.title",), MAIN_OPTIONS)
-    if state.node is Node.TRANSACTION:
-        return _menu(ctx, state, ("transaction.title",), TRANSACTION_OPTIONS)
     if state.node in (Node.REFERENCE, Node.CONFIRM):
         return reference_prompt(ctx, state)
-    if state.node is Node.WAYS:
+    if state.node == Node.WAYS:
         return ways_menu(ctx, state)
     if state.node in CALLBACK_NODES:
         return callback_prompt(ctx, state)
-    return _guidance(ctx, state)
+    lines, hints = _question(ctx, state)
+    return ask(Speaker(ctx, state.language), state, lines, (), hints)
 
 
 def main_menu(ctx: CallContext, state: MenuState) -> Step:
-    return present(ctx, state.at(Node.MAIN, reason=None, digits=None))
+    return present(ctx, state.at(ctx.flow.main, reason=None, digits=None))
 
 
 def welcome(ctx: CallContext, language: str) -> Step:
-    """Greeting, the other-region notice when it applies, the safety notice, the main menu."""
+    """The greeting, the other-region notice when it applies, the flow's welcome lines (the way
+    to a person, the short safety notice) and operators' messages, all inside a Gather whose
+    keys answer the main menu; then the main menu."""
     speaker = Speaker(ctx, language)
-    lines = [
+    lines: list[Prompt] = [
         speaker.say("common.welcome", company=ctx.company)
         if ctx.company
         else speaker.say("common.welcome_generic")
@@ -143,25 +134,32 @@ def welcome(ctx: CallContext, language: str) -> Step:
         notice = speaker.for_line("roaming.other_line")
         number = notice.phone_number(ctx.region.hotlines[0])
         lines += [notice.say("roaming.other_line", number=number), speaker.say("roaming.fees")]
-    lines.append(speaker.say("common.safety"))
+    lines += _lines(speaker, ctx, ctx.flow.welcome)
     # Operators' messages (an outage, a scam warning) once per call, right before the menu.
     lines += message_lines(ctx, language)
-    state = MenuState(Node.MAIN, ctx.region.id, language, caller_id_failed=ctx.caller_id_failed)
-    return step(lines).then(main_menu(ctx, state))
+    state = MenuState(ctx.flow.main, ctx.region.id, language, caller_id_failed=ctx.caller_id_failed)
+    if not ctx.flow.barge_in:
+        return step(lines).then(main_menu(ctx, state))
+    # Keys only: a noisy room must not cut the notice short. No key: the main menu is read.
+    greeting = Ask(tuple(lines), state.link(MENU), input="dtmf", timeout=WELCOME_WAIT)
+    return step(greeting).then(main_menu(ctx, state))
 
 
 # -- language choice ---------------------------------------------------------------------
 def language_menu(ctx: CallContext, state: MenuState) -> Step:
-    """Each language offered in its own voice; speech only in the region's default language."""
+    """Each language offered in its own voice, then the way to a person in the first; speech
+    in the region's default language only (one Gather hears one language)."""
     languages = ctx.region.languages
+    default = Speaker(ctx, ctx.region.default_language)
     prompts: list[Prompt] = [
         Speaker(ctx, language).say("language.choose", key=str(number))
         for number, language in enumerate(languages, start=1)
     ]
-    default = Speaker(ctx, ctx.region.default_language)
-    hints = tuple(
-        word for language in languages for word in Speaker(ctx, language).words("language.speech")
-    )
+    words = [Speaker(ctx, language).words("language.speech") for language in languages]
+    if ctx.flow.person_in_language_menu:
+        prompts.append(default.option("next.agent", PERSON))
+        words.append(default.words("next.speech.agent"))
+    hints = gather_hints(words)
     ask = Ask(
         tuple(prompts),
         state.link(MENU),
@@ -173,12 +171,22 @@ def language_menu(ctx: CallContext, state: MenuState) -> Step:
 
 def _answer_language(ctx: CallContext, state: MenuState, heard: Heard) -> Step:
     languages = ctx.region.languages
+    default = Speaker(ctx, ctx.region.default_language)
     chosen: str | None = None
     if heard.digits.isdigit() and 1 <= int(heard.digits) <= len(languages):
         chosen = languages[int(heard.digits) - 1]
     elif heard.speech:
-        words = {lang: Speaker(ctx, lang).words("language.speech") for lang in languages}
-        chosen = best_match(heard.speech, words)
+        words: dict[str, tuple[str, ...]] = {
+            lang: Speaker(ctx, lang).words("language.speech") for lang in languages
+        }
+        if ctx.flow.person_in_language_menu:
+            words[AGENT] = default.words("next.speech.agent")
+        chosen = best_match(heard.speech, words, first=(AGENT,))
+    if heard.digits == "*":
+        return language_menu(ctx, state.at(Node.LANGUAGE))
+    if ctx.flow.person_in_language_menu and (heard.digits == PERSON or chosen == AGENT):
+        # A person, in the line's first language, without the welcome.
+        return _act(ctx, state.at(Node.LANGUAGE, language=ctx.region.default_language), AGENT)
     if chosen is not None:
         return welcome(ctx, chosen)
     if state.out_of_tries:
@@ -187,22 +195,21 @@ def _answer_language(ctx: CallContext, state: MenuState, heard: Heard) -> Step:
 
 
 # -- menus and guidance --------------------------------------------------------------------
-def _options(node: Node, ctx: CallContext) -> tuple[Option, ...]:
-    if node is Node.MAIN:
-        return MAIN_OPTIONS
-    if node is Node.TRANSACTION:
-        return TRANSACTION_OPTIONS
-    if node is Node.WAYS:
+def _options(ctx: CallContext, node_id: str) -> tuple[Option, ...]:
+    if node_id == Node.WAYS:
         return ways_options(ctx)
-    return NEXT_OPTIONS
+    node = ctx.flow.nodes[node_id]
+    return ctx.flow.options_of(node)
 
 
 def _act(ctx: CallContext, state: MenuState, choice: str) -> Step:
     if choice == REPEAT:
+        if state.node == Node.LANGUAGE:
+            return language_menu(ctx, state.at(Node.LANGUAGE))
         return present(ctx, state.at(state.node))
     if choice == MAIN_MENU:
         return main_menu(ctx, state)
-    reason = _agent_reason(state)
+    reason = _agent_reason(ctx, state)
     if choice == AGENT:
         if not agents_open(ctx):
             closed = step(when_back(ctx, state.language))
@@ -216,48 +223,78 @@ def _act(ctx: CallContext, state: MenuState, choice: str) -> Step:
         return voicemail(ctx, state)
     if choice == GOODBYE:
         return other_channels(ctx, state.language, None)
-    return present(ctx, state.at(Node(choice)))
+    if choice == Node.WAYS:
+        return other_ways(ctx, state)
+    return present(ctx, state.at(choice))
 
 
-def _menu(
-    ctx: CallContext, state: MenuState, intro: tuple[str, ...], options: tuple[Option, ...]
-) -> Step:
-    speaker = Speaker(ctx, state.language)
-    lines: list[Prompt] = [speaker.say(key) for key in intro]
-    lines += [speaker.option(option.prompt, option.key) for option in options]
-    return ask(speaker, state, lines, options)
+def _question(ctx: CallContext, state: MenuState) -> tuple[tuple[Prompt, ...], tuple[str, ...]]:
+    """What a menu or guidance node says, and the Gather's hints: built once per (node,
+    language, fallback, first time or again, region when it reads the region's channels) and
+    kept in the flow, since nothing in them depends on the moment or the caller."""
+    flow = ctx.flow
+    node = flow.nodes[state.node]
+    first = state.tries == 0
+    local = node.kind == "guidance" and first and any(line.channels for line in node.guidance)
+    key: tuple[str, ...] = (node.id, state.language, ctx.region.default_language, str(first))
+    key += (ctx.region.id,) if local else ()
+    said = flow.said.get(key)
+    if said is None:
+        said = flow.said[key] = _compile_question(ctx, state)
+    return said
 
 
-def _guidance(ctx: CallContext, state: MenuState) -> Step:
-    """Guidance read out step by step (only the options again after a miss), then what next."""
+def _compile_question(
+    ctx: CallContext, state: MenuState
+) -> tuple[tuple[Prompt, ...], tuple[str, ...]]:
+    flow = ctx.flow
+    node = flow.nodes[state.node]
     speaker = Speaker(ctx, state.language)
     lines: list[Prompt] = []
-    if state.tries == 0:
-        if state.node is Node.CHANNELS:
-            lines += channel_lines(ctx, state.language)
-        for item in GUIDANCE_TEXT.get(state.node, ()):
-            if isinstance(item, tuple):
-                lines.append(speaker.option(*item))
-            else:
-                lines += speaker.steps(item)
-    lines += [speaker.option(option.prompt, option.key) for option in NEXT_OPTIONS]
-    return ask(speaker, state, lines, NEXT_OPTIONS)
+    if node.kind == "guidance":
+        if state.tries == 0:
+            lines += _lines(speaker, ctx, node.guidance)
+    else:
+        lines += [speaker.say(key) for key in node.say]
+    options = flow.options_of(node)
+    lines += [speaker.option(option.say, option.key) for option in options if option.say]
+    hints = gather_hints(speech_words(speaker, options).values())
+    return tuple(lines), hints
+
+
+def _lines(speaker: Speaker, ctx: CallContext, lines: tuple[GuidanceLine, ...]) -> list[Prompt]:
+    """Guidance lines: a prompt read step by step, a line naming a key, the channels."""
+    spoken: list[Prompt] = []
+    for line in lines:
+        if line.channels:
+            spoken += channel_lines(ctx, speaker.language)
+        elif line.prompt and line.key:
+            spoken.append(speaker.option(line.prompt, line.key))
+        elif line.prompt:
+            spoken += speaker.steps(line.prompt)
+    return spoken
 
 
 def _again(ctx: CallContext, state: MenuState, heard: Heard) -> Step:
-    if state.out_of_tries and state.node is Node.WAYS:
+    if state.out_of_tries and state.node == Node.WAYS:
         # The caller is here because no agent can take the call: do not queue them again.
         return other_channels(ctx, state.language, _sorry(Speaker(ctx, state.language), heard))
     if state.out_of_tries and agents_open(ctx) and not _queue_open(ctx, state):
+        reason = _agent_reason(ctx, state)
         intro = step(Speaker(ctx, state.language).say("agent.way_out"))
-        return intro.then(_not_queued(ctx, state.at(state.node, reason=_agent_reason(state))))
+        return intro.then(_not_queued(ctx, state.at(state.node, reason=reason)))
     if state.out_of_tries:
         return way_out(ctx, state)
     return step(_sorry(Speaker(ctx, state.language), heard)).then(present(ctx, state.retry()))
 
 
-def _agent_reason(state: MenuState) -> str:
-    return state.reason or (state.node.value if state.node.value in REASONS else "menu")
+def _agent_reason(ctx: CallContext, state: MenuState) -> str:
+    """Why the caller wants a person: the reason carried so far, else the node they asked
+    from (a node of the flow other than the ways menu), else "menu"."""
+    if state.reason:
+        return state.reason
+    node = ctx.flow.nodes.get(state.node)
+    return node.id if node is not None and node.kind != "ways" else MENU_REASON
 
 
 def _queue_open(ctx: CallContext, state: MenuState) -> bool:

@@ -12,24 +12,17 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
+from ivr.config.flows import NODE_ID
 from ivr.engine.steps import Link
 
 MAX_TRIES = 3
 
 
 class Node(enum.StrEnum):
-    """Where the caller's answer goes; the value is what travels in the URL."""
+    """The questions the engine asks of itself, whatever the flow; the value travels in the URL.
+    Every other question is a node of the call's flow (ivr.config.flows), named by its id."""
 
     LANGUAGE = "lang"
-    MAIN = "main"
-    PASSWORD = "password"
-    SECURITY = "security"
-    TRANSACTION = "tx"
-    TX_SLOW = "tx_slow"
-    TX_FAILED = "tx_failed"
-    TX_OTHER = "tx_other"
-    PENDING = "pending"
-    CHANNELS = "channels"
     REFERENCE = "ref"
     CONFIRM = "confirm"
     WAYS = "ways"  # other ways to get help: a callback, a voice message, the channels
@@ -38,20 +31,10 @@ class Node(enum.StrEnum):
     CALLBACK_CONFIRM = "cb_ok"  # the number keyed in, read back
 
 
-GUIDANCE = frozenset(
-    {
-        Node.PASSWORD,
-        Node.SECURITY,
-        Node.TX_SLOW,
-        Node.TX_FAILED,
-        Node.TX_OTHER,
-        Node.PENDING,
-        Node.CHANNELS,
-    }
-)
-# Reasons a caller asks for an agent; the guidance node they came from, or these.
-REASONS = frozenset({node.value for node in GUIDANCE} | {"main", "tx", "menu"})
 CALLBACK_NODES = frozenset({Node.CALLBACK, Node.CALLBACK_NUMBER, Node.CALLBACK_CONFIRM})
+_BUILT_IN = frozenset(Node)
+# Why a caller asks for a person: the id of the flow node they asked from, or "menu".
+MENU_REASON = "menu"
 _DIGITS = re.compile(r"[0-9]{1,32}")
 _TRIES = re.compile(r"[0-9]")
 _ID = re.compile(r"[A-Za-z0-9-]{1,40}")
@@ -61,7 +44,7 @@ VERDICT, FAILED = "v", "failed"
 
 @dataclass(frozen=True)
 class MenuState:
-    node: Node
+    node: str  # a node of the call's flow, or a Node
     region: str
     language: str
     tries: int = 0
@@ -69,7 +52,7 @@ class MenuState:
     digits: str | None = None  # a transaction reference waiting for confirmation
     caller_id_failed: bool = False  # the incoming call's StirVerstat said so
 
-    def at(self, node: Node, **changes: object) -> MenuState:
+    def at(self, node: str, **changes: object) -> MenuState:
         """The state for asking at `node`; tries start again unless given."""
         values: dict[str, object] = {"tries": 0, **changes}
         return replace(self, node=node, **values)  # type: ignore[arg-type]
@@ -82,7 +65,7 @@ class MenuState:
         return self.tries + 1 >= MAX_TRIES
 
     def link(self, path: str) -> Link:
-        params = [("n", self.node.value), ("r", self.region), ("l", self.language)]
+        params = [("n", str(self.node)), ("r", self.region), ("l", self.language)]
         if self.tries:
             params.append(("t", str(self.tries)))
         if self.reason:
@@ -117,7 +100,7 @@ class CallPlace:
             params.append((VERDICT, FAILED))
         return Link(path, (*params, *extra))
 
-    def menu(self, node: Node) -> MenuState:
+    def menu(self, node: str) -> MenuState:
         """The menu question `node` for this caller."""
         return MenuState(
             node,
@@ -130,10 +113,11 @@ class CallPlace:
 
 def parse_state(query: Mapping[str, str]) -> MenuState | None:
     """The menu state in a webhook's query, or None when it is missing, stale or malformed."""
-    try:
-        node = Node(query.get("n", ""))
-    except ValueError:
+    node: str = query.get("n", "")
+    if not NODE_ID.fullmatch(node):
         return None
+    if node in _BUILT_IN:
+        node = Node(node)
     place = parse_place(query)
     tries = query.get("t", "0")
     digits = query.get("d")
@@ -158,7 +142,7 @@ def parse_place(query: Mapping[str, str]) -> CallPlace | None:
     verdict = query.get(VERDICT)
     if not _ID.fullmatch(region) or not _ID.fullmatch(language):
         return None
-    if reason is not None and reason not in REASONS:
+    if reason is not None and not NODE_ID.fullmatch(reason):
         return None
     if verdict not in (None, FAILED):
         return None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from ivr.config.flows import CALLBACK, GOODBYE, VOICEMAIL, Option
 from ivr.config.hours import is_open, next_opening
 from ivr.config.regions import Region
 from ivr.engine.booking import UNAVAILABLE, Booking
@@ -15,7 +16,7 @@ from ivr.engine.closing import agents_open, channel_lines, goodbye
 from ivr.engine.context import CallContext, CallerKind
 from ivr.engine.numbers import callback_number, can_receive_texts, last_digits
 from ivr.engine.phrases import Speaker
-from ivr.engine.questions import CALLBACK, GOODBYE, MAIN_MENU, REPEAT, VOICEMAIL, Option, ask
+from ivr.engine.questions import ask
 from ivr.engine.state import CallPlace, MenuState, Node
 from ivr.engine.steps import (
     CALLBACK_BOOK,
@@ -77,27 +78,14 @@ def first_attempt(ctx: CallContext) -> datetime:
     return next_due(ctx.region, ctx.now)
 
 
-def offer_line(ctx: CallContext, language: str, key: str) -> Prompt:
-    prompt = "callback.offer_open" if agents_open(ctx) else "callback.offer_closed"
-    return Speaker(ctx, language).option(prompt, key)
-
-
 # -- the ways menu ----------------------------------------------------------------------
-# When no agent can take the call now. The callback line is worded by whether agents are
-# open, so its prompt is chosen when spoken (see `_ways`).
-WAYS_OPTIONS = (
-    Option("1", CALLBACK, "callback.offer_open", "callback.speech.callback"),
-    Option("2", VOICEMAIL, "callback.voicemail", "callback.speech.voicemail"),
-    Option("3", GOODBYE, "callback.channels", "callback.speech.channels"),
-    Option("#", MAIN_MENU, "callback.menu", "next.speech.menu"),
-    Option("*", REPEAT, "callback.repeat", "next.speech.repeat"),
-)
-
-
+# When no agent can take the call now: the flow's `ways` node. A callback is offered only to a
+# caller we may call back, worded by whether agents are open (`say_closed`).
 def ways_options(ctx: CallContext) -> tuple[Option, ...]:
+    options = ctx.flow.nodes[Node.WAYS].options
     if can_call_back(ctx):
-        return WAYS_OPTIONS
-    return tuple(option for option in WAYS_OPTIONS if option.choice != CALLBACK)
+        return options
+    return tuple(option for option in options if option.to != CALLBACK)
 
 
 def ways_menu(ctx: CallContext, state: MenuState) -> Step:
@@ -105,12 +93,14 @@ def ways_menu(ctx: CallContext, state: MenuState) -> Step:
     channels, the main menu."""
     speaker = Speaker(ctx, state.language)
     options = ways_options(ctx)
-    lines: list[Prompt] = [
-        offer_line(ctx, state.language, option.key)
-        if option.choice == CALLBACK
-        else speaker.option(option.prompt, option.key)
+    closed = not agents_open(ctx)
+    lines = tuple(
+        speaker.option(
+            option.say_closed if closed and option.say_closed else option.say, option.key
+        )
         for option in options
-    ]
+        if option.say
+    )
     return ask(speaker, state, lines, options)
 
 
@@ -139,14 +129,14 @@ def start_callback(ctx: CallContext, state: MenuState) -> Step:
 
 def callback_prompt(ctx: CallContext, state: MenuState) -> Step:
     speaker = Speaker(ctx, state.language)
-    if state.node is Node.CALLBACK:
+    if state.node == Node.CALLBACK:
         own = _own_number(ctx) or ""
         lines: tuple[Prompt, ...] = (
             speaker.say("callback.own_number", digits=speaker.digits(last_digits(own))),
             speaker.say("callback.own_confirm", yes_key=YES, other_key=OTHER),
         )
         return step(Ask(lines, state.link(MENU), input="dtmf"), Redirect(state.link(MENU)))
-    if state.node is Node.CALLBACK_CONFIRM and state.digits:
+    if state.node == Node.CALLBACK_CONFIRM and state.digits:
         reading = speaker.for_line("callback.readback")
         lines = (
             reading.say("callback.readback", digits=reading.digits(state.digits)),
@@ -169,13 +159,13 @@ def callback_prompt(ctx: CallContext, state: MenuState) -> Step:
 def answer_callback(ctx: CallContext, state: MenuState, digits: str) -> Step:
     """The caller's keys at the callback questions; misses end with the other channels."""
     speaker = Speaker(ctx, state.language)
-    if state.node is Node.CALLBACK:
+    if state.node == Node.CALLBACK:
         own = _own_number(ctx)
         if digits == YES and own:
             return _book(state, own)
         if digits == OTHER:
             return callback_prompt(ctx, state.at(Node.CALLBACK_NUMBER))
-    elif state.node is Node.CALLBACK_CONFIRM:
+    elif state.node == Node.CALLBACK_CONFIRM:
         number = _keyed_number(ctx, state.digits or "")
         if digits == YES and number:
             return _book(state, number)
@@ -263,17 +253,15 @@ def booked(ctx: CallContext, place: CallPlace, booking: Booking) -> Step:
     speaker = Speaker(ctx, place.language)
     if booking.refused == UNAVAILABLE:
         # Sorry, then a voice message or the channels, answered by the ways menu (its keys).
-        ways_menu = place.menu(Node.WAYS)
-        lines = (
-            speaker.say("callback.unavailable"),
-            speaker.option("callback.voicemail", "2"),
-            speaker.option("callback.channels", "3"),
+        others = tuple(
+            option
+            for option in ctx.flow.nodes[Node.WAYS].options
+            if option.to in (VOICEMAIL, GOODBYE)
         )
-        hints = speaker.words("callback.speech.voicemail") + speaker.words(
-            "callback.speech.channels"
+        lines = (speaker.say("callback.unavailable"),) + tuple(
+            speaker.option(option.say, option.key) for option in others if option.say
         )
-        ask = Ask(lines, ways_menu.link(MENU), speech_language=speaker.recognition, hints=hints)
-        return step(ask, Redirect(ways_menu.link(MENU)))
+        return ask(speaker, place.menu(Node.WAYS), lines, others)
     if booking.code is None:
         limit = "number_limit" if booking.refused == "number_limit" else "region_limit"
         refusal = f"callback.{limit}"

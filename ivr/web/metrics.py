@@ -37,7 +37,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
-from ivr.engine.state import Node
+from ivr.config.flows import NODE_ID
 from ivr.logs import CALL_SID
 from ivr.store.repository import OUTCOMES, CallEnd
 from ivr.web.exposure import public_address, reached_publicly
@@ -65,7 +65,6 @@ QUEUE_RESULTS = frozenset(
     }
 )
 FINAL_CALL_STATUSES = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
-MENUS = frozenset(node.value for node in Node)
 KEYS = frozenset("0123456789*#")
 HEARD = {"~": "speech", "-": "silence"}
 CALLBACK_EVENTS = ("booked", "placed", "refused", "not_reached", "expired", "texted")
@@ -137,7 +136,7 @@ def where(regions: RegionBook, region_id: str | None, language: str | None) -> t
 def menu_choice(region_id: str, choice: str) -> None:
     """A visit's choice ("main:1", "ways:-"); other visits (the first webhook) are not menus."""
     menu, _, heard = choice.partition(":")
-    if menu not in MENUS:
+    if not NODE_ID.fullmatch(menu):  # the webhook counts only questions its flow knows
         return
     answer = heard if heard in KEYS else HEARD.get(heard, "other")
     MENU_CHOICES.labels(region_id, menu, answer).inc()

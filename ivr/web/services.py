@@ -131,6 +131,7 @@ class Services:
             region=region,
             now=self.clock.now(),
             prompts=self.config.prompts,
+            flow=self.config.flows.for_region(region.id),
             company=self.settings.company_name,
             reference_lengths=(
                 self.settings.reference_min_digits,

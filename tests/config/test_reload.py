@@ -36,8 +36,10 @@ _CALLS = itertools.count(1)
 
 @pytest.fixture
 def config_dir(tmp_path: Path) -> Path:
-    """A copy of the sample regions.toml and prompts/ that the test edits under the server."""
+    """A copy of the sample regions.toml, flows.toml and prompts/ that the test edits under the
+    server."""
     shutil.copy(ROOT / "regions.toml", tmp_path / "regions.toml")
+    shutil.copy(ROOT / "flows.toml", tmp_path / "flows.toml")
     shutil.copytree(ROOT / "prompts", tmp_path / "prompts")
     return tmp_path
 
@@ -46,6 +48,7 @@ def server_env(config_dir: Path, **settings: str) -> dict[str, str]:
     return replica_env(
         IVR_REGIONS=str(config_dir / "regions.toml"),
         IVR_PROMPTS=str(config_dir / "prompts"),
+        IVR_FLOWS=str(config_dir / "flows.toml"),
         IVR_DATABASE_URL=f"sqlite:///{config_dir / 'ivr.sqlite3'}",
         IVR_SPOOL_DIR=str(config_dir / "spool"),
         IVR_CALLS_PER_CALLER="0",  # the tests call often from one number
@@ -158,6 +161,27 @@ def test_watch_reloads_an_edited_region_and_refuses_a_broken_one(
     until(lambda: logged(watching_server, "unknown language 'xx-XX'"), "the refusal")
     assert "n=lang" in heard_by_a_uk_caller(watching_server)
     assert "Für Deutsch" in heard_by_a_uk_caller(watching_server)
+
+
+@pytest.mark.slow
+def test_watch_reloads_an_edited_flow_and_refuses_one_with_a_key_used_twice(
+    watching_server: Replica, config_dir: Path
+) -> None:
+    flows = config_dir / "flows.toml"
+    pending = '{ key = "4", to = "pending", say = "main.pending" }'
+    assert "To cancel or change a pending transaction, press 4" in heard_by_a_uk_caller(
+        watching_server
+    )
+    edit(flows, pending, pending.replace('"4"', '"5"'))
+    until(
+        lambda: "pending transaction, press 5" in heard_by_a_uk_caller(watching_server),
+        "the moved option",
+    )
+    edit(flows, pending.replace('"4"', '"5"'), pending.replace('"4"', '"1"'))
+    line = 1 + flows.read_text().split(pending.replace('"4"', '"1"'))[0].count("\n")
+    until(lambda: logged(watching_server, f"{flows}:{line}: "), "the refusal")
+    assert logged(watching_server, "key '1' is used twice")
+    assert "pending transaction, press 5" in heard_by_a_uk_caller(watching_server)
 
 
 @pytest.mark.slow

@@ -189,7 +189,7 @@ def test_two_agents_take_five_callers_in_order_with_whispers(line: Line) -> None
         [
             "Next caller: Mainland China, speaking American English.",
             "Asked for an agent from the main menu.",
-            "Waiting 6 minutes.",
+            "Waiting 5 minutes.",
         ],
     ]
     assert c.hears("正在为您接通人工客服。")  # the caller's own notice, on their leg

@@ -15,7 +15,9 @@ def test_mandarin_caller_resets_a_forgotten_password(switch: Switch) -> None:
     assert call.hears("普通话服务，请按1。") and call.hears("For English, press 2.")
     call.press("1")
     assert call.hears("您好，欢迎致电钱包客服。")
-    assert call.hears("我们绝不会向您索要密码、助记词、私钥或任何验证码")
+    assert call.hears("人工服务请随时按0。")
+    assert call.hears("我们绝不会索要密码、助记词或验证码。")
+    call.silence()  # keys work during the welcome; without one, the main menu follows
     assert call.hears("忘记密码，请按1")
     call.press("1")
     assert call.hears("在登录页面，点击“忘记密码”。")
@@ -40,6 +42,7 @@ def test_english_speaker_on_the_china_line_uses_speech(switch: Switch) -> None:
     call = switch.dial(CALLERS["cn"], LINES["cn"])
     call.press("2")
     assert call.hears("Thank you for calling wallet support.")
+    call.silence()  # the welcome listens for keys only
     call.say("I need help with my account security")
     assert call.hears(
         "Turn on two-step verification, by text message or with an authenticator app."
@@ -52,18 +55,25 @@ def test_english_speaker_on_the_china_line_uses_speech(switch: Switch) -> None:
 def test_mandarin_speech_picks_the_password_guidance(switch: Switch) -> None:
     call = switch.dial(CALLERS["cn"], LINES["cn"])
     call.say("中文")
+    call.silence()
     call.say("我忘记密码了")
     assert call.hears("忘记密码，可以这样重置。")
 
 
 def test_the_safety_notice_is_said_once_per_call(switch: Switch) -> None:
     call = switch.dial(CALLERS["gb"], LINES["gb"])  # one language: straight to the welcome
-    safety = "we will never ask for your password, your recovery phrase"
+    safety = "We will never ask for your password, recovery phrase, or any code."
     assert call.hears(safety)
-    call.press("2")
+    call.press("1")
     call.press("#")
     call.press("*")
     assert sum(safety in line for line in call.heard) == 1
+
+
+def test_the_full_safety_statement_comes_with_the_security_guidance(switch: Switch) -> None:
+    call = switch.dial(CALLERS["gb"], LINES["gb"])
+    call.press("2")  # during the welcome: a main-menu key
+    assert call.hears("we will never ask for your password, your recovery phrase")
 
 
 @pytest.mark.slow
@@ -74,6 +84,7 @@ def test_caller_on_another_regions_line_hears_their_own_number_and_may_stay(swit
         "您拨打的是其他地区的客服热线。您所在的地区有专属热线，号码是：加 8 6, 4 0 0, 1 2 3, 4 5 6 7。"
     )
     assert call.hears("可能会产生国际漫游费用。您也可以不挂机")
+    call.silence()
     assert call.hears("主菜单。")  # staying is the default: the menu follows
     call.press("3")
     assert call.hears("交易没到账，或者到账很慢，请按1。")
@@ -118,6 +129,7 @@ def test_holiday_moves_the_opening_to_the_next_working_day(switch: Switch) -> No
 @pytest.mark.slow
 def test_three_silences_when_closed_end_with_channels_and_goodbye(switch: Switch) -> None:
     call = switch.dial(CALLERS["gb"], LINES["gb"], at="2026-03-01T22:00+00:00")  # Sunday night
+    call.silence()  # the welcome's keys-only Gather: no answer, no miss; the menu follows
     call.silence()
     call.silence()
     assert call.hears("Sorry, I didn't hear a choice.")
@@ -152,6 +164,7 @@ def test_invalid_key_is_apologised_for_and_the_menu_repeats(switch: Switch) -> N
 
 def test_asking_for_a_person_wins_over_the_topic_said_with_it(switch: Switch) -> None:
     call = switch.dial(CALLERS["gb"], LINES["gb"], at="2026-03-02T10:00+00:00")
+    call.silence()
     call.say("agent please, my account was hacked")
     assert call.hears("Before we put you through, please have these ready")
 

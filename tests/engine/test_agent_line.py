@@ -9,6 +9,7 @@ from xml.etree import ElementTree
 
 import pytest
 
+from ivr.config.flows import FlowBook
 from ivr.config.languages import LANGUAGES
 from ivr.config.prompts import Catalogue
 from ivr.config.regions import RegionBook
@@ -173,10 +174,15 @@ def test_while_nobody_waits_the_line_checks_again_quietly_then_asks(
     assert said(agent_line.nobody_waiting(ctx, "en-US", IDLE_ROUNDS))[0] == "Are you still there?"
 
 
-def test_every_language_names_every_language_and_reason(catalogue: Catalogue) -> None:
+def test_every_language_names_every_language_and_reason(
+    catalogue: Catalogue, flows: FlowBook
+) -> None:
+    """Every node of the sample flow a caller can ask for a person from, and "main menu" and
+    "no topic", has its line in the whisper, in every language."""
+    reasons = [node.id for node in flows.default.nodes.values() if node.kind != "ways"]
     for language in catalogue.languages:
         for named in LANGUAGES:
             assert catalogue.line(language, f"agent_line.languages.{named}", language).text
-        for reason in agent_line.REASONS:
+        for reason in [*reasons, "menu"]:
             line = catalogue.line(language, f"agent_line.reasons.{reason}", language)
             assert line.language == language

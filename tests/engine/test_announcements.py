@@ -6,6 +6,7 @@ from datetime import datetime
 from xml.etree import ElementTree
 from zoneinfo import ZoneInfo
 
+from ivr.config.flows import FlowBook
 from ivr.config.prompts import Catalogue
 from ivr.config.regions import RegionBook
 from ivr.engine.closing import agents_open
@@ -22,7 +23,7 @@ from tests.support.announcements import AnnouncementFactory, TokyoCall
 from tests.support.contexts import ContextFactory
 from tests.support.twiml_check import problems_in
 
-SAFETY_EN = "Please remember: we will never ask for your password"
+SAFETY_EN = "We will never ask for your password"
 CLOSED_EN = "We're sorry. Our agents can't take calls right now."
 CALLBACK_ONLY_EN = (
     "Right now, our agents are calling customers back instead of answering new calls."
@@ -94,7 +95,7 @@ def test_the_message_is_not_repeated_with_the_menu(
     tokyo_call: TokyoCall, announcement: AnnouncementFactory
 ) -> None:
     ctx = tokyo_call(announcement(text="Known delay on withdrawals."))
-    main = MenuState(Node.MAIN, "jp", "en-US")
+    main = MenuState("main", "jp", "en-US")
     assert "Known delay on withdrawals." not in texts(answer(ctx, main, Heard(digits="*")))
     assert "Known delay on withdrawals." not in texts(present(ctx, main.retry()))
     assert "Known delay on withdrawals." not in texts(answer(ctx, main, Heard(digits="#")))
@@ -147,7 +148,7 @@ def test_a_closed_queue_sends_a_caller_who_asks_for_an_agent_to_the_other_ways(
     tokyo_call: TokyoCall, announcement: AnnouncementFactory
 ) -> None:
     ctx = tokyo_call(announcement(Kind.CLOSED))
-    step = answer(ctx, MenuState(Node.MAIN, "jp", "en-US"), Heard(digits="0"))
+    step = answer(ctx, MenuState("main", "jp", "en-US"), Heard(digits="0"))
     lines = texts(step)
     assert lines[0] == CLOSED_EN
     assert CALLBACK_OFFER in lines
@@ -162,7 +163,7 @@ def test_a_callback_only_queue_offers_the_callback_first(
     tokyo_call: TokyoCall, announcement: AnnouncementFactory
 ) -> None:
     ctx = tokyo_call(announcement(Kind.CALLBACK_ONLY))
-    step = answer(ctx, MenuState(Node.PENDING, "jp", "en-US"), Heard(digits="0"))
+    step = answer(ctx, MenuState("pending", "jp", "en-US"), Heard(digits="0"))
     lines = texts(step)
     assert lines[:2] == [CALLBACK_ONLY_EN, CALLBACK_OFFER]
     assert not any(isinstance(a, Enqueue) for a in step.actions)
@@ -180,7 +181,7 @@ def test_callback_only_without_a_callback_we_could_place_says_agents_are_unavail
     notice = announcement(Kind.CALLBACK_ONLY, region="global", starts="2026-03-02T09:00+00:00")
     ctx = replace(ctx, announcements=(notice,))
     assert ctx.region.id == "global"
-    step = answer(ctx, MenuState(Node.MAIN, "global", "en-US"), Heard(digits="0"))
+    step = answer(ctx, MenuState("main", "global", "en-US"), Heard(digits="0"))
     lines = texts(step)
     assert lines[0] == CLOSED_EN
     assert not any("call you back" in line for line in lines)
@@ -190,9 +191,9 @@ def test_closing_one_language_leaves_the_other_languages_queue_open(
     tokyo_call: TokyoCall, announcement: AnnouncementFactory
 ) -> None:
     ctx = tokyo_call(announcement(Kind.CLOSED, language="ja-JP"))
-    english = answer(ctx, MenuState(Node.MAIN, "jp", "en-US"), Heard(digits="0"))
+    english = answer(ctx, MenuState("main", "jp", "en-US"), Heard(digits="0"))
     assert any(isinstance(a, Enqueue) and a.queue == "jp-en-US" for a in english.actions)
-    japanese = answer(ctx, MenuState(Node.MAIN, "jp", "ja-JP"), Heard(digits="0"))
+    japanese = answer(ctx, MenuState("main", "jp", "ja-JP"), Heard(digits="0"))
     assert texts(japanese)[0] == "申し訳ございません。ただいま、オペレーターにおつなぎできません。"
 
 
@@ -200,7 +201,7 @@ def test_self_service_stays_available_while_the_queue_is_closed(
     tokyo_call: TokyoCall, announcement: AnnouncementFactory
 ) -> None:
     ctx = tokyo_call(announcement(Kind.CLOSED))
-    step = answer(ctx, MenuState(Node.MAIN, "jp", "en-US"), Heard(digits="1"))
+    step = answer(ctx, MenuState("main", "jp", "en-US"), Heard(digits="1"))
     assert "Here's how to reset a forgotten password." in texts(step)
     ways = MenuState(Node.WAYS, "jp", "en-US", reason="main")
     back = answer(ctx, ways, Heard(digits="#"))
@@ -214,7 +215,7 @@ def test_opening_hours_come_before_the_operators_mode(
         announcement(Kind.CLOSED, starts="2026-03-01T20:00+09:00", hours=8),
         at="2026-03-01T23:59+09:00",
     )
-    step = answer(night, MenuState(Node.MAIN, "jp", "en-US"), Heard(digits="0"))
+    step = answer(night, MenuState("main", "jp", "en-US"), Heard(digits="0"))
     assert texts(step)[0].startswith("Our agents aren't available right now. They'll be back")
 
 
@@ -222,7 +223,7 @@ def test_a_caller_stuck_in_the_menu_gets_the_other_ways_not_the_closed_queue(
     tokyo_call: TokyoCall, announcement: AnnouncementFactory
 ) -> None:
     ctx = tokyo_call(announcement(Kind.CLOSED))
-    stuck = MenuState(Node.SECURITY, "jp", "en-US", tries=2)
+    stuck = MenuState("security", "jp", "en-US", tries=2)
     step = answer(ctx, stuck, Heard())
     lines = texts(step)
     assert lines[:2] == ["It seems the menu isn't helping, so let's get you some help.", CLOSED_EN]
@@ -258,13 +259,13 @@ def test_every_closed_answer_is_valid_twiml_in_every_language_of_the_line(
     for kind in (Kind.CLOSED, Kind.CALLBACK_ONLY):
         ctx = tokyo_call(announcement(kind))
         for language in ("ja-JP", "en-US"):
-            step = answer(ctx, MenuState(Node.MAIN, "jp", language), Heard(digits="0"))
+            step = answer(ctx, MenuState("main", "jp", language), Heard(digits="0"))
             assert problems_in(step) == []
             assert isinstance(step.actions[-1], Redirect)
 
 
 def test_with_every_queue_closed_or_callback_only_no_caller_is_queued_or_left_hanging(
-    book: RegionBook, catalogue: Catalogue, announcement: AnnouncementFactory
+    book: RegionBook, catalogue: Catalogue, flows: FlowBook, announcement: AnnouncementFactory
 ) -> None:
     """Every region and language, at an open hour: asking for an agent and then keeping
     silent ends politely within a bounded number of questions, and never in a queue."""
@@ -275,11 +276,12 @@ def test_with_every_queue_closed_or_callback_only_no_caller_is_queued_or_left_ha
             zone = ZoneInfo(region.timezone)
             at = datetime(2026, 3, 10, 12, tzinfo=zone)  # a Tuesday noon: open everywhere
             notice = announcement(kind, region=region.id, starts="2026-03-09T00:00+00:00", hours=48)
-            ctx = CallContext(place, region, at, catalogue, announcements=(notice,))
+            flow = flows.for_region(region.id)
+            ctx = CallContext(place, region, at, catalogue, flow, announcements=(notice,))
             assert agents_open(ctx), region.id
             for language in region.languages:
                 here = outcome(
-                    answer(ctx, MenuState(Node.MAIN, region.id, language), Heard(digits="0"))
+                    answer(ctx, MenuState("main", region.id, language), Heard(digits="0"))
                 )
                 for _ in range(6):
                     assert not any(isinstance(a, Enqueue) for a in here.step.actions)

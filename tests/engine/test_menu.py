@@ -23,7 +23,7 @@ def test_caller_lost_in_the_pending_guidance_still_reaches_the_priority_queue(
     make_context: ContextFactory,
 ) -> None:
     ctx = make_context(at=OPEN)
-    stuck = MenuState(Node.PENDING, "cn", "zh-CN", tries=2)
+    stuck = MenuState("pending", "cn", "zh-CN", tries=2)
     reference = answer(ctx, stuck, Heard())  # the third silence
     state = dict(ask_of(reference).then.params)
     assert (state["n"], state["w"]) == ("ref", "pending")
@@ -56,7 +56,7 @@ def _next_state(step: Step) -> MenuState:
 
 def test_pending_guidance_offers_an_agent_first(make_context: ContextFactory) -> None:
     ctx = make_context(at=OPEN)
-    step = answer(ctx, MenuState(Node.MAIN, "cn", "en-US"), Heard(digits="4"))
+    step = answer(ctx, MenuState("main", "cn", "en-US"), Heard(digits="4"))
     lines = [p.text for p in ask_of(step).prompts if isinstance(p, Say)]
     assert lines[:2] == [
         "Cancelling or changing a pending transaction.",

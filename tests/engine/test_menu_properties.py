@@ -10,6 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from ivr.config.flows import FlowBook
 from ivr.config.prompts import Catalogue
 from ivr.config.regions import RegionBook
 from ivr.engine.context import CallContext, place_caller
@@ -49,12 +50,14 @@ moments = st.datetimes(
 def test_random_callers_always_hear_valid_twiml_and_get_somewhere(
     book: RegionBook,
     catalogue: Catalogue,
+    flows: FlowBook,
     line: str,
     at: datetime,
     answers: list[Heard],
 ) -> None:
     place = place_caller(book, SAMPLE_CALLERS[line], line)
-    ctx = CallContext(place=place, region=place.region, now=at, prompts=catalogue)
+    flow = flows.for_region(place.region.id)
+    ctx = CallContext(place=place, region=place.region, now=at, prompts=catalogue, flow=flow)
     here = outcome(start(ctx))
     for said in answers:
         assert problems_in(here.step) == []
@@ -67,10 +70,11 @@ def test_random_callers_always_hear_valid_twiml_and_get_somewhere(
 @given(at=moments, line=st.sampled_from(sorted(SAMPLE_CALLERS)))
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 def test_a_silent_caller_is_let_go_within_a_bounded_number_of_questions(
-    book: RegionBook, catalogue: Catalogue, at: datetime, line: str
+    book: RegionBook, catalogue: Catalogue, flows: FlowBook, at: datetime, line: str
 ) -> None:
     place = place_caller(book, SAMPLE_CALLERS[line], line)
-    ctx = CallContext(place=place, region=place.region, now=at, prompts=catalogue)
+    flow = flows.for_region(place.region.id)
+    ctx = CallContext(place=place, region=place.region, now=at, prompts=catalogue, flow=flow)
     here = outcome(start(ctx))
     for _ in range(LONGEST_CALL):
         if here.state is None:

@@ -5,19 +5,16 @@ from __future__ import annotations
 
 import pytest
 
+from ivr.config.flows import FlowBook, Option
 from ivr.config.languages import LANGUAGES
 from ivr.config.prompts import Catalogue
-from ivr.engine.menu import MAIN_OPTIONS, NEXT_OPTIONS, TRANSACTION_OPTIONS
 from ivr.engine.phrases import Speaker, best_match, normalize_speech
 from ivr.engine.questions import (
     MAX_HINT_CHARS,
     MAX_HINTS,
-    SPEECH_PRIORITY,
-    Option,
     gather_hints,
     speech_words,
 )
-from ivr.engine.ways import WAYS_OPTIONS
 from tests.support.contexts import ContextFactory
 
 MENU = {
@@ -113,42 +110,47 @@ def test_accents_stay_apart() -> None:
     assert best_match("Tôi tên là Huy", {"pending": ("hủy",)}) is None
 
 
-MENUS: dict[str, tuple[Option, ...]] = {
-    "main": MAIN_OPTIONS,
-    "transaction": TRANSACTION_OPTIONS,
-    "next": NEXT_OPTIONS,
-    "ways": WAYS_OPTIONS,
-}
+MENUS = ("main", "tx", "after_guidance", "ways")
 
 
-@pytest.mark.parametrize("menu", sorted(MENUS))
-def test_every_choice_of_every_menu_has_a_place_in_the_intent_order(menu: str) -> None:
-    choices = {option.choice for option in MENUS[menu]}
-    assert choices <= set(SPEECH_PRIORITY)
+def _options(flows: FlowBook, menu: str) -> tuple[Option, ...]:
+    """The sample flow's menus, and the keys every guidance ends with."""
+    flow = flows.default
+    return flow.after_guidance if menu == "after_guidance" else flow.nodes[menu].options
+
+
+@pytest.mark.parametrize("menu", MENUS)
+def test_every_choice_of_every_menu_has_a_place_in_the_intent_order(
+    flows: FlowBook, menu: str
+) -> None:
+    choices = {option.to for option in _options(flows, menu)}
+    assert choices <= set(flows.default.speech_priority)
 
 
 @pytest.mark.parametrize("language", sorted(LANGUAGES))
-@pytest.mark.parametrize("menu", sorted(MENUS))
+@pytest.mark.parametrize("menu", MENUS)
 def test_every_listed_word_said_alone_reaches_its_own_choice(
-    make_context: ContextFactory, language: str, menu: str
+    make_context: ContextFactory, flows: FlowBook, language: str, menu: str
 ) -> None:
     """No word is listed for two choices, nor swallowed by another choice's longer phrase."""
-    words = speech_words(Speaker(make_context(), language), MENUS[menu])
+    words = speech_words(Speaker(make_context(), language), _options(flows, menu))
+    order = flows.default.speech_priority
     astray = {
-        word: best_match(word.removesuffix("*"), words, first=SPEECH_PRIORITY)
+        word: best_match(word.removesuffix("*"), words, first=order)
         for choice, listed in words.items()
         for word in listed
-        if best_match(word.removesuffix("*"), words, first=SPEECH_PRIORITY) != choice
+        if best_match(word.removesuffix("*"), words, first=order) != choice
     }
     assert astray == {}
 
 
 @pytest.mark.parametrize("language", sorted(LANGUAGES))
-@pytest.mark.parametrize("menu", sorted(MENUS))
+@pytest.mark.parametrize("menu", MENUS)
 def test_hints_of_every_menu_stay_within_twilios_limits(
-    catalogue: Catalogue, make_context: ContextFactory, language: str, menu: str
+    catalogue: Catalogue, make_context: ContextFactory, flows: FlowBook, language: str, menu: str
 ) -> None:
-    hints = gather_hints(speech_words(Speaker(make_context(), language), MENUS[menu]).values())
+    speaker = Speaker(make_context(), language)
+    hints = gather_hints(speech_words(speaker, _options(flows, menu)).values())
     assert 0 < len(hints) <= MAX_HINTS
     assert all(0 < len(hint) <= MAX_HINT_CHARS and "," not in hint for hint in hints)
     assert not any(hint.endswith("*") for hint in hints)

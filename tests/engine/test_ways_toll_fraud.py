@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from ivr.config.flow_file import load_flows
 from ivr.config.prompts import Catalogue
 from ivr.config.regions import CallbackSettings, RegionBook, load_regions
 from ivr.engine.context import CallContext, failed_verification, place_caller
@@ -19,6 +20,7 @@ from ivr.engine.steps import CALLBACK_BOOK, Ask, Redirect, Say, Step
 from ivr.engine.ways import bookable_number, can_call_back, may_call_back, may_text, start_callback
 from tests.config.test_regions import GOOD, line_of, refused
 from tests.support.moments import instant
+from tests.support.repository import ROOT
 
 GLOBAL_LINE = "+12025550199"
 US_LINE = "+12025550142"
@@ -46,6 +48,7 @@ def call_on(
         region=region,
         now=instant(GLOBAL_CLOSED),
         prompts=catalogue,
+        flow=load_flows(ROOT / "flows.toml", book).for_region(region.id),
         caller_id_failed=failed,
     )
 

@@ -36,7 +36,7 @@ def said(step: Step) -> list[str]:
     return lines
 
 
-def ask_agent(ctx: CallContext, language: str, node: Node = Node.MAIN) -> Step:
+def ask_agent(ctx: CallContext, language: str, node: Node = "main") -> Step:
     return respond(ctx, MenuState(node, ctx.region.id, language), Heard("0"))
 
 
@@ -81,7 +81,7 @@ def test_nobody_for_their_language_means_a_callback_offer_not_an_endless_wait(
 def test_a_pending_transaction_without_an_agent_is_not_asked_for_its_reference(
     tokyo: CallContext,
 ) -> None:
-    step = ask_agent(replace(tokyo, staffing=NOBODY), "en-US", Node.PENDING)
+    step = ask_agent(replace(tokyo, staffing=NOBODY), "en-US", "pending")
     assert not any("reference" in line for line in said(step))
     assert said(step)[0].startswith("We're sorry. Right now, none of our agents")
 

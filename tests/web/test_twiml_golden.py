@@ -43,19 +43,19 @@ CASES: dict[str, tuple[dict[str, str], Callable[[CallContext], Step]]] = {
     ),
     "password-zh-CN": (
         CN,
-        lambda ctx: answer(ctx, MenuState(Node.MAIN, "cn", "zh-CN"), Heard(digits="1")),
+        lambda ctx: answer(ctx, MenuState("main", "cn", "zh-CN"), Heard(digits="1")),
     ),
     "security-en-US": (
         CN,
-        lambda ctx: answer(ctx, MenuState(Node.MAIN, "cn", "en-US"), Heard(speech="security")),
+        lambda ctx: answer(ctx, MenuState("main", "cn", "en-US"), Heard(speech="security")),
     ),
     "agents-closed-en-US": (
         TOKYO_SUNDAY_NIGHT,
-        lambda ctx: answer(ctx, MenuState(Node.MAIN, "jp", "en-US"), Heard(digits="0")),
+        lambda ctx: answer(ctx, MenuState("main", "jp", "en-US"), Heard(digits="0")),
     ),
     "reference-zh-CN": (
         CN,
-        lambda ctx: answer(ctx, MenuState(Node.PENDING, "cn", "zh-CN"), Heard(digits="0")),
+        lambda ctx: answer(ctx, MenuState("pending", "cn", "zh-CN"), Heard(digits="0")),
     ),
     "queue-wait-zh-CN": (
         CN,

@@ -60,9 +60,11 @@ async def menu_answer(request: Request, services: ServicesDep, form: CheckedForm
     )
     answer = menu.respond(ctx, state, Heard(params.digits, params.speech))
     heard = params.digits or ("~" if params.speech.strip() else "-")
-    if state and state.node.value in _KEYED_NODES and params.digits:
+    if state and state.node in _KEYED_NODES and params.digits:
         heard = "#"
-    choice = f"{state.node.value if state else '?'}:{heard}"
+    # Only questions the flow knows are counted (a forged or stale node is "?").
+    known = state is not None and menu.knows(ctx.flow, state.node)
+    choice = f"{state.node if state and known else '?'}:{heard}"
     key = delivery(request, params, params.digits, params.speech)
     await record_visit(services, ctx, params, key, choice, state.language if state else None)
     await keep(services, params, answer, ctx)

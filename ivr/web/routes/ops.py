@@ -212,5 +212,11 @@ def static_fallback(config: Config, language: str = STATIC_LANGUAGE) -> str:
     """infra/fallback.xml: sorry, the `global` region's channels and goodbye, for when no
     replica answers (nginx serves it for /voice/fallback, or a TwiML Bin hosts it)."""
     place = place_caller(config.regions, "", "")  # no caller and no line: the global region
-    ctx = CallContext(place=place, region=place.region, now=STATIC_INSTANT, prompts=config.prompts)
+    ctx = CallContext(
+        place=place,
+        region=place.region,
+        now=STATIC_INSTANT,
+        prompts=config.prompts,
+        flow=config.flows.for_region(place.region.id),
+    )
     return render(handoff.apology(ctx, language))

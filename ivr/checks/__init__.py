@@ -1,1 +1,1 @@
-"""Checks of a configuration before it goes live: warnings, the menu walk, the graph."""
+"""Checks of a configuration before it goes live: caller-time budgets, warnings, the graph."""

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from twilio.twiml.voice_response import VoiceResponse
 
+from ivr.checks.budgets import line_times, prompt_seconds
 from ivr.checks.warnings import (
     LONGEST_WAY_TO_AGENT_SECONDS,
     CheckInput,
@@ -17,10 +18,8 @@ from ivr.checks.warnings import (
     long_prompts,
     missing_prompts,
     never_open,
-    prompt_seconds,
     run_checks,
     voices,
-    way_to_agent,
     ways_to_agents,
 )
 from ivr.config.languages import LANGUAGES
@@ -46,13 +45,17 @@ hours = { mon = ["09:00-17:00"], tue = ["09:00-17:00"] }
 """
 
 
+BEFORE = ROOT / "docs" / "flows" / "before.toml"  # the sample menus before the budgets
+
+
 def check_of(
     regions: Path = ROOT / "regions.toml",
     prompts: Path = ROOT / "prompts",
     at: str = MONDAY,
+    flows: Path = ROOT / "flows.toml",
     **changes: object,
 ) -> CheckInput:
-    settings = Settings(regions=regions, prompts=prompts, _env_file=None)
+    settings = Settings(regions=regions, prompts=prompts, flows=flows, _env_file=None)
     inputs = CheckInput(load_config(settings), instant(at), load_toml(regions))
     return replace(inputs, **changes) if changes else inputs  # type: ignore[arg-type]
 
@@ -90,18 +93,23 @@ def test_the_sample_has_every_prompt_a_fitting_voice_and_open_hours(sample: Chec
 
 
 @pytest.mark.slow
-def test_the_main_menu_offers_six_choices_everywhere(sample: CheckInput) -> None:
-    [finding] = of_kind(run_checks(sample), Kind.MENU_CHOICES)
+def test_no_menu_of_the_sample_offers_more_than_five_choices(sample: CheckInput) -> None:
+    assert of_kind(run_checks(sample), Kind.MENU_CHOICES) == []
+
+
+@pytest.mark.slow
+def test_the_old_main_menu_offered_six_choices_everywhere() -> None:
+    [finding] = of_kind(run_checks(check_of(flows=BEFORE)), Kind.MENU_CHOICES)
     assert finding.where == "menu main"
     assert finding.message.startswith("6 choices (1 2 3 4 9 0), more than 5 in every region")
 
 
 @pytest.mark.slow
-def test_mainland_china_reaches_an_agent_with_1_then_0(sample: CheckInput) -> None:
+def test_mainland_china_reaches_an_agent_with_0_in_the_language_menu(sample: CheckInput) -> None:
     way = next(w for w in ways_to_agents(sample) if (w.region, w.language) == ("cn", "zh-CN"))
-    assert way.keys == ("1", "0") and way.queue == "cn-zh-CN"
-    # Welcome and safety notice can't be skipped; the menu is heard up to "press 0".
-    assert 15 < way.unskippable < way.seconds < 60
+    assert way.keys == ("0",) and way.queue == "cn-zh-CN"
+    # Keys work from the first word, and "press 0" ends the language menu's short list.
+    assert way.without_keys == 0 and way.agent_named < 15 and way.to_queue < 30
 
 
 @pytest.mark.slow
@@ -118,14 +126,13 @@ def test_every_region_and_language_has_a_way_to_an_agent(sample: CheckInput) -> 
 
 
 @pytest.mark.slow
-def test_a_long_way_to_an_agent_is_a_warning_at_the_regions_line(
-    sample: CheckInput,
-) -> None:
-    findings = of_kind(run_checks(sample), Kind.WAY_TO_AGENT)
+def test_a_long_way_to_an_agent_is_a_warning_at_the_regions_line() -> None:
+    old = check_of(flows=BEFORE)
+    findings = of_kind(run_checks(old), Kind.WAY_TO_AGENT)
     long_ways = {
         (w.region, w.language)
-        for w in ways_to_agents(sample)
-        if round(w.seconds) > LONGEST_WAY_TO_AGENT_SECONDS
+        for w in ways_to_agents(old)
+        if round(w.to_queue) > LONGEST_WAY_TO_AGENT_SECONDS
     }
     assert {tuple(f.where.removeprefix("regions.").split()) for f in findings} == long_ways
     korean = next(f for f in findings if f.where == "regions.kr ko-KR")
@@ -136,14 +143,13 @@ def test_a_long_way_to_an_agent_is_a_warning_at_the_regions_line(
 # -- prompts ---------------------------------------------------------------------------------
 def test_a_language_missing_a_key_names_the_reference_line(tmp_path: Path) -> None:
     prompts = prompts_copy(tmp_path)
-    main = prompts / "ja-JP" / "main.toml"
-    text = main.read_text(encoding="utf-8").splitlines(keepends=True)
-    main.write_text("".join(line for line in text if not line.startswith("title")), "utf-8")
+    channels = prompts / "ja-JP" / "channels.toml"
+    text = channels.read_text(encoding="utf-8").splitlines(keepends=True)
+    channels.write_text("".join(line for line in text if not line.startswith("title")), "utf-8")
     [finding] = run_checks(check_of(prompts=prompts), [missing_prompts])
-    reference = prompts / "en-US" / "main.toml"
-    assert (
-        str(finding) == f"{reference}:{line_of(reference, 'title')}: main.title: missing in ja-JP"
-    )
+    reference = prompts / "en-US" / "channels.toml"
+    where = f"{reference}:{line_of(reference, 'title')}"
+    assert str(finding) == f"{where}: channels.title: missing in ja-JP"
 
 
 @pytest.mark.slow
@@ -266,7 +272,7 @@ def test_six_languages_on_one_line_is_a_long_language_menu(tmp_path: Path) -> No
     findings = of_kind(run_checks(check_of(file)), Kind.MENU_CHOICES)
     language_menu = next(f for f in findings if f.where == "menu lang")
     assert (language_menu.file, language_menu.line) == (file, line_of(file, six))
-    assert language_menu.message.startswith("6 choices (1 2 3 4 5 6), more than 5 for ops de-DE")
+    assert language_menu.message.startswith("7 choices (1 2 3 4 5 6 0), more than 5 for ops de-DE")
 
 
 # -- the way to an agent ---------------------------------------------------------------------
@@ -275,7 +281,7 @@ def test_the_way_to_an_agent_follows_the_fewest_keys_then_the_fewest_seconds(
 ) -> None:
     # Hong Kong offers Cantonese, English and Mandarin: Mandarin callers press 3, then 0.
     walk = next(w for w in sample.open_walks if (w.region.id, w.language) == ("hk", "zh-CN"))
-    way = way_to_agent(walk)
+    way = line_times(walk)
     assert way is not None and way.keys == ("3", "0") and way.queue == "hk-zh-CN"
 
 

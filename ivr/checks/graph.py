@@ -24,6 +24,9 @@ class Box:
     id: str
     label: str
     end: bool  # a queue, a callback, a voice message or goodbye: nothing is asked after it
+    # The share of the callers who reached the box that hung up there (`ivr graph --stats`,
+    # ivr.checks.flow_stats); None: not counted.
+    drop_off: float | None = None
 
 
 @dataclass(frozen=True)
@@ -49,11 +52,10 @@ class GraphvizMissing(Exception):
 
 def tree(walk: MenuWalk) -> Tree:
     """The questions and ends of `walk`, same-behaving questions merged, keys grouped."""
-    classes = _merged(walk)
+    names = box_names(walk)
     representative: dict[str, str] = {}
-    for question in walk.questions:  # walk order: the first of a class names it
-        representative.setdefault(classes[question], question)
-    names = _names(walk, classes, representative)
+    for question in walk.questions:  # walk order: the first of a box draws it
+        representative.setdefault(names[question], question)
     boxes = [Box(START, "call", end=False)]
     boxes += [
         Box(names[q], f"{names[q]}\n{question_text(walk, q)}".rstrip(), end=False)
@@ -70,15 +72,30 @@ def tree(walk: MenuWalk) -> Tree:
     region = walk.region
     when = walk.context.now.astimezone(pytz.timezone(region.timezone))
     hours = "agents open" if walk.agents_open else "agents closed"
-    name = f"{region.id} {walk.language}"
+    name = tree_name(walk)
     caption = f"{name}, {hours} ({when:%a %Y-%m-%d %H:%M} {region.timezone})"
     return Tree(name, caption, tuple(boxes), tuple(arrows))
+
+
+def tree_name(walk: MenuWalk) -> str:
+    """The drawn tree's name: region and language ("cn zh-CN")."""
+    return f"{walk.region.id} {walk.language}"
+
+
+def box_names(walk: MenuWalk) -> dict[str, str]:
+    """Question -> the box it is drawn in: its node ("ref"), or its node and the reasons for
+    an agent when the node has boxes that behave differently ("ref (pending)")."""
+    classes = _merged(walk)
+    representative: dict[str, str] = {}
+    for question in walk.questions:  # walk order: the first of a class names it
+        representative.setdefault(classes[question], question)
+    return _names(walk, classes, representative)
 
 
 def _merged(walk: MenuWalk) -> dict[str, str]:
     """Question -> class: questions at the same node whose keys lead to the same classes
     share one (refined until nothing changes, like minimising an automaton)."""
-    classes = {q: state.node.value for q, state in walk.questions.items()}
+    classes = {q: str(state.node) for q, state in walk.questions.items()}
     while True:
         signatures = {
             q: (classes[q], tuple(sorted((a.entry, classes.get(a.target, a.target)) for a in ans)))
@@ -103,7 +120,7 @@ def _names(
         members.setdefault(cls, []).append(question)
     by_node: dict[str, list[str]] = {}
     for cls, first in representative.items():
-        by_node.setdefault(walk.questions[first].node.value, []).append(cls)
+        by_node.setdefault(str(walk.questions[first].node), []).append(cls)
     names: dict[str, str] = {}
     for node, node_classes in by_node.items():
         largest = max(node_classes, key=lambda c: len(members[c]))
@@ -134,6 +151,8 @@ def to_dot(trees: Sequence[Tree]) -> str:
             shape = ", shape=ellipse, style=filled, fillcolor=lightgrey" if box.end else ""
             if box.id == START:
                 shape = ", shape=circle"
+            if box.drop_off is not None:
+                shape += _pen(box.drop_off)
             lines.append(f"    {_dot(prefix + box.id)} [label={_dot(box.label)}{shape}];")
         for arrow in one.arrows:
             source, target = _dot(prefix + arrow.source), _dot(prefix + arrow.target)
@@ -141,6 +160,13 @@ def to_dot(trees: Sequence[Tree]) -> str:
         lines.append("  }")
     lines.append("}")
     return "\n".join(lines) + "\n"
+
+
+def _pen(drop_off: float) -> str:
+    """The more of a box's callers hang up there, the thicker and redder its outline: 1 pt
+    black when nobody does, 5 pt when everybody does, full red from half of them on."""
+    red = round(255 * min(1.0, 2 * drop_off))
+    return f", penwidth={1 + 4 * drop_off:.1f}, color={_dot(f'#{red:02x}0000')}"
 
 
 def _dot(text: str) -> str:

@@ -15,7 +15,7 @@ from ivr.commands import support
 from ivr.config.tomlfile import ConfigError
 
 if TYPE_CHECKING:
-    from ivr.checks.warnings import WayToAgent
+    from ivr.checks.budgets import LineTimes
     from ivr.config.loading import Config
     from ivr.config.settings import Settings
 
@@ -25,9 +25,10 @@ _AT_HELP = "The instant to check at, ISO 8601 with offset (2026-03-02T10:00+08:0
 def check(
     at: Annotated[str | None, typer.Option(help=_AT_HELP)] = None,
 ) -> None:
-    """Validate regions.toml and the prompts (errors with file and line: exit 1), then warn
-    about what serves callers badly and show the way to an agent in each region."""
-    from ivr.checks.warnings import CheckInput, run_checks, ways_to_agents
+    """Validate regions.toml, the prompts and flows.toml (errors with file and line: exit 1),
+    hold every line to the caller-time budgets of flows.toml (a broken one: exit 1), warn
+    about what serves callers badly, and show each line's seconds to a person."""
+    from ivr.checks.warnings import CheckInput, Kind, run_checks, ways_to_agents
     from ivr.config.tomlfile import load_toml
 
     settings = support.settings()
@@ -41,25 +42,33 @@ def check(
     lengths = (settings.reference_min_digits, settings.reference_max_digits)
     inputs = CheckInput(config, now, regions_file, reference_lengths=lengths)
     findings = run_checks(inputs)
+    broken = [finding for finding in findings if finding.kind is Kind.BUDGET]
     for finding in findings:
-        typer.echo(f"warning: {finding}")
-    _show_ways(ways_to_agents(inputs))
+        typer.echo(f"{'budget' if finding.kind is Kind.BUDGET else 'warning'}: {finding}")
+    _show_times(ways_to_agents(inputs))
     languages = sorted(config.prompts.languages)
-    typer.echo(
-        f"ok: {len(config.regions.regions)} regions, {len(languages)} languages "
-        f"({', '.join(languages)}); {len(findings)} warnings"
+    summary = (
+        f"{len(config.regions.regions)} regions, {len(languages)} languages "
+        f"({', '.join(languages)}); {len(findings) - len(broken)} warnings"
     )
+    if broken:
+        typer.echo(f"failed: {len(broken)} budgets broken; {summary}")
+        raise typer.Exit(1)
+    typer.echo(f"ok: {summary}")
 
 
-def _show_ways(ways: list[WayToAgent]) -> None:
+def _show_times(lines: list[LineTimes]) -> None:
     typer.echo(
-        "to an agent: keys from the start of the call, seconds of prompts when each key is"
-        " pressed once it is named (of which no key can skip), queue"
+        "seconds to a person, keys pressed as soon as they are named: the longest speech no"
+        " key can cut short, until the key for a person is named, to the queue, and to the"
+        " queue hearing every question to its end"
     )
-    for way in ways:
+    typer.echo("  line     lang    keys   wait  person  queue  listening  queue name")
+    for times in lines:
         typer.echo(
-            f"  {way.region:<8} {way.language:<6} {' '.join(way.keys):<6}"
-            f" {way.seconds:3.0f} s ({way.unskippable:.0f} s)  {way.queue}"
+            f"  {times.region:<8} {times.language:<6}  {' '.join(times.keys):<5}"
+            f" {times.without_keys:4.0f}  {times.agent_named:6.0f}  {times.to_queue:5.0f}"
+            f"  {times.listening:9.0f}  {times.queue}"
         )
 
 
@@ -84,18 +93,44 @@ def graph(
         str | None, typer.Option(help="Draw at this instant instead (ISO 8601 with offset).")
     ] = None,
     output: Annotated[Path | None, typer.Option(help="Write to this file; default stdout.")] = None,
+    stats: Annotated[
+        bool,
+        typer.Option(
+            "--stats",
+            help="Add to each question how many callers reached it, were served there and hung"
+            " up there, from the call records.",
+        ),
+    ] = False,
+    since: Annotated[
+        str | None,
+        typer.Option(
+            help="With --stats: the calls of this long before now (or --at): 7d, 2w, 24h, 30m;"
+            " default 7d."
+        ),
+    ] = None,
 ) -> None:
     """Draw the menu tree of each region and language, found by pressing every key in the real
-    menus, at the next time agents are open (or closed, with --closed)."""
+    menus, at the next time agents are open (or closed, with --closed); with --stats, how many
+    callers reached, were served at and left each question."""
+    from ivr.checks import flow_stats
     from ivr.checks import graph as drawing
-    from ivr.checks.menu_walk import region_walks, when_closed, when_open
+    from ivr.checks.menu_walk import MenuWalk, region_walks, when_closed, when_open
+    from ivr.store.journeys import path_tallies
 
+    if since is not None and not stats:
+        typer.echo("--since: counts calls for --stats; add --stats", err=True)
+        raise typer.Exit(2)
+    try:
+        window = flow_stats.since_duration(since or flow_stats.DEFAULT_SINCE)
+    except ValueError as exc:
+        typer.echo(f"--since {since!r}: {exc}", err=True)
+        raise typer.Exit(2) from None
     settings = support.settings()
     config = _config_or_exit(settings)
     book = config.regions
     regions = _chosen_regions(config, region, language)
     now = _instant(at)
-    trees = []
+    walks: list[MenuWalk] = []
     for region_id in regions:
         moment = now
         if at is None:
@@ -104,15 +139,23 @@ def graph(
                 state = "open" if closed else "closed"
                 typer.echo(f"{region_id}: agents are always {state}; drawn as of now", err=True)
             moment = found or now
-        walks = region_walks(
+        walks += region_walks(
             book,
             config.prompts,
+            config.flows,
             moment,
             regions=[region_id],
             language=language,
             reference_lengths=(settings.reference_min_digits, settings.reference_max_digits),
         )
-        trees += [drawing.tree(walk) for walk in walks]
+    trees = [drawing.tree(walk) for walk in walks]
+    if stats:
+        with support.migrated_store() as store:
+            read = path_tallies(store.engine, now - window, now, regions)
+        counts = flow_stats.count_calls(walks, read.tallies)
+        trees = [flow_stats.with_counts(one, counts.trees.get(one.name, {})) for one in trees]
+        said = flow_stats.summary(counts, trees, now - window, now, every_path=read.complete)
+        typer.echo(said, err=True)
     if output_format is GraphFormat.MERMAID:
         _write(drawing.to_mermaid(trees).encode(), output)
         return

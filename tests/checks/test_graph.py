@@ -20,6 +20,7 @@ from ivr.checks.menu_walk import (
     region_walks,
     sample_caller,
 )
+from ivr.config.flow_file import load_flows
 from ivr.config.prompts import Catalogue
 from ivr.config.regions import RegionBook
 from ivr.config.settings import Settings
@@ -27,6 +28,7 @@ from ivr.emulator import Switch, VirtualClock
 from ivr.emulator.call import Call
 from ivr.web.app import create_app
 from tests.support.moments import instant
+from tests.support.repository import ROOT
 
 TOKEN = "graph-token"
 PUBLIC_URL = "https://ivr.example.com"
@@ -36,7 +38,8 @@ REFERENCE = "12345678"
 
 
 def drawn(book: RegionBook, catalogue: Catalogue, region: str, language: str, at: str) -> Tree:
-    [walk] = region_walks(book, catalogue, instant(at), regions=[region], language=language)
+    flows = load_flows(ROOT / "flows.toml", book)
+    [walk] = region_walks(book, catalogue, flows, instant(at), regions=[region], language=language)
     return tree(walk)
 
 
@@ -50,13 +53,13 @@ def test_mandarin_callers_at_an_open_hour_see_the_menus_and_queues(
     one = drawn(book, catalogue, "cn", "zh-CN", OPEN)
     assert one.caption == "cn zh-CN, agents open (Mon 2026-03-02 10:00 Asia/Shanghai)"
     assert arrows_from(one, START) == {"": "lang"}
-    assert arrows_from(one, "lang") == {"1": "main"}  # 2 is English: another tree
+    # 2 is English: another tree; 0 is a person in the line's first language.
+    assert arrows_from(one, "lang") == {"1": "main", "0": "queue cn-zh-CN"}
     assert arrows_from(one, "main") == {
         "1": "password",
         "2": "security",
         "3": "tx",
         "4": "pending",
-        "9": "channels",
         "0": "queue cn-zh-CN",
     }
     # Pending transactions go to the priority queue, whichever way the caller gets there.

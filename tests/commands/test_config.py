@@ -38,16 +38,41 @@ def env_for(regions: Path, prompts: Path) -> dict[str, str]:
 
 # -- ivr check -------------------------------------------------------------------------------
 @pytest.mark.slow
-def test_check_on_the_sample_warns_shows_the_ways_to_agents_and_passes() -> None:
+def test_check_on_the_sample_keeps_the_budgets_shows_the_times_and_passes() -> None:
     result = run("check", "--at", MONDAY, env=clean_env())
     assert result.returncode == 0, result.stderr
     out = result.stdout
-    assert "warning: menu main: 6 choices (1 2 3 4 9 0), more than 5 in every region" in out
-    assert re.search(r"\n  cn +zh-CN +1 0 +\d+ s \(\d+ s\)  cn-zh-CN\n", out)
-    assert re.search(r"\n  gb +en-GB +0 +\d+ s \(\d+ s\)  gb-en-GB\n", out)
+    assert "budget: " not in out
+    row = r"\n  {} +{} +{} +0 +\d+ +\d+ +\d+  {}\n"
+    assert re.search(row.format("cn", "zh-CN", "0", "cn-zh-CN"), out)
+    assert re.search(row.format("cn", "en-US", "2 0", "cn-en-US"), out)
+    assert re.search(row.format("gb", "en-GB", "0", "gb-en-GB"), out)
     assert out.splitlines()[-1].startswith("ok: 18 regions, 16 languages (de-DE, en-GB")
     warnings = sum(line.startswith("warning: ") for line in out.splitlines())
     assert out.splitlines()[-1].endswith(f"; {warnings} warnings")
+
+
+@pytest.mark.slow
+def test_check_fails_the_old_layout_naming_the_flow_file_and_line() -> None:
+    before = ROOT / "docs" / "flows" / "before.toml"
+    result = run("check", "--at", MONDAY, env=clean_env(IVR_FLOWS=str(before)))
+    assert result.returncode == 1
+    out = result.stdout
+    main = replace_line_number(before, "[flows.standard.nodes.main]")
+    assert (
+        f"budget: {before}:{main}: menu main: 6 choices read out (1 2 3 4 9 0), more than 5" in out
+    )
+    assert re.search(
+        rf"budget: {re.escape(str(before))}:\d+: regions.jp ja-JP: the key for a person is first "
+        r"named after \d+ s, more than 15 s",
+        out,
+    )
+    assert out.splitlines()[-1].startswith("failed: ")
+
+
+def replace_line_number(file: Path, needle: str) -> int:
+    lines = file.read_text(encoding="utf-8").splitlines()
+    return next(n for n, line in enumerate(lines, start=1) if needle in line)
 
 
 @pytest.mark.slow

@@ -1,1 +1,1 @@
-"""Configuration: settings, regions, hours, prompts, languages and flows, loaded and checked once."""
+"""Configuration: settings, regions, hours, prompts, languages, flows: loaded and checked once."""

@@ -194,7 +194,7 @@ def best_match(
        password" is the password, not "change"; "still pending" a slow transaction, not
        "pending"; "verification code" (a login code) not "verification".
     2. Of the choices still heard, the one listed earliest in `first` wins: the intent
-       order (see `ivr.engine.questions.SPEECH_PRIORITY`), so "cancel my withdrawal" is
+       order (the flow's `speech_priority`, flows.toml), so "cancel my withdrawal" is
        the pending flow although "withdrawal" is a transaction word.
     3. Among choices not in `first` (the language menu lists none), the longest phrase
        heard wins, and ties go to the choice listed first in `choices`.

@@ -16,6 +16,7 @@ _FENCE = re.compile(r"^```(\w*)\n(.*?)^```$", re.DOTALL | re.MULTILINE)
 LAYOUT_TAIL = """\
 prompts/         prompts/<language>/<area>.toml: one file per menu area, the same keys in each language
 regions.toml     the sample regions
+flows.toml       the sample menus: questions, keys, where they lead, the caller-time budgets
 infra/           Dockerfile, compose.yaml, nginx, fallback.xml, prometheus, constraints.txt
 bench/           python -m bench: throughput, latency, cold start, memory, surge, reliability
 docs/            the documentation the README links to

@@ -149,3 +149,16 @@ def test_a_broken_region_change_is_refused(
     text = SAMPLE + "\n" + region + "\n"
     problems = refused(tmp_path, text, book, catalogue)
     assert any(reason in p for p in problems), problems
+
+
+def test_every_sample_menu_announces_star_and_pound_where_they_work(flows: FlowBook) -> None:
+    """* repeats and # is the main menu in every menu; each says so, except that the main
+    menu needs no "#" (it is the main menu)."""
+    flow = flows.default
+    menus = {node.id: node.options for node in flow.nodes.values() if node.kind != "guidance"}
+    menus["after_guidance"] = flow.after_guidance
+    for name, options in menus.items():
+        read = {option.key: option.to for option in options if option.read_out}
+        assert read.get("*") == "repeat", name
+        if name != flow.main:
+            assert read.get("#") == "menu", name

@@ -242,6 +242,19 @@ def test_serve_refuses_a_broken_configuration(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+def test_serve_refuses_a_flow_with_a_key_used_twice(tmp_path: Path) -> None:
+    flows = tmp_path / "flows.toml"
+    sample = (ROOT / "flows.toml").read_text(encoding="utf-8")
+    twice = '{ key = "1", to = "pending", say = "main.pending" }'
+    flows.write_text(sample.replace(twice.replace('"1"', '"4"'), twice), encoding="utf-8")
+    line = 1 + flows.read_text(encoding="utf-8").split(twice)[0].count("\n")
+    result = run("serve", "--port", str(free_port()), env=clean_env(IVR_FLOWS=str(flows)))
+    assert result.returncode == 2
+    assert "refusing to start" in result.stderr
+    assert f"{flows}:{line}: flows.standard.nodes.main: key '1' is used twice" in result.stderr
+
+
+@pytest.mark.slow
 def test_serve_refuses_bad_settings() -> None:
     result = run("serve", env=clean_env(IVR_PUBLIC_URL="ftp://nowhere"))
     assert result.returncode == 2

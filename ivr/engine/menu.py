@@ -9,6 +9,8 @@ agent (when open) or told the other ways to reach us and wished goodbye.
 
 from __future__ import annotations
 
+from typing import cast
+
 from ivr.config.flows import (
     AGENT,
     CALLBACK,
@@ -46,6 +48,8 @@ from ivr.engine.ways import (
     ways_options,
 )
 
+# What a menu or guidance node says, and its Gather's speech hints.
+Question = tuple[tuple[Prompt, ...], tuple[str, ...]]
 # The key for a person in every menu, and in the language menu when the flow offers it there.
 PERSON = "0"
 # The welcome's Gather waits this long after its last word before the main menu is read.
@@ -228,7 +232,7 @@ def _act(ctx: CallContext, state: MenuState, choice: str) -> Step:
     return present(ctx, state.at(choice))
 
 
-def _question(ctx: CallContext, state: MenuState) -> tuple[tuple[Prompt, ...], tuple[str, ...]]:
+def _question(ctx: CallContext, state: MenuState) -> Question:
     """What a menu or guidance node says, and the Gather's hints: built once per (node,
     language, fallback, first time or again, region when it reads the region's channels) and
     kept in the flow, since nothing in them depends on the moment or the caller."""
@@ -238,15 +242,17 @@ def _question(ctx: CallContext, state: MenuState) -> tuple[tuple[Prompt, ...], t
     local = node.kind == "guidance" and first and any(line.channels for line in node.guidance)
     key: tuple[str, ...] = (node.id, state.language, ctx.region.default_language, str(first))
     key += (ctx.region.id,) if local else ()
-    said = flow.said.get(key)
-    if said is None:
-        said = flow.said[key] = _compile_question(ctx, state)
+    # The flow is compiled against one catalogue; a call reading another (a test's, say)
+    # builds its own lines rather than hear the cached ones.
+    kept = flow.said.get(key)
+    if kept is not None and kept[0] is ctx.prompts:
+        return cast(Question, kept[1])
+    said = _compile_question(ctx, state)
+    flow.said[key] = (ctx.prompts, said)
     return said
 
 
-def _compile_question(
-    ctx: CallContext, state: MenuState
-) -> tuple[tuple[Prompt, ...], tuple[str, ...]]:
+def _compile_question(ctx: CallContext, state: MenuState) -> Question:
     flow = ctx.flow
     node = flow.nodes[state.node]
     speaker = Speaker(ctx, state.language)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from ivr.config.prompts import Catalogue
-from ivr.engine.menu import answer
+from ivr.engine.menu import answer, present
 from ivr.engine.phrases import Speaker
 from ivr.engine.questions import Heard
 from ivr.engine.state import MenuState, Node
@@ -83,3 +83,25 @@ def test_empty_reference_entry_skips_to_the_queue(make_context: ContextFactory) 
     spoken = [a.text for a in step.actions if isinstance(a, Say)]
     assert "That's fine. Your agent can ask you for it." in spoken
     assert any(isinstance(a, Enqueue) for a in step.actions)
+
+
+def test_a_menu_is_built_once_per_language_and_shared_by_every_call(
+    make_context: ContextFactory,
+) -> None:
+    first, second = make_context(at=OPEN), make_context(at="2026-03-03T11:00+08:00")
+    main = MenuState("main", "cn", "en-US")
+    one, two = ask_of(present(first, main)), ask_of(present(second, main))
+    assert one.prompts is two.prompts and one.hints is two.hints
+    assert ask_of(present(first, replace(main, language="zh-CN"))).prompts != one.prompts
+
+
+def test_calls_reading_other_prompts_never_hear_the_lines_built_from_the_first(
+    make_context: ContextFactory,
+) -> None:
+    ctx = make_context(at=OPEN)
+    main = MenuState("main", "cn", "en-US")
+    assert ask_of(present(ctx, main)).prompts[0] == Say("Main menu.", "en-US")
+    entries = {lang: dict(keys) for lang, keys in ctx.prompts.entries.items()}
+    entries["en-US"]["main.title"] = replace(entries["en-US"]["main.title"], value="Menu.")
+    edited = replace(ctx, prompts=Catalogue(entries))
+    assert ask_of(present(edited, main)).prompts[0] == Say("Menu.", "en-US")

@@ -250,13 +250,19 @@ def _far_questions(walk: MenuWalk, flow: Flow) -> Iterable[Finding]:
     for question, state in walk.questions.items():
         answers = _answers_to_an_end(walk, flow, question)
         if answers > most:
-            node = flow.nodes.get(str(state.node))
-            line = node.line if node is not None else flow.line
             message = (
                 f"{walk.region.id} {walk.language}: a person, guidance or goodbye is "
                 f"{answers} answers away from {question}, more than {most}"
             )
-            yield Finding(Kind.BUDGET, message, flow.file, line, f"node {state.node}")
+            yield _at_node(flow, state, message)
+
+
+def _at_node(flow: Flow, state: MenuState, message: str) -> Finding:
+    """A broken budget at the line of the question's node (the flow's, for the engine's own
+    questions: the language menu, a reference, a number to call back)."""
+    node = flow.nodes.get(str(state.node))
+    line = node.line if node is not None else flow.line
+    return Finding(Kind.BUDGET, message, flow.file, line, f"node {state.node}")
 
 
 def _answers_to_an_end(walk: MenuWalk, flow: Flow, question: str) -> float:
@@ -291,13 +297,11 @@ def _endless_questions(walk: MenuWalk, flow: Flow) -> Iterable[Finding]:
                 heard = Heard() if mistake == "silence" else Heard(digits=_no_choice(walk, here))
                 here = _next_question(answer(walk.context, here, heard))
             if here is not None:
-                node = flow.nodes.get(str(state.node))
-                line = node.line if node is not None else flow.line
                 message = (
                     f"{walk.region.id} {walk.language}: {mistake} at {question} still asks "
                     f"after {bound} answers"
                 )
-                yield Finding(Kind.BUDGET, message, flow.file, line, f"node {state.node}")
+                yield _at_node(flow, state, message)
 
 
 def _no_choice(walk: MenuWalk, state: MenuState) -> str:

@@ -77,6 +77,23 @@ class _Reader:
         self.problem(path, "expected a prompt key or a list of them")
         return ()
 
+    def flags(
+        self,
+        data: dict[str, Any],
+        path: tuple[str | int, ...],
+        names: tuple[str, ...],
+        default: bool,
+    ) -> dict[str, bool]:
+        """Settings that are true or false; a wrong value is a problem, and reads as `default`."""
+        flags = {}
+        for name in names:
+            flag = data.get(name, default)
+            if not isinstance(flag, bool):
+                self.problem((*path, name), "expected true or false")
+                flag = default
+            flags[name] = flag
+        return flags
+
     def budgets(self, value: object) -> Budgets:
         data = self.table(value, ("budgets",), set(Budgets.__dataclass_fields__))
         values: dict[str, Any] = {}
@@ -151,13 +168,7 @@ class _Reader:
         if kind not in KINDS:
             self.problem((*path, "kind"), f"`kind` must be one of {', '.join(KINDS)}")
             return None
-        flags = {}
-        for name in ("priority", "reference"):
-            flag = data.get(name, False)
-            if not isinstance(flag, bool):
-                self.problem((*path, name), "expected true or false")
-                flag = False
-            flags[name] = flag
+        flags = self.flags(data, path, ("priority", "reference"), default=False)
         topic = data.get("topic")
         if topic is not None and not isinstance(topic, str):
             self.problem((*path, "topic"), "expected a prompt key")
@@ -196,13 +207,7 @@ class _Reader:
         if not isinstance(main, str):
             self.problem(path, "a flow needs `main`: the id of its main menu")
             return None
-        flags = {}
-        for name in ("barge_in", "person_in_language_menu"):
-            flag = data.get(name, True)
-            if not isinstance(flag, bool):
-                self.problem((*path, name), "expected true or false")
-                flag = True
-            flags[name] = flag
+        flags = self.flags(data, path, ("barge_in", "person_in_language_menu"), default=True)
         return Flow(
             name,
             main,

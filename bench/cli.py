@@ -190,6 +190,7 @@ class Bench:
                 "IVR_PUBLIC_URL": PUBLIC_URL,
                 "IVR_REGIONS": str(regions),
                 "IVR_PROMPTS": str(ROOT / "prompts"),
+                "IVR_FLOWS": str(ROOT / "flows.toml"),
                 "IVR_DATABASE_URL": f"sqlite:///{workdir / 'ivr.sqlite3'}",
                 "IVR_SPOOL_DIR": str(workdir / "spool"),
             }

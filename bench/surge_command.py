@@ -66,6 +66,7 @@ def server_env(token: str, regions: Path, database_url: str, spool: Path) -> dic
         "IVR_PUBLIC_URL": PUBLIC_URL,
         "IVR_REGIONS": str(regions),
         "IVR_PROMPTS": str(ROOT / "prompts"),
+        "IVR_FLOWS": str(ROOT / "flows.toml"),
         "IVR_DATABASE_URL": database_url,
         "IVR_SPOOL_DIR": str(spool),
     }

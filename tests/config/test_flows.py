@@ -11,6 +11,7 @@ from ivr.config.flow_file import load_flows
 from ivr.config.flows import FlowBook
 from ivr.config.prompts import Catalogue
 from ivr.config.regions import RegionBook
+from ivr.config.settings import Settings
 from ivr.config.tomlfile import ConfigError
 from tests.support.docs import block
 from tests.support.repository import ROOT
@@ -162,3 +163,16 @@ def test_every_sample_menu_announces_star_and_pound_where_they_work(flows: FlowB
         assert read.get("*") == "repeat", name
         if name != flow.main:
             assert read.get("#") == "menu", name
+
+
+def test_the_flow_file_is_found_beside_the_regions_file_unless_named(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("IVR_FLOWS", raising=False)
+    monkeypatch.setenv("IVR_REGIONS", "/etc/ivr/regions.toml")
+    assert Settings(_env_file=None).flows == Path("/etc/ivr/flows.toml")
+    monkeypatch.setenv("IVR_FLOWS", "/srv/menus.toml")
+    assert Settings(_env_file=None).flows == Path("/srv/menus.toml")
+    monkeypatch.delenv("IVR_REGIONS")
+    monkeypatch.delenv("IVR_FLOWS")
+    assert Settings(_env_file=None).flows == Path("flows.toml")

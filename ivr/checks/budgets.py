@@ -15,7 +15,6 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 
 from ivr.checks.inputs import CheckInput, Finding, Kind
 from ivr.checks.menu_walk import NUMBER, QUEUE, MenuWalk, is_end, next_state, question_id
@@ -171,10 +170,15 @@ def total_seconds(step: Step) -> float:
 
 
 def _prompts(step: Step) -> Iterator[tuple[Prompt, bool]]:
-    """Every prompt of `step` in the order played, and whether a key works during it."""
-    for action in step.actions:
+    """Every prompt of `step` in the order played, and whether a key works during it. A
+    question that more follows in the same step (the welcome's, before the main menu) waits its
+    timeout for a key first: that silence is heard too."""
+    actions = step.actions
+    for index, action in enumerate(actions):
         if isinstance(action, Ask):
             yield from ((prompt, True) for prompt in action.prompts)
+            if any(isinstance(later, Ask | Say | Pause) for later in actions[index + 1 :]):
+                yield Pause(action.timeout), True
         elif isinstance(action, Say | Pause):
             yield action, False
 
@@ -224,22 +228,26 @@ def _long_menus(inputs: CheckInput) -> Iterable[Finding]:
     """Menus reading out more choices than callers keep in mind ("repeat" and "main menu" are
     not choices); a language menu reads a choice per language and the way to a person."""
     flows = inputs.config.flows
-    seen: set[tuple[Path, int]] = set()
+    seen: set[tuple[int, str]] = set()  # a flow shared by regions is reported once
     for region in inputs.config.regions.regions.values():
         flow = flows.for_region(region.id)
         most = flow.budgets.read_out_options
+        own = flow not in flows.flows.values()  # changed by this region
         for node in flow.nodes.values():
             chosen = [o.key for o in flow.options_of(node) if o.read_out and o.choice]
-            if len(chosen) > most and (flow.file, node.line) not in seen:
-                seen.add((flow.file, node.line))
+            if len(chosen) > most and (id(flow), node.id) not in seen:
+                seen.add((id(flow), node.id))
                 message = f"{len(chosen)} choices read out ({' '.join(chosen)}), more than {most}"
-                yield Finding(Kind.BUDGET, message, flow.file, node.line, f"menu {node.id}")
-        choices = len(region.languages) + 1 if len(region.languages) > 1 else 0
+                where = f"regions.{region.id} menu {node.id}" if own else f"menu {node.id}"
+                yield Finding(Kind.BUDGET, message, flow.file, node.line, where)
+        person = 1 if flow.person_in_language_menu else 0
+        choices = len(region.languages) + person if len(region.languages) > 1 else 0
         if choices > most:
             file, line = inputs.region_line(region.id, "languages")
+            with_person = " and a person" if person else ""
             message = (
                 f"the language menu reads out {choices} choices ({len(region.languages)} "
-                f"languages and a person), more than {most}"
+                f"languages{with_person}), more than {most}"
             )
             yield Finding(Kind.BUDGET, message, file, line, f"regions.{region.id}")
 
@@ -248,6 +256,9 @@ def _far_questions(walk: MenuWalk, flow: Flow) -> Iterable[Finding]:
     """Questions from which a person, guidance or goodbye is more answers away than allowed."""
     most = flow.budgets.answers_to_an_end
     for question, state in walk.questions.items():
+        node = flow.nodes.get(str(state.node))
+        if node is not None and node.kind == "guidance":
+            continue  # the caller has their answer here
         answers = _answers_to_an_end(walk, flow, question)
         if answers > most:
             message = (

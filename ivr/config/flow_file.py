@@ -4,19 +4,18 @@ in a language the flow is offered in), and each region's changes applied."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from ivr.config.flow_rules import flow_problems, missing_prompts, reachable, targets
 from ivr.config.flows import (
     BUILT_IN,
     KEYS,
     KINDS,
     NODE_ID,
     TARGETS,
-    WAYS,
     Budgets,
     Flow,
     FlowBook,
@@ -112,7 +111,7 @@ class _Reader:
             self.problem(path, "an option needs `key`: one of 0-9, * or #")
             return None
         if not isinstance(to, str) or not to:
-            self.problem(path, "an option needs `to`: a node of the flow or one of " + _targets())
+            self.problem(path, "an option needs `to`: a node of the flow or one of " + targets())
             return None
         texts = {}
         for name in ("say", "say_closed", "speech"):
@@ -144,6 +143,7 @@ class _Reader:
                 isinstance(item, dict)
                 and set(item) == {"say", "key"}
                 and isinstance(item["say"], str)
+                and isinstance(item["key"], str)
                 and item["key"] in KEYS
             ):
                 lines.append(GuidanceLine(item["say"], key=item["key"]))
@@ -223,116 +223,6 @@ class _Reader:
         )
 
 
-def _targets() -> str:
-    return ", ".join(sorted(TARGETS))
-
-
-# -- what a flow must be --------------------------------------------------------------------
-def flow_problems(reader: _Reader, flow: Flow, path: tuple[str | int, ...]) -> None:
-    """Targets that exist, keys used once, a main menu and a ways menu, every node reachable."""
-    main = flow.nodes.get(flow.main)
-    if main is None or main.kind != "menu":
-        reader.problem((*path, "main"), f"`main` names {flow.main!r}, which is no menu of the flow")
-    ways = flow.nodes.get(WAYS)
-    if ways is None or ways.kind != "ways":
-        reader.problem((*path, "nodes"), f'the flow needs a node {WAYS!r} of kind "ways"')
-    menus = [(node.id, node.options) for node in flow.nodes.values()]
-    menus.append(("after_guidance", flow.after_guidance))
-    for node_id, options in menus:
-        where = (*path, "nodes", node_id) if node_id != "after_guidance" else (*path, node_id)
-        seen: set[str] = set()
-        for option in options:
-            if option.key in seen:
-                reader.problems.append(
-                    ConfigProblem(
-                        reader.document.file,
-                        option.line,
-                        _dotted(where),
-                        f"key {option.key!r} is used twice",
-                    )
-                )
-            seen.add(option.key)
-            if option.to not in TARGETS and option.to not in flow.nodes:
-                reader.problems.append(
-                    ConfigProblem(
-                        reader.document.file,
-                        option.line,
-                        _dotted(where),
-                        f"key {option.key!r} leads to {option.to!r}, which is no node of the "
-                        f"flow nor one of {_targets()}",
-                    )
-                )
-    for node_id in sorted(set(flow.nodes) - reachable(flow)):
-        reader.problem((*path, "nodes", node_id), f"node {node_id!r} cannot be reached from `main`")
-    if path[0] == "regions":
-        return  # a region's changes keep its flow's order of speech
-    for target in flow.speech_priority:
-        if target not in TARGETS and target not in flow.nodes:
-            reader.problem((*path, "speech_priority"), f"{target!r} is no node nor target")
-
-
-def reachable(flow: Flow) -> set[str]:
-    """Nodes a caller can reach from the main menu; the ways menu is where a person asked for
-    and not available leads."""
-    found = {flow.main, WAYS}
-    todo = [flow.main, WAYS]
-    while todo:
-        node = flow.nodes.get(todo.pop())
-        if node is None:
-            continue
-        for option in flow.options_of(node):
-            if option.to in flow.nodes and option.to not in found:
-                found.add(option.to)
-                todo.append(option.to)
-    return found
-
-
-def prompt_keys(flow: Flow) -> Iterable[tuple[str, int]]:
-    """Every prompt key the flow names, with the line naming it."""
-    for line in flow.welcome:
-        if line.prompt:
-            yield line.prompt, flow.line
-    for option in flow.after_guidance:
-        yield from _option_prompts(option)
-    for node in flow.nodes.values():
-        for key in (*node.say, *(line.prompt for line in node.guidance if line.prompt)):
-            yield key, node.line
-        if node.topic:
-            yield node.topic, node.line
-        for option in node.options:
-            yield from _option_prompts(option)
-
-
-def _option_prompts(option: Option) -> Iterable[tuple[str, int]]:
-    for key in (option.say, option.say_closed):
-        if key:
-            yield key, option.line
-
-
-def missing_prompts(
-    file: Path, flow: Flow, prompts: Catalogue, languages: Iterable[str]
-) -> list[ConfigProblem]:
-    """A prompt key the flow names that a language it is offered in lacks."""
-    problems = []
-    offered = sorted(set(languages))
-    for key, line in dict(prompt_keys(flow)).items():
-        lacking = [lang for lang in offered if key not in prompts.entries.get(lang, {})]
-        if lacking:
-            problems.append(
-                ConfigProblem(
-                    file,
-                    line,
-                    f"flows.{flow.name}",
-                    f"prompt {key!r} is missing in {', '.join(lacking)} (prompts/<lang>/)",
-                )
-            )
-    return problems
-
-
-def _dotted(path: tuple[str | int, ...]) -> str:
-    return ".".join(str(part) for part in path)
-
-
 # -- regions' own changes ---------------------------------------------------------------------
 def _changed(reader: _Reader, flow: Flow, region_id: str, value: object) -> Flow:
     """`flow` with a region's options dropped and added, node by node."""
@@ -352,7 +242,8 @@ def _changed(reader: _Reader, flow: Flow, region_id: str, value: object) -> Flow
                 reader.problem((*where, "drop"), f"menu {node_id!r} has no key {key!r} to drop")
         added = reader.options(data.get("add", []), (*where, "add"))
         kept = tuple(option for option in node.options if option.key not in drop)
-        nodes[node_id] = replace(node, options=kept + added)
+        # The region's menu is where its change is written: findings point there.
+        nodes[node_id] = replace(node, options=kept + added, line=reader.line(where))
     changed = replace(flow, nodes=MappingProxyType(nodes), said={})
     # Nodes only a dropped option led to are not the region's (a stale link to one restarts).
     kept_nodes = reachable(changed)
@@ -363,6 +254,9 @@ def _changed(reader: _Reader, flow: Flow, region_id: str, value: object) -> Flow
 def load_flows(file: Path, regions: RegionBook, prompts: Catalogue | None = None) -> FlowBook:
     """Read and check the flow file against the regions and prompts; raises ConfigError with
     file, line and reason for every problem found."""
+    if not file.is_file():
+        problem = ConfigProblem(file, 1, "", "flow file not found (set IVR_FLOWS)")
+        raise ConfigError([problem])
     document = load_toml(file)
     reader = _Reader(document)
     data = reader.table(document.data, (), _FILE_KEYS)
@@ -380,6 +274,8 @@ def load_flows(file: Path, regions: RegionBook, prompts: Catalogue | None = None
     by_region: dict[str, Flow] = {}
     regions_data = reader.table(data.get("regions", {}), ("regions",), set(regions.regions))
     for region_id, value in regions_data.items():
+        if region_id not in regions.regions:
+            continue  # reported by `table`: no such region in the regions file
         path: tuple[str | int, ...] = ("regions", region_id)
         spec = reader.table(value, path, _REGION_KEYS)
         name = spec.get("flow", default_name)
@@ -390,24 +286,26 @@ def load_flows(file: Path, regions: RegionBook, prompts: Catalogue | None = None
         by_region[region_id] = (
             _changed(reader, base, region_id, spec["nodes"]) if "nodes" in spec else base
         )
+    lines = document.lines
     for name, flow in flows.items():
-        flow_problems(reader, flow, ("flows", name))
+        reader.problems += flow_problems(file, flow, ("flows", name), lines)
     for region_id, flow in by_region.items():
         if flow not in flows.values():
-            flow_problems(reader, flow, ("regions", region_id))
+            reader.problems += flow_problems(file, flow, ("regions", region_id), lines)
     if prompts is not None:
-        for flow in flows.values():
+        for name, flow in flows.items():
             users = [
                 r
                 for r in regions.regions.values()
                 if by_region.get(r.id, flows[default_name]) is flow
             ]
             languages = {lang for region in users for lang in region.languages}
-            reader.problems += missing_prompts(file, flow, prompts, languages)
+            reader.problems += missing_prompts(file, flow, prompts, languages, f"flows.{name}")
         for region_id, flow in by_region.items():
             if flow not in flows.values():
                 offered = regions.regions[region_id].languages
-                reader.problems += missing_prompts(file, flow, prompts, offered)
+                where = f"regions.{region_id}"
+                reader.problems += missing_prompts(file, flow, prompts, offered, where)
     if reader.problems:
         raise ConfigError(reader.problems)
     return FlowBook(MappingProxyType(flows), MappingProxyType(by_region), flows[default_name])

@@ -23,7 +23,8 @@ TARGETS = frozenset({AGENT, MAIN_MENU, REPEAT, CALLBACK, VOICEMAIL, GOODBYE})
 WAYS = "ways"
 # Questions the engine asks itself (the language, a reference, a number to call back): their
 # ids travel in the same URLs, so no node may take them.
-BUILT_IN = frozenset({"lang", "ref", "confirm", "cb", "cb_num", "cb_ok"})
+# "rejected" marks a screened call's path and is no question.
+BUILT_IN = frozenset({"lang", "ref", "confirm", "cb", "cb_num", "cb_ok", "rejected"})
 KEYS = frozenset("0123456789*#")
 # Ids travel in URLs and are kept as a call's reason (16 characters in the database).
 NODE_ID = re.compile(r"[a-z][a-z0-9_]{0,15}")

@@ -52,9 +52,14 @@ class Catalogue:
     def languages(self) -> frozenset[str]:
         return frozenset(self.entries)
 
-    def has(self, key: str) -> bool:
-        """Whether any language has `key` (a line said for some values only, such as a reason)."""
-        return any(key in entries for entries in self.entries.values())
+    def has(self, language: str, key: str, fallback: str) -> bool:
+        """Whether `key` can be said to a caller of `language` (a line said for some values
+        only, such as a reason): in it, in the fallback, or in the reference language."""
+        try:
+            self._entry(language, key, fallback)
+        except KeyError:
+            return False
+        return True
 
     def spoken_in(self, language: str, key: str, fallback: str) -> str:
         """The language whose text (and voice) will say `key` for a caller of `language`."""

@@ -39,8 +39,7 @@ class Settings(BaseSettings):
     prompts: Path = Path("prompts")
     flows: Path = Field(
         Path("flows.toml"),
-        description="The menus: questions, keys and where they lead (docs/flows.md); "
-        "default: flows.toml beside the regions file.",
+        description="The menus: questions, keys and where they lead (docs/flows.md).",
     )
     reload: Literal["signal", "watch"] = Field(
         "signal",
@@ -176,15 +175,6 @@ class Settings(BaseSettings):
         if value and not value.startswith(("https://", "http://")):
             raise ValueError("IVR_HOLD_MUSIC_URL must be an absolute http(s) URL")
         return value or None
-
-    @model_validator(mode="before")
-    @classmethod
-    def _flows_beside_the_regions(cls, data: object) -> object:
-        """A deployment that points IVR_REGIONS elsewhere keeps its flow file with it."""
-        if isinstance(data, dict) and data.get("flows") is None:
-            regions = Path(str(data.get("regions") or "regions.toml"))
-            return {**data, "flows": regions.parent / "flows.toml"}
-        return data
 
     @model_validator(mode="after")
     def _digit_range(self) -> Settings:

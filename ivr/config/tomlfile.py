@@ -47,8 +47,12 @@ class TomlDocument:
     lines: dict[Path_, int]
 
     def line_of(self, path: Iterable[str | int]) -> int:
-        """The line of `path`, or of its nearest recorded ancestor (1 if none)."""
+        """The line of `path`; else the first line inside it (`[a.b.c]` writes `a.b`); else the
+        line of its nearest recorded ancestor (1 if none)."""
         key = tuple(path)
+        inside = [line for found, line in self.lines.items() if found[: len(key)] == key]
+        if key and key not in self.lines and inside:
+            return min(inside)
         while key:
             if key in self.lines:
                 return self.lines[key]

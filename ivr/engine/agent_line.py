@@ -293,7 +293,7 @@ def whisper(ctx: CallContext, language: str, caller: Waiting, queue: AgentQueue)
         lines.append(speaker.say("agent_line.callback"))
     # Why the caller wanted a person (the flow node they asked from), when a line says it.
     reason = f"agent_line.reasons.{caller.reason}"
-    if caller.reason and ctx.prompts.has(reason):
+    if caller.reason and ctx.prompts.has(speaker.language, reason, speaker.fallback):
         lines.append(speaker.say(reason))
     if caller.reference:
         reading = speaker.for_line("agent_line.reference")

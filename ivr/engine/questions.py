@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from itertools import chain, zip_longest
 
-from ivr.config.flows import AGENT, MAIN_MENU, REPEAT, Option
+from ivr.config.flows import AGENT, CALLBACK, GOODBYE, MAIN_MENU, REPEAT, VOICEMAIL, Option
 from ivr.engine.phrases import STEM, Speaker, best_match
 from ivr.engine.state import MenuState
 from ivr.engine.steps import MENU, Ask, Prompt, Redirect, Step, step
@@ -31,6 +31,14 @@ class Heard:
 UNIVERSAL_KEYS = {"0": AGENT, "#": MAIN_MENU, "*": REPEAT}
 # Understood in every menu, like the keys 0 and #.
 UNIVERSAL_WORDS = {AGENT: "next.speech.agent", MAIN_MENU: "next.speech.menu"}
+# The words of a target, for an option to it whose prompt has no words of its own.
+TARGET_WORDS = {
+    **UNIVERSAL_WORDS,
+    REPEAT: "next.speech.repeat",
+    CALLBACK: "callback.speech.callback",
+    VOICEMAIL: "callback.speech.voicemail",
+    GOODBYE: "callback.speech.channels",
+}
 
 # Twilio's limit for <Gather hints>: a comma-separated list of at most 500 entries, each of
 # at most 100 characters (Twilio error 13330, "Gather: Invalid hints value",
@@ -64,6 +72,8 @@ def speech_words(speaker: Speaker, options: tuple[Option, ...]) -> dict[str, tup
     for option in options:
         key = option.speech_key
         said = speaker.words(key) if key else ()
+        if not said and option.speech is None and option.to in TARGET_WORDS:
+            said = speaker.words(TARGET_WORDS[option.to])
         words[option.to] = words.get(option.to, ()) + said
     for choice, key in UNIVERSAL_WORDS.items():
         if not words.get(choice):

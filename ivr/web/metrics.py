@@ -66,6 +66,7 @@ QUEUE_RESULTS = frozenset(
 )
 FINAL_CALL_STATUSES = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
 KEYS = frozenset("0123456789*#")
+SCREENED = "rejected"
 HEARD = {"~": "speech", "-": "silence"}
 CALLBACK_EVENTS = ("booked", "placed", "refused", "not_reached", "expired", "texted")
 # No `_created` series beside every counter: Prometheus' text format would store them as
@@ -136,7 +137,9 @@ def where(regions: RegionBook, region_id: str | None, language: str | None) -> t
 def menu_choice(region_id: str, choice: str) -> None:
     """A visit's choice ("main:1", "ways:-"); other visits (the first webhook) are not menus."""
     menu, _, heard = choice.partition(":")
-    if not NODE_ID.fullmatch(menu):  # the webhook counts only questions its flow knows
+    # The webhook counts only questions its flow knows ("?" otherwise); a screened call's
+    # "rejected:<why>" is no question.
+    if not NODE_ID.fullmatch(menu) or menu == SCREENED:
         return
     answer = heard if heard in KEYS else HEARD.get(heard, "other")
     MENU_CHOICES.labels(region_id, menu, answer).inc()

@@ -9,11 +9,17 @@ from pathlib import Path
 
 import pytest
 
-from ivr.checks.budgets import LineTimes, budget_findings
+from ivr.checks.budgets import LineTimes, budget_findings, line_times
+from ivr.checks.menu_walk import region_walks
 from ivr.checks.warnings import CheckInput, Kind, run_checks, ways_to_agents
+from ivr.config.flows import FlowBook
 from ivr.config.loading import load_config
+from ivr.config.prompts import Catalogue
+from ivr.config.regions import RegionBook
 from ivr.config.settings import Settings
 from ivr.config.tomlfile import load_toml
+from ivr.emulator import Switch
+from tests.support.calls import CALLERS, LINES
 from tests.support.moments import instant
 from tests.support.repository import ROOT
 
@@ -66,50 +72,19 @@ def test_the_layout_before_breaks_the_budgets_on_every_line(before: CheckInput) 
     assert unskippable == lines
 
 
-DEEP = """\
-default = "deep"
-
-[flows.deep]
-main = "main"
-after_guidance = [{ key = "#", to = "menu", say = "next.menu" }]
-
-[flows.deep.nodes.main]
-kind = "menu"
-options = [{ key = "1", to = "deep1", say = "main.transaction" }]
-
-[flows.deep.nodes.deep1]
-kind = "menu"
-options = [{ key = "1", to = "deep2", say = "transaction.slow" }]
-
-[flows.deep.nodes.deep2]
-kind = "menu"
-options = [{ key = "1", to = "deep3", say = "transaction.slow" }]
-
-[flows.deep.nodes.deep3]
-kind = "menu"
-options = [{ key = "1", to = "tx_slow", say = "transaction.slow" }]
-
-[flows.deep.nodes.tx_slow]
-kind = "guidance"
-guidance = ["transaction.slow_steps"]
-
-# No callback, no voice message, no goodbye: only back to the main menu.
-[flows.deep.nodes.ways]
-kind = "ways"
-options = [{ key = "#", to = "menu", say = "callback.menu" }]
-"""
-
-
 @pytest.mark.slow
-def test_a_question_four_answers_from_anything_is_refused_at_its_line(tmp_path: Path) -> None:
+def test_a_question_further_from_an_end_than_the_budget_is_named(tmp_path: Path) -> None:
+    """With a budget of one answer: the language menu is two from guidance (a language, then a
+    topic), and so is a keyed callback number (the number, then yes)."""
     flows = tmp_path / "flows.toml"
-    flows.write_text(DEEP, encoding="utf-8")
+    text = (ROOT / "flows.toml").read_text(encoding="utf-8")
+    flows.write_text(text.replace("answers_to_an_end = 3", "answers_to_an_end = 1"), "utf-8")
     findings = run_checks(check_of(flows), [budget_findings])
-    far = [f for f in findings if f.where == "node main" and "answers away" in f.message]
-    # While agents are closed, 0 leads to the ways menu, which leads nowhere but back.
-    assert far and far[0].line == line_of(flows, "[flows.deep.nodes.main]")
-    assert "4 answers away from main, more than 3" in far[0].message
-    assert all(f.file == flows for f in findings)
+    far = {f.where for f in findings if "answers away" in f.message}
+    assert far == {"node lang", "node cb_num"}
+    [lang] = [f for f in findings if f.where == "node lang"][:1]
+    assert "2 answers away from lang, more than 1" in lang.message
+    assert lang.line == line_of(flows, "[flows.standard]")  # the engine's own question
 
 
 # -- the docs' table ---------------------------------------------------------------------------
@@ -149,3 +124,38 @@ def test_the_before_file_is_the_layout_the_table_calls_before() -> None:
     text = BEFORE.read_text(encoding="utf-8")
     assert re.search(r"^barge_in = false$", text, re.M)
     assert re.search(r"^person_in_language_menu = false$", text, re.M)
+
+
+def test_a_regions_own_long_menu_is_found_at_its_change(tmp_path: Path) -> None:
+    flows = tmp_path / "flows.toml"
+    flows.write_text(
+        (ROOT / "flows.toml").read_text(encoding="utf-8")
+        + "\n[regions.gb.nodes.main]\n"
+        + 'add = [{ key = "5", to = "tx", say = "main.transaction" },'
+        + ' { key = "6", to = "pending", say = "main.pending" }]\n',
+        encoding="utf-8",
+    )
+    findings = [
+        f for f in run_checks(check_of(flows), [budget_findings]) if "read out" in f.message
+    ]
+    assert [(f.where, f.line) for f in findings] == [
+        ("regions.gb menu main", line_of(flows, "[regions.gb.nodes.main]"))
+    ]
+    assert findings[0].message.startswith("7 choices read out (1 2 3 4 0 5 6), more than 5")
+
+
+@pytest.mark.slow
+def test_check_and_the_emulator_agree_on_the_seconds_to_the_queue(
+    switch: Switch, book: RegionBook, catalogue: Catalogue, flows: FlowBook
+) -> None:
+    """One speech-time model: a London caller who hears the welcome (and its second of waiting
+    for a key) and the whole main menu, then presses 0, joins the queue when `ivr check` says."""
+    at = "2026-03-02T10:00+00:00"
+    [walk] = region_walks(book, catalogue, flows, instant(at), regions=["gb"])
+    times = line_times(walk)
+    assert times is not None and times.keys == ("0",)
+    call = switch.dial(CALLERS["gb"], LINES["gb"], at=at)
+    call.silence()
+    call.press("0")
+    joined = next(event.t for event in call.events if event.type == "enqueue")
+    assert joined == pytest.approx(times.listening, abs=0.5)  # the key itself takes a moment

@@ -33,7 +33,9 @@ def replace_line(file: Path, old: str, new: str) -> int:
 
 
 def env_for(regions: Path, prompts: Path) -> dict[str, str]:
-    return clean_env(IVR_REGIONS=str(regions), IVR_PROMPTS=str(prompts))
+    return clean_env(
+        IVR_REGIONS=str(regions), IVR_PROMPTS=str(prompts), IVR_FLOWS=str(ROOT / "flows.toml")
+    )
 
 
 # -- ivr check -------------------------------------------------------------------------------

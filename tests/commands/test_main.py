@@ -156,7 +156,7 @@ def test_interactive_call_on_a_terminal() -> None:
             sys.executable, [*IVR, "call", "+447700900123", "--at", "2026-03-02T10:00+00:00"], env
         )
     screen = read_until(fd, "] > ")
-    assert "IVR [Polly.Amy, en-GB]: To speak to a person at any time, press 0." in screen
+    assert "IVR [Polly.Amy, en-GB]: To speak to an adviser at any time, press 0." in screen
     os.write(fd, b"_\n")  # silence: the welcome goes on to the main menu
     screen = read_until(fd, "] > ")
     assert "IVR [Polly.Amy, en-GB]: If you've forgotten your password, press 1" in screen

@@ -11,7 +11,6 @@ from ivr.config.flow_file import load_flows
 from ivr.config.flows import FlowBook
 from ivr.config.prompts import Catalogue
 from ivr.config.regions import RegionBook
-from ivr.config.settings import Settings
 from ivr.config.tomlfile import ConfigError
 from tests.support.docs import block
 from tests.support.repository import ROOT
@@ -165,14 +164,57 @@ def test_every_sample_menu_announces_star_and_pound_where_they_work(flows: FlowB
             assert read.get("#") == "menu", name
 
 
-def test_the_flow_file_is_found_beside_the_regions_file_unless_named(
-    monkeypatch: pytest.MonkeyPatch,
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        (
+            '[regions.gb.nodes.tx]\ndrop = ["1", "2", "3", "*", "#"]',
+            "menu 'tx' has no options left",
+        ),
+        (
+            '[regions.gb.nodes.ways]\ndrop = ["1", "2", "3"]',
+            "the ways menu needs a callback, a voice message or goodbye",
+        ),
+        ('[regions.uk.nodes.main]\ndrop = ["3"]', "unknown setting 'uk'"),
+    ],
+    ids=["empty-menu", "ways-leads-nowhere", "no-such-region"],
+)
+def test_a_region_change_that_leaves_callers_stuck_is_refused_at_its_line(
+    tmp_path: Path, book: RegionBook, catalogue: Catalogue, change: str, reason: str
 ) -> None:
-    monkeypatch.delenv("IVR_FLOWS", raising=False)
-    monkeypatch.setenv("IVR_REGIONS", "/etc/ivr/regions.toml")
-    assert Settings(_env_file=None).flows == Path("/etc/ivr/flows.toml")
-    monkeypatch.setenv("IVR_FLOWS", "/srv/menus.toml")
-    assert Settings(_env_file=None).flows == Path("/srv/menus.toml")
-    monkeypatch.delenv("IVR_REGIONS")
-    monkeypatch.delenv("IVR_FLOWS")
-    assert Settings(_env_file=None).flows == Path("flows.toml")
+    text = SAMPLE + "\n" + change + "\n"
+    problems = refused(tmp_path, text, book, catalogue)
+    header = change.split("\n")[0]
+    expected = f"{tmp_path / 'flows.toml'}:{line_of(text, header)}:"
+    assert any(p.startswith(expected) and reason in p for p in problems), problems
+
+
+@pytest.mark.parametrize(
+    ("edit", "reason"),
+    [
+        (
+            ('speech = "callback.speech.voicemail"', 'speech = "callback.speech.voicemial"'),
+            "prompt 'callback.speech.voicemial' is missing in",
+        ),
+        (
+            (
+                '{ key = "0", to = "agent", say = "main.agent" }',
+                '{ key = "0", to = "agent", say = "main.agent" },\n'
+                '    { key = "5", to = "callback", say = "callback.offer_open" }',
+            ),
+            "a callback is offered from the ways menu only",
+        ),
+        (
+            ('{ say = "pending.now", key = "0" }', '{ say = "pending.now", key = ["0"] }'),
+            'expected a prompt key, { say = "<prompt>", key = "<key>" }',
+        ),
+    ],
+    ids=["speech-words-typo", "callback-outside-ways", "key-not-a-string"],
+)
+def test_what_the_engine_could_not_honour_is_refused(
+    tmp_path: Path, book: RegionBook, catalogue: Catalogue, edit: tuple[str, str], reason: str
+) -> None:
+    old, new = edit
+    assert old in SAMPLE
+    problems = refused(tmp_path, SAMPLE.replace(old, new, 1), book, catalogue)
+    assert any(reason in p for p in problems), problems

@@ -186,3 +186,19 @@ def test_every_language_names_every_language_and_reason(
         for reason in [*reasons, "menu"]:
             line = catalogue.line(language, f"agent_line.reasons.{reason}", language)
             assert line.language == language
+
+
+def test_a_reason_with_a_whisper_line_only_in_another_language_is_left_out(
+    make_context: ContextFactory, book: RegionBook, waiting: WaitingFactory
+) -> None:
+    """A flow node an operator added, whose whisper line exists in Japanese only: an English
+    whisper says nothing about it rather than fail."""
+    ctx = make_context(from_="+12025550123", to=AGENT_LINE)
+    entries = {lang: dict(keys) for lang, keys in ctx.prompts.entries.items()}
+    entries["ja-JP"]["agent_line.reasons.card_frozen"] = entries["ja-JP"]["agent_line.reasons.tx"]
+    ctx = replace(ctx, prompts=Catalogue(entries))
+    queues = agent_queues(Skills(("en-US",), ("cn",)), book)
+    caller = waiting("cn-en-US", minutes=1, reason="card_frozen")
+    lines = [say.text for say in agent_line.whisper(ctx, "en-US", caller, queues[caller.queue])]
+    assert lines[0] == "Next caller: Mainland China, speaking American English."
+    assert len(lines) == 2 and lines[1].startswith("Waiting")

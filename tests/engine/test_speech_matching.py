@@ -162,3 +162,14 @@ def test_hints_take_turns_so_a_cut_keeps_every_choice() -> None:
     assert len(hints) == MAX_HINTS
     assert hints[:4] == ("word 0", "agent", "cancel", "word 1")
     assert "someone, please" not in hints and "x" * 101 not in hints
+
+
+def test_an_option_whose_prompt_has_no_words_is_heard_by_its_targets_words(
+    make_context: ContextFactory,
+) -> None:
+    """An operator's option to a voice message, read by a prompt with no [speech] words of its
+    own: callers saying "message" still reach it."""
+    option = Option("5", "voicemail", say="common.goodbye")
+    assert option.speech_key == "common.speech.goodbye"  # no such words
+    words = speech_words(Speaker(make_context(), "en-US"), (option,))
+    assert "message" in words["voicemail"]

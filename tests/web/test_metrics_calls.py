@@ -13,6 +13,7 @@ from ivr.config.regions import RegionBook
 from ivr.config.settings import Settings
 from ivr.emulator import Switch
 from ivr.store import OUTCOMES, Store
+from ivr.web import metrics
 from ivr.web.app import create_app
 from ivr.web.metrics import NO_LANGUAGE, UNKNOWN, CallbackCounts
 from tests.support.app_client import AppClient
@@ -282,3 +283,12 @@ def test_a_callback_is_counted_from_booking_to_the_text_after_the_last_attempt(
         "expired": 1,
         "texted": 1,
     }
+
+
+def test_a_screened_call_is_no_menu_choice() -> None:
+    """A refused call's path reads "rejected:<why>": it is counted as refused, not as a menu."""
+    menus = metrics.MENU_CHOICES
+    metrics.menu_choice("cn", "rejected:rate_limit")
+    metrics.menu_choice("cn", "main:1")
+    seen = {sample.labels["menu"] for family in menus.collect() for sample in family.samples}
+    assert "main" in seen and "rejected" not in seen

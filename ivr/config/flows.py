@@ -30,8 +30,6 @@ KEYS = frozenset("0123456789*#")
 NODE_ID = re.compile(r"[a-z][a-z0-9_]{0,15}")
 Kind = Literal["menu", "guidance", "ways"]
 KINDS: tuple[Kind, ...] = ("menu", "guidance", "ways")
-# What ends a question's journey: a person, guidance, the ways out.
-ENDS = frozenset({AGENT, CALLBACK, VOICEMAIL, GOODBYE})
 
 
 @dataclass(frozen=True)

@@ -180,7 +180,31 @@ def test_a_write_the_database_does_not_answer_is_spooled_in_time_and_stored_once
     checker = direct_store(schema)
     records = Records(store, Spool(tmp_path / "spool"))
 
-    async def step(n: int) -> float:
+    try:
+        step(records, 1)  # answered: committed
+        assert not Spool(tmp_path / "spool").pending()
+        gate.hold()
+        assert step(records, 2) < 1.0  # its transaction hangs: spooled in time
+        assert step(records, 3) < 0.5  # the database is known to be away: spooled at once
+        assert [entry["args"]["step"] for entry in spooled(tmp_path / "spool")] == ["s2", "s3"]
+        assert records.replay() == 0  # the transaction of s2 may still commit: wait for it
+        gate.release()  # it does, late; then the replay puts s2 again and s3 after it
+        until(lambda: records.replay() > 0, "the spool to be replayed")
+        record = checker.call(sid(1))
+        assert record is not None and record.path == "main:1 main:2 main:3"
+    finally:
+        gate.release()
+        records.close()
+        until(lambda: checked_out(store.engine) == 0, "the held transaction to end")
+        store.close()
+        checker.close()
+
+
+def step(records: Records, n: int) -> float:
+    """Call sid(1)'s n-th menu answer, kept as a webhook keeps it (half a second allowed);
+    the seconds the webhook waited."""
+
+    async def webhook() -> float:
         started = time.monotonic()
         with time_allowed(0.5):
             await asyncio.wait_for(
@@ -198,24 +222,7 @@ def test_a_write_the_database_does_not_answer_is_spooled_in_time_and_stored_once
             )
         return time.monotonic() - started
 
-    try:
-        asyncio.run(step(1))  # answered: committed
-        assert not Spool(tmp_path / "spool").pending()
-        gate.hold()
-        assert asyncio.run(step(2)) < 1.0  # its transaction hangs: spooled in time
-        assert asyncio.run(step(3)) < 0.5  # the database is known to be away: spooled at once
-        assert [entry["args"]["step"] for entry in spooled(tmp_path / "spool")] == ["s2", "s3"]
-        assert records.replay() == 0  # the transaction of s2 may still commit: wait for it
-        gate.release()  # it does, late; then the replay puts s2 again and s3 after it
-        until(lambda: records.replay() > 0, "the spool to be replayed")
-        record = checker.call(sid(1))
-        assert record is not None and record.path == "main:1 main:2 main:3"
-    finally:
-        gate.release()
-        records.close()
-        until(lambda: checked_out(store.engine) == 0, "the held transaction to end")
-        store.close()
-        checker.close()
+    return asyncio.run(webhook())
 
 
 # -- bookings -------------------------------------------------------------------------------

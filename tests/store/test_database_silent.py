@@ -6,7 +6,6 @@ never fire there: the proxy acknowledges everything and answers the keepalives."
 
 from __future__ import annotations
 
-import asyncio
 import threading
 from pathlib import Path
 
@@ -14,7 +13,6 @@ import pytest
 
 from ivr.engine.booking import UNAVAILABLE, Booking
 from ivr.store import database
-from ivr.store.database import time_allowed
 from ivr.store.records import Records
 from ivr.store.spool import Spool
 from tests.store.test_database import (
@@ -28,6 +26,7 @@ from tests.store.test_database import (
     schema,
     sid,
     spooled,
+    step,
 )
 from tests.support.processes import until
 from tests.support.tcp_gate import TcpGate
@@ -41,26 +40,6 @@ LETS_GO = 15.0
 @pytest.fixture(autouse=True)
 def short_answer_bound(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(database, "ANSWER_SECONDS", 1.0)
-
-
-def step(records: Records, n: int) -> None:
-    async def webhook() -> None:
-        with time_allowed(0.5):
-            await asyncio.wait_for(
-                records.write_soon(
-                    "record_step",
-                    call_sid=sid(1),
-                    caller=CALLER,
-                    region="jp",
-                    language="en-US",
-                    step=f"s{n}",
-                    choice=f"main:{n}",
-                    at=AT,
-                ),
-                timeout=10,
-            )
-
-    asyncio.run(webhook())
 
 
 @pytest.mark.slow

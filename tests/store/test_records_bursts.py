@@ -11,8 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Connection, Engine, create_engine, func, select, text
-from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy import Engine, create_engine, func, select, text
 
 from ivr.engine.booking import UNAVAILABLE, Booking
 from ivr.store import Limits, Store
@@ -20,7 +19,7 @@ from ivr.store.database import time_allowed
 from ivr.store.migrate import upgrade
 from ivr.store.models import Callback
 from ivr.store.records import Records
-from tests.support.databases import POSTGRES_URL
+from tests.support.databases import POSTGRES_URL, every_connection
 from tests.support.processes import until
 
 LIMITS = Limits(per_number_per_day=2, per_hour=1000)
@@ -75,16 +74,6 @@ def service_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[St
     with admin.begin() as connection:
         connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
     admin.dispose()
-
-
-def every_connection(engine: Engine) -> list[Connection]:
-    """Check out the whole pool, as webhooks of a burst would."""
-    held: list[Connection] = []
-    while True:
-        try:
-            held.append(engine.connect())
-        except PoolTimeout:
-            return held
 
 
 @pytest.mark.slow

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import Connection, Engine, create_engine, text
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from ivr.store import Store
 
@@ -22,3 +23,13 @@ def replica(store: Store) -> Store:
     with engine.connect() as connection:
         schema = connection.execute(text("SELECT current_schema()")).scalar_one()
     return Store(create_engine(POSTGRES_URL, connect_args={"options": f"-csearch_path={schema}"}))
+
+
+def every_connection(engine: Engine) -> list[Connection]:
+    """Check out the whole pool, as the webhooks of a burst would."""
+    held: list[Connection] = []
+    while True:
+        try:
+            held.append(engine.connect())
+        except PoolTimeout:
+            return held

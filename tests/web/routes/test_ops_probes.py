@@ -9,30 +9,19 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import Connection, Engine
-from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from ivr.config.settings import Settings
 from ivr.emulator.transport import OnLoopback
 from ivr.web.app import create_app
 from tests.store.test_database import gate, schema
 from tests.support.app_client import AppClient
+from tests.support.databases import every_connection
 from tests.support.processes import until
 from tests.support.tcp_gate import TcpGate
 
 __all__ = ["gate", "schema"]  # fixtures, shared with tests/store/test_database.py
 SILENT = "not ready: the database did not answer within 1 s (records are spooled meanwhile)"
 PROBES, ROUNDS = 10, 4
-
-
-def every_connection(engine: Engine) -> list[Connection]:
-    """Check out the whole pool, as the webhooks of a burst would."""
-    held: list[Connection] = []
-    while True:
-        try:
-            held.append(engine.connect())
-        except PoolTimeout:
-            return held
 
 
 @pytest.mark.slow

@@ -50,9 +50,10 @@ class TomlDocument:
         """The line of `path`; else the first line inside it (`[a.b.c]` writes `a.b`); else the
         line of its nearest recorded ancestor (1 if none)."""
         key = tuple(path)
-        inside = [line for found, line in self.lines.items() if found[: len(key)] == key]
-        if key and key not in self.lines and inside:
-            return min(inside)
+        if key and key not in self.lines:
+            inside = [line for found, line in self.lines.items() if found[: len(key)] == key]
+            if inside:
+                return min(inside)
         while key:
             if key in self.lines:
                 return self.lines[key]

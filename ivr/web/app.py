@@ -30,6 +30,7 @@ from ivr.store.records import Records
 from ivr.store.spool import Spool
 from ivr.web import metrics
 from ivr.web.services import Services
+from ivr.web.webhooks import Service
 
 log = logging.getLogger("ivr")
 REPLAY_EVERY_SECONDS = 5.0
@@ -41,7 +42,7 @@ def create_app(
     clock: Clock | None = None,
     store: Store | None = None,
     config: Config | None = None,
-) -> FastAPI:
+) -> Service:
     """Build the service; refuses to start on a broken configuration (ConfigError).
 
     A database that is down at start does not stop the service: callers are answered, records
@@ -76,11 +77,12 @@ def create_app(
         await services.records.aclose()
         services.store.close()
 
-    app = FastAPI(
+    app = Service(
         title="ivr", summary="Regional wallet support hotlines over Twilio", lifespan=lifespan
     )
     app.state.services = services
-    for routes in (calls, queue, callbacks, agents, ops):
+    app.serve_webhooks(services, (area.hooks for area in (calls, queue, callbacks, agents, ops)))
+    for routes in (calls, ops):
         app.include_router(routes.router)
     install_wallboard(app, services)
     app.include_router(metrics.router)

@@ -14,16 +14,13 @@ import hmac
 import logging
 import os
 import threading
-from collections.abc import Callable, Coroutine
 from contextvars import ContextVar
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from time import perf_counter
 from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Request, Response
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import PlainTextResponse
-from fastapi.routing import APIRoute
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     REGISTRY,
@@ -35,7 +32,6 @@ from prometheus_client import (
 )
 from prometheus_client.multiprocess import MultiProcessCollector
 from starlette.concurrency import run_in_threadpool
-from starlette.exceptions import HTTPException
 
 from ivr.config.flows import NODE_ID
 from ivr.logs import CALL_SID
@@ -198,49 +194,51 @@ def signature_failed() -> None:
     SIGNATURE_FAILURES.labels(_ROUTE.get()).inc()
 
 
-# -- the webhooks' route ----------------------------------------------------------------------
-Endpoint = Callable[[Request], Coroutine[Any, Any, Response]]
+# -- the webhooks' meters ---------------------------------------------------------------------
+class WebhookMeter:
+    """A webhook's latency and answers by status code (a few microseconds, no middleware);
+    while one is timed, counters recorded deep inside it know its route, and log lines are
+    scoped to its call (`ivr.logs.bind_call` sets the CallSid once the signed form is read)."""
 
-
-class WebhookRoute(APIRoute):
-    """A webhook's route: times each answer and counts it by status code (a few microseconds,
-    no middleware), and scopes log lines to the call (`ivr.logs.bind_call` sets the CallSid
-    once the signed form is read)."""
-
-    def get_route_handler(self) -> Endpoint:
-        handle = super().get_route_handler()
-        route = self.path
-        observe = WEBHOOK_SECONDS.labels(route).observe
+    def __init__(self, route: str) -> None:
+        self.route = route
+        self.observe = WEBHOOK_SECONDS.labels(route).observe
         # Exported at 0 from the start, so rates and ratios exist before the first failure.
         APOLOGIES.labels(route)
         SIGNATURE_FAILURES.labels(route)
-        answers: dict[int, Any] = {}
+        self.answers: dict[int, Any] = {}
 
-        async def timed(request: Request) -> Response:
-            start = perf_counter()
-            route_token = _ROUTE.set(route)
-            call_token = CALL_SID.set(None)
-            code = 500
-            try:
-                response = await handle(request)
-                code = response.status_code
-                return response
-            except HTTPException as exc:
-                code = exc.status_code
-                raise
-            except RequestValidationError:
-                code = 422
-                raise
-            finally:
-                observe(perf_counter() - start)
-                counter = answers.get(code)
-                if counter is None:
-                    counter = answers[code] = WEBHOOK_ANSWERS.labels(route, str(code))
-                counter.inc()
-                CALL_SID.reset(call_token)
-                _ROUTE.reset(route_token)
+    def timing(self) -> Timing:
+        return Timing(self)
 
-        return timed
+    def answered(self, code: int, seconds: float) -> None:
+        self.observe(seconds)
+        counter = self.answers.get(code)
+        if counter is None:
+            counter = self.answers[code] = WEBHOOK_ANSWERS.labels(self.route, str(code))
+        counter.inc()
+
+
+class Timing:
+    """`with meter.timing() as timed: ...; timed.code = answer.status_code` (500 if it
+    raised)."""
+
+    __slots__ = ("meter", "code", "_start", "_route", "_call")
+
+    def __init__(self, meter: WebhookMeter) -> None:
+        self.meter = meter
+        self.code = 500
+
+    def __enter__(self) -> Timing:
+        self._start = perf_counter()
+        self._route = _ROUTE.set(self.meter.route)
+        self._call = CALL_SID.set(None)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.meter.answered(self.code, perf_counter() - self._start)
+        CALL_SID.reset(self._call)
+        _ROUTE.reset(self._route)
 
 
 # -- exposition -------------------------------------------------------------------------------

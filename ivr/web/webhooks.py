@@ -1,21 +1,29 @@
-"""How a Twilio webhook is registered, and what its handler is handed.
+"""Twilio's webhooks: a table of `POST /voice/...` routes, served ahead of FastAPI's router.
 
 A handler declares `Request`, `ServicesDep`, `CheckedForm` (the form after content type, size
 and signature checks: 4xx otherwise) and, when it has work for after the answer,
-`BackgroundTasks`. The route hands them over itself, so FastAPI solves no dependencies per
-request (that machinery cost more than the rest of the framework's work on a webhook), and
-wraps every handler in the two things no handler repeats: the webhook's time for the database
-(ivr.store.database) and the error boundary (ivr.web.boundary).
+`BackgroundTasks`; its route hands them over. A webhook's request goes from uvicorn straight
+to its handler (`Service.__call__`): FastAPI's middleware, router and dependency solving cost
+more per webhook than the rest of the framework's work and gave it nothing it uses (bench/).
+Every other route (readiness, metrics, the wallboard, `/docs`) stays a FastAPI route.
+
+Around every handler, the things no handler repeats: the webhook's time for the database
+(ivr.store.database), the error boundary (ivr.web.boundary), its latency and status code in
+the metrics, and log lines scoped to its call. OpenAPI describes the webhooks from the same
+table (`openapi_paths`); docs/webhooks.openapi.json keeps that document in the repository.
 """
 
 from __future__ import annotations
 
 import inspect
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar, get_type_hints
 
-from fastapi import APIRouter, BackgroundTasks, Depends, HTTPException, Request, Response
+from fastapi import BackgroundTasks, Depends, FastAPI, HTTPException, Request, Response
+from fastapi.responses import JSONResponse
 from starlette.datastructures import FormData
+from starlette.types import Receive, Scope, Send
 
 from ivr.logs import bind_call
 from ivr.store.database import time_allowed
@@ -25,7 +33,14 @@ from ivr.web.services import Services
 from ivr.web.signature import FORM, read_form
 
 P = TypeVar("P", bound=CallParams)
-Handler = TypeVar("Handler", bound=Callable[..., Any])
+Handler = TypeVar("Handler", bound=Callable[..., Awaitable[Response]])
+# What a webhook may answer besides its own status code: the refusals of ivr.web.signature.
+REFUSALS = {
+    "400": "malformed form body",
+    "403": "missing or invalid X-Twilio-Signature",
+    "413": "request body too large",
+    "415": f"not {FORM}",
+}
 
 
 async def get_services(request: Request) -> Services:
@@ -37,14 +52,21 @@ async def get_services(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(get_services)]
 
 
-async def checked_form(request: Request, services: ServicesDep) -> FormData:
+async def checked_form(request: Request, services: Services) -> FormData:
     """The webhook's form, after content type, size and signature checks (4xx otherwise)."""
     form = await read_form(request, services.settings)
     bind_call(form.get("CallSid"))  # from here on, this webhook's log lines name its call
     return form
 
 
-CheckedForm = Annotated[FormData, Depends(checked_form)]
+CheckedForm = Annotated[FormData, "the webhook's checked form"]
+# What a handler's parameters may be, by annotation, and the name its route supplies them by.
+_SUPPLIES = {
+    Request: "request",
+    ServicesDep: "services",
+    CheckedForm: "form",
+    BackgroundTasks: "background",
+}
 
 
 def parameters(model: type[P], form: FormData) -> P:
@@ -55,66 +77,143 @@ def parameters(model: type[P], form: FormData) -> P:
         raise HTTPException(400, str(exc)) from None
 
 
-def webhook(
-    router: APIRouter, path: str, model: type[CallParams], status_code: int = 200
-) -> Callable[[Handler], Handler]:
-    """Register a Twilio webhook; OpenAPI documents its form body and its answer."""
-    body = {"required": True, "content": {FORM: {"schema": model.model_json_schema(by_alias=True)}}}
-    answer: dict[str, Any] = {"content": {"text/xml": {}}} if status_code == 200 else {}
+@dataclass(frozen=True)
+class Webhook:
+    """One webhook: its path, the form it takes, its handler and what it answers."""
 
-    def register(handler: Handler) -> Handler:
-        router.add_api_route(
-            path,
-            _endpoint(handler, speaks=status_code == 200),
-            methods=["POST"],
-            response_class=Response,
-            status_code=status_code,
-            responses={status_code: answer, 400: {}, 403: {}, 413: {}, 415: {}},
-            openapi_extra={"requestBody": body},
-            route_class_override=metrics.WebhookRoute,  # timed, and logs scoped to the call
-        )
-        return handler
+    path: str
+    model: type[CallParams]
+    handler: Callable[..., Awaitable[Response]]
+    status_code: int
+    wants: tuple[tuple[str, str], ...]  # (the handler's parameter, what the route supplies)
 
-    return register
+    @property
+    def speaks(self) -> bool:
+        """It answers TwiML (a status callback answers a status code only)."""
+        return self.status_code == 200
 
 
-def _endpoint(handler: Handler, *, speaks: bool) -> Callable[[Request], Awaitable[Response]]:
-    """The route's endpoint for `handler`; `speaks`: it answers TwiML (else a status code)."""
-    hints = get_type_hints(handler, include_extras=True)
-    supplies = {
-        Request: "request",
-        ServicesDep: "services",
-        CheckedForm: "form",
-        BackgroundTasks: "background",
-    }
-    wanted: dict[str, str] = {}
-    for name in inspect.signature(handler).parameters:
-        supply = next((what for kind, what in supplies.items() if hints.get(name) == kind), None)
-        if supply is None:
-            raise TypeError(f"webhook {handler.__name__}: nothing supplies parameter {name!r}")
-        wanted[name] = supply
-    runs_later = "background" in wanted.values()
+class Webhooks:
+    """One area's webhooks (a route module has one, as it has an APIRouter for the rest)."""
 
-    async def endpoint(request: Request) -> Response:
-        services: Services = request.app.state.services
-        form = await checked_form(request, services)
-        values: dict[str, Any] = {"request": request, "services": services, "form": form}
-        if runs_later:
-            values["background"] = BackgroundTasks()
+    def __init__(self) -> None:
+        self.routes: list[Webhook] = []
+
+    def post(
+        self, path: str, model: type[CallParams], status_code: int = 200
+    ) -> Callable[[Handler], Handler]:
+        """Register the decorated handler as the webhook at `path`, taking `model`'s form."""
+
+        def register(handler: Handler) -> Handler:
+            hints = get_type_hints(handler, include_extras=True)
+            wants = []
+            for name in inspect.signature(handler).parameters:
+                supply = next((s for kind, s in _SUPPLIES.items() if hints.get(name) == kind), None)
+                if supply is None:
+                    raise TypeError(f"webhook {handler.__name__}: nothing supplies {name!r}")
+                wants.append((name, supply))
+            self.routes.append(Webhook(path, model, handler, status_code, tuple(wants)))
+            return handler
+
+        return register
+
+
+class Served:
+    """A webhook as an ASGI endpoint of `services`."""
+
+    def __init__(self, webhook: Webhook, services: Services) -> None:
+        self.webhook = webhook
+        self.services = services
+        self.meter = metrics.WebhookMeter(webhook.path)
+        self.runs_later = any(supply == "background" for _, supply in webhook.wants)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["method"] != "POST":
+            answer: Response = JSONResponse(
+                {"detail": "Method Not Allowed"}, 405, headers={"Allow": "POST"}
+            )
+        else:
+            with self.meter.timing() as timed:
+                answer = await self._answer(Request(scope, receive))
+                timed.code = answer.status_code
+        await answer(scope, receive, send)
+
+    async def _answer(self, request: Request) -> Response:
+        services = self.services
         try:
-            with time_allowed(services.settings.database_wait_seconds):
-                response: Response = await handler(
-                    **{name: values[what] for name, what in wanted.items()}
+            form = await checked_form(request, services)
+            values: dict[str, Any] = {"request": request, "services": services, "form": form}
+            if self.runs_later:
+                values["background"] = BackgroundTasks()
+            arguments = {name: values[supply] for name, supply in self.webhook.wants}
+            try:
+                with time_allowed(services.settings.database_wait_seconds):
+                    response = await self.webhook.handler(**arguments)
+            except HTTPException:
+                raise
+            except Exception as failure:
+                return await boundary.answer_failure(
+                    request, services, form, failure, speaks=self.webhook.speaks
                 )
-        except HTTPException:
-            raise  # a bad request: 4xx, no TwiML
-        except Exception as failure:
-            return await boundary.answer_failure(request, services, form, failure, speaks=speaks)
+        except HTTPException as refusal:  # a bad request: 4xx, no TwiML
+            return JSONResponse({"detail": refusal.detail}, refusal.status_code, refusal.headers)
         background = values.get("background")
         if background is not None and background.tasks and response.background is None:
-            response.background = background  # run once the answer is sent, as FastAPI does
+            response.background = background  # run once the answer is sent
         return response
 
-    endpoint.__name__ = endpoint.__qualname__ = handler.__name__
-    endpoint.__doc__ = handler.__doc__
-    return endpoint
+
+class Service(FastAPI):
+    """The app: the webhooks from their table, everything else through FastAPI."""
+
+    twilio_webhooks: dict[str, Served]
+
+    def serve_webhooks(self, services: Services, areas: Iterable[Webhooks]) -> None:
+        served = (Served(hook, services) for area in areas for hook in area.routes)
+        self.twilio_webhooks = {each.webhook.path: each for each in served}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            path: str = scope["path"]
+            root: str = scope.get("root_path", "")
+            if root and path.startswith(root):
+                path = path[len(root) :]
+            served = self.twilio_webhooks.get(path)
+            if served is not None:
+                scope["app"] = self
+                await served(scope, receive, send)
+                return
+        await super().__call__(scope, receive, send)
+
+    def openapi(self) -> dict[str, Any]:
+        if self.openapi_schema is None:
+            document = super().openapi()
+            webhooks = openapi_paths(each.webhook for each in self.twilio_webhooks.values())
+            document["paths"] = {**webhooks, **document["paths"]}
+            self.openapi_schema = document
+        return self.openapi_schema
+
+
+def openapi_paths(webhooks: Iterable[Webhook]) -> dict[str, Any]:
+    """OpenAPI's `paths` for the webhooks: each one's form body and answers."""
+    paths: dict[str, Any] = {}
+    for hook in sorted(webhooks, key=lambda hook: hook.path):
+        schema = hook.model.model_json_schema(by_alias=True)
+        answer: dict[str, Any] = {"description": "TwiML" if hook.speaks else "stored"}
+        if hook.speaks:
+            answer["content"] = {"text/xml": {"schema": {"type": "string"}}}
+        doc = inspect.getdoc(hook.handler) or ""
+        paths[hook.path] = {
+            "post": {
+                "summary": hook.handler.__name__.replace("_", " ").capitalize(),
+                "description": doc,
+                "operationId": f"{hook.handler.__name__}_webhook",
+                "requestBody": {"required": True, "content": {FORM: {"schema": schema}}},
+                "responses": {
+                    str(hook.status_code): answer,
+                    **({"503": {"description": "kept nowhere yet"}} if not hook.speaks else {}),
+                    **{code: {"description": why} for code, why in REFUSALS.items()},
+                },
+            }
+        }
+    return paths

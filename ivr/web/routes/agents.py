@@ -15,7 +15,7 @@ import re
 from datetime import datetime, timedelta
 from functools import partial
 
-from fastapi import APIRouter, Request, Response
+from fastapi import Request, Response
 from pydantic import Field
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -32,10 +32,10 @@ from ivr.store.staffing import QueueRecords
 from ivr.web import metrics
 from ivr.web.params import CallParams, GatherParams, StatusParams
 from ivr.web.services import DatabaseAway, Services
-from ivr.web.webhooks import CheckedForm, ServicesDep, parameters, webhook
+from ivr.web.webhooks import CheckedForm, ServicesDep, Webhooks, parameters
 
 log = logging.getLogger("ivr")
-router = APIRouter()
+hooks = Webhooks()
 # The database failed, or did not answer within the webhook's time: the agent hears so.
 DATABASE_TROUBLE = (SQLAlchemyError, DatabaseAway, TooSlow)
 # A queue stays with the agent who chose it while the whisper plays and the Dial connects;
@@ -66,7 +66,7 @@ class DialParams(CallParams):
         return self.dial_status == "completed" and bool(self.dial_call_sid)
 
 
-@webhook(router, AGENT, CallParams)
+@hooks.post(AGENT, CallParams)
 async def agent_line(services: ServicesDep, form: CheckedForm) -> Response:
     """The agent line's voice URL: the PIN is asked of whoever calls."""
     params = parameters(CallParams, form)
@@ -74,7 +74,7 @@ async def agent_line(services: ServicesDep, form: CheckedForm) -> Response:
     return services.twiml(agents.pin_prompt(ctx, _line_language(ctx)))
 
 
-@webhook(router, AGENT_PIN, GatherParams)
+@hooks.post(AGENT_PIN, GatherParams)
 async def agent_pin(request: Request, services: ServicesDep, form: CheckedForm) -> Response:
     """The PIN, checked with the caller ID: the agent logs in and takes the next caller; a
     wrong PIN is asked again, and the third ends the call (`t`: wrong PINs so far)."""
@@ -84,7 +84,7 @@ async def agent_pin(request: Request, services: ServicesDep, form: CheckedForm) 
     return services.twiml(await _after_pin(services, ctx, params, tries))
 
 
-@webhook(router, AGENT_KEY, GatherParams)
+@hooks.post(AGENT_KEY, GatherParams)
 async def agent_key(request: Request, services: ServicesDep, form: CheckedForm) -> Response:
     """The agent's key after a call (1: the next caller; `t`: misses so far) or while nobody
     waits (1: check now; silence: checked again, `i`: how often so far)."""
@@ -96,7 +96,7 @@ async def agent_key(request: Request, services: ServicesDep, form: CheckedForm) 
     return services.twiml(await _after_key(services, ctx, params, menu, tries, idle))
 
 
-@webhook(router, AGENT_DIALED, DialParams)
+@hooks.post(AGENT_DIALED, DialParams)
 async def agent_dialed(request: Request, services: ServicesDep, form: CheckedForm) -> Response:
     """The agent's Dial action: after a conversation, wrap-up and then the next caller; when
     the chosen caller was gone, the next choice (`n`: choices so far), a few times at most.
@@ -211,7 +211,7 @@ async def _after_dial(
     return gone.then(offer)
 
 
-@webhook(router, AGENT_STATUS, StatusParams, status_code=204)
+@hooks.post(AGENT_STATUS, StatusParams, status_code=204)
 async def agent_status(services: ServicesDep, form: CheckedForm) -> Response:
     """The agent line's status callback: once its call is over, the agent is offline."""
     params = parameters(StatusParams, form)

@@ -8,7 +8,7 @@ import re
 from dataclasses import replace
 from functools import partial
 
-from fastapi import APIRouter, BackgroundTasks, Request, Response
+from fastapi import BackgroundTasks, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from ivr.engine import callback_call, handoff, ways
@@ -30,10 +30,10 @@ from ivr.web import metrics
 from ivr.web.keeping import caller_id, keep
 from ivr.web.params import CallParams, GatherParams, RecordingParams, StatusParams
 from ivr.web.services import Services
-from ivr.web.webhooks import CheckedForm, ServicesDep, parameters, webhook
+from ivr.web.webhooks import CheckedForm, ServicesDep, Webhooks, parameters
 
 log = logging.getLogger("ivr")
-router = APIRouter()
+hooks = Webhooks()
 _ID = re.compile(r"[0-9]{1,10}")
 # The largest id the callbacks table holds (an integer column: 4 bytes in PostgreSQL). A larger
 # one in a URL is nobody's callback; asking the database for it is an error there.
@@ -42,7 +42,7 @@ _SAID = re.compile(r"[0-9]")
 FINAL_CALL_STATUSES = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
 
 
-@webhook(router, CALLBACK_BOOK, CallParams)
+@hooks.post(CALLBACK_BOOK, CallParams)
 async def book_callback(request: Request, services: ServicesDep, form: CheckedForm) -> Response:
     """The caller confirmed a number (in `d`): book the callback and tell them its code."""
     params = parameters(CallParams, form)
@@ -97,7 +97,7 @@ async def _with_kept_verdict(
     return replace(ctx, caller_id_failed=True) if failed else ctx
 
 
-@webhook(router, RECORDING, RecordingParams)
+@hooks.post(RECORDING, RecordingParams)
 async def recording(
     request: Request, services: ServicesDep, form: CheckedForm, background: BackgroundTasks
 ) -> Response:
@@ -133,7 +133,7 @@ async def recording(
     return services.twiml(ways.voicemail_saved(ctx, kept))
 
 
-@webhook(router, CALLBACK_ANSWER, CallParams)
+@hooks.post(CALLBACK_ANSWER, CallParams)
 async def callback_answered(request: Request, services: ServicesDep, form: CheckedForm) -> Response:
     """The person we call back picked up (the Url of the call the dispatcher placed)."""
     params = parameters(CallParams, form)
@@ -142,7 +142,7 @@ async def callback_answered(request: Request, services: ServicesDep, form: Check
     return services.twiml(callback_call.greeting(ctx, callback, said))
 
 
-@webhook(router, CALLBACK_KEY, GatherParams)
+@hooks.post(CALLBACK_KEY, GatherParams)
 async def callback_key(request: Request, services: ServicesDep, form: CheckedForm) -> Response:
     """Their key: talk to an agent now (the callback queue), or cancel."""
     params = parameters(GatherParams, form)
@@ -153,7 +153,7 @@ async def callback_key(request: Request, services: ServicesDep, form: CheckedFor
     return services.twiml(answer)
 
 
-@webhook(router, CALLBACK_STATUS, StatusParams, status_code=204)
+@hooks.post(CALLBACK_STATUS, StatusParams, status_code=204)
 async def callback_status(request: Request, services: ServicesDep, form: CheckedForm) -> Response:
     """The callback call ended: when it did not reach the person, try again later or give up."""
     params = parameters(StatusParams, form)

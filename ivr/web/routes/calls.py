@@ -18,15 +18,16 @@ from ivr.engine.state import parse_state
 from ivr.engine.steps import INCOMING, MENU, STATUS, Reject, step
 from ivr.web.keeping import caller_id, delivery, keep, record_visit
 from ivr.web.params import CallParams, GatherParams, StatusParams
-from ivr.web.webhooks import CheckedForm, ServicesDep, parameters, webhook
+from ivr.web.webhooks import CheckedForm, ServicesDep, Webhooks, parameters
 
 log = logging.getLogger("ivr")
 router = APIRouter()
+hooks = Webhooks()
 # Menu nodes whose keys are a number or a reference: kept elsewhere, never in the path.
 _KEYED_NODES = ("ref", "cb_num")
 
 
-@webhook(router, INCOMING, CallParams)
+@hooks.post(INCOMING, CallParams)
 async def incoming(request: Request, services: ServicesDep, form: CheckedForm) -> Response:
     """A call rings in (the number's voice URL): language menu, or welcome and main menu;
     a blocked number, or one calling too often, is refused before any menu."""
@@ -48,7 +49,7 @@ async def incoming(request: Request, services: ServicesDep, form: CheckedForm) -
     return services.twiml(answer)
 
 
-@webhook(router, MENU, GatherParams)
+@hooks.post(MENU, GatherParams)
 async def menu_answer(request: Request, services: ServicesDep, form: CheckedForm) -> Response:
     """The caller's keys, words or silence at a menu; the menu state is in the query."""
     params = parameters(GatherParams, form)
@@ -71,7 +72,7 @@ async def menu_answer(request: Request, services: ServicesDep, form: CheckedForm
     return services.twiml(answer)
 
 
-@webhook(router, STATUS, StatusParams, status_code=204)
+@hooks.post(STATUS, StatusParams, status_code=204)
 async def status(services: ServicesDep, form: CheckedForm) -> Response:
     """Status callback at the end of a call: stored (an upsert, so retries are harmless).
 

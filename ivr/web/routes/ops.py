@@ -41,7 +41,7 @@ from ivr.store.repository import POOL_SECONDS
 from ivr.web.params import CallParams
 from ivr.web.services import Services
 from ivr.web.twiml import CONTENT_TYPE, last_resort, render
-from ivr.web.webhooks import CheckedForm, ServicesDep, parameters, webhook
+from ivr.web.webhooks import CheckedForm, ServicesDep, Webhooks, parameters
 
 log = logging.getLogger("ivr.web.routes.ops")
 FALLBACK = "/voice/fallback"
@@ -59,6 +59,7 @@ READY = "ready"
 ANSWERS, REFUSES, SILENT, BUSY = "answers", "refuses", "silent", "busy"
 
 router = APIRouter()
+hooks = Webhooks()
 
 
 class FallbackParams(CallParams):
@@ -178,7 +179,7 @@ def spool_writable(directory: Path) -> bool:
 
 
 # -- the Fallback URL -----------------------------------------------------------------------
-@webhook(router, FALLBACK, FallbackParams)
+@hooks.post(FALLBACK, FallbackParams)
 async def fallback(services: ServicesDep, form: CheckedForm) -> Response:
     """The number's Fallback URL: Twilio requests it when a webhook of ours failed (error,
     timeout, invalid TwiML). Sorry, the other channels, and the queue when agents are open.

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from functools import partial
 
-from fastapi import APIRouter, Request, Response
+from fastapi import Request, Response
 
 from ivr.engine import callback_call, waiting
 from ivr.engine.callback_call import CALLBACK_MARK
@@ -22,10 +22,10 @@ from ivr.web.keeping import callback_left_queue, keep
 from ivr.web.params import CallParams, GatherParams, QueueResultParams, QueueWaitParams
 from ivr.web.routes.callbacks import callback_in_url
 from ivr.web.services import Services
-from ivr.web.webhooks import CheckedForm, ServicesDep, parameters, webhook
+from ivr.web.webhooks import CheckedForm, ServicesDep, Webhooks, parameters
 
 log = logging.getLogger("ivr")
-router = APIRouter()
+hooks = Webhooks()
 
 
 def served_callback(request: Request) -> int | None:
@@ -49,7 +49,7 @@ async def waiting_call(
     return place, callback, ctx
 
 
-@webhook(router, QUEUE_WAIT, QueueWaitParams)
+@hooks.post(QUEUE_WAIT, QueueWaitParams)
 async def queue_wait(request: Request, services: ServicesDep, form: CheckedForm) -> Response:
     """Enqueue waitUrl: position, estimated wait, reminders, the way out; Twilio polls it
     again when the document ends."""
@@ -65,7 +65,7 @@ async def queue_wait(request: Request, services: ServicesDep, form: CheckedForm)
     return services.twiml(answer)
 
 
-@webhook(router, QUEUE_KEY, GatherParams)
+@hooks.post(QUEUE_KEY, GatherParams)
 async def queue_key(request: Request, services: ServicesDep, form: CheckedForm) -> Response:
     """A key pressed while waiting in the queue."""
     params = parameters(GatherParams, form)
@@ -75,7 +75,7 @@ async def queue_key(request: Request, services: ServicesDep, form: CheckedForm) 
     return services.twiml(answer)
 
 
-@webhook(router, QUEUE_RESULT, QueueResultParams)
+@hooks.post(QUEUE_RESULT, QueueResultParams)
 async def queue_result(request: Request, services: ServicesDep, form: CheckedForm) -> Response:
     """Enqueue action: the caller left the queue (bridged, hung up, left, full, error...)."""
     params = parameters(QueueResultParams, form)
@@ -99,7 +99,7 @@ async def queue_result(request: Request, services: ServicesDep, form: CheckedFor
     return services.twiml(answer)
 
 
-@webhook(router, QUEUE_CONNECT, CallParams)
+@hooks.post(QUEUE_CONNECT, CallParams)
 async def queue_connect(services: ServicesDep, form: CheckedForm) -> Response:
     """<Dial><Queue url>: runs on the queued caller's leg just before an agent is bridged."""
     params = parameters(CallParams, form)

@@ -3,6 +3,7 @@ door (unsigned webhooks on a public address) before it binds the port."""
 
 from __future__ import annotations
 
+import gc
 import os
 import shutil
 import tempfile
@@ -73,6 +74,8 @@ def serve(
 
         application = create_app(settings, config=config)  # read the files once, not twice
         freeze_what_start_up_made()
+    else:
+        gc.enable()  # the supervisor of the workers serves nothing: nothing to freeze
     try:
         uvicorn.run(
             application,

@@ -133,9 +133,14 @@ def freeze_what_start_up_made() -> None:
     """For a serving process, once the app is built: what start-up made (modules, the
     configuration, prompts, SQLAlchemy's compiled statements) lives as long as the process,
     so the cyclic garbage collector stops walking it. Its full passes over all of that were
-    the long pauses behind the worst latencies under load (p99 189 -> 70 ms in bench/)."""
-    gc.collect()
+    the long pauses behind the worst latencies under load (p99 189 -> 70 ms in bench/).
+
+    `ivr serve` starts with the collector off (ivr.commands.main): start-up leaves a few
+    hundred objects of cyclic garbage, not worth the passes over a heap of modules that grows
+    with every import (about 0.2 s of a start). So they are frozen along with the rest, and
+    collecting starts from here."""
     gc.freeze()
+    gc.enable()
 
 
 def __getattr__(name: str) -> Any:

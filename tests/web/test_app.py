@@ -409,8 +409,11 @@ def test_a_serving_process_freezes_what_start_up_made() -> None:
 
     from ivr.web.app import freeze_what_start_up_made
 
+    gc.disable()  # as `ivr serve` starts
     try:
         freeze_what_start_up_made()
         assert gc.get_freeze_count() > 0
+        assert gc.isenabled()
     finally:
         gc.unfreeze()
+        gc.enable()

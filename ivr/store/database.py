@@ -25,11 +25,10 @@ from contextlib import contextmanager, suppress
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
-from functools import partial
+from functools import cache, partial
 from typing import Any, TypeVar
 
 import anyio
-import psycopg
 from sqlalchemy import Connection, Engine, delete, event, text
 from sqlalchemy.engine.interfaces import Dialect
 from sqlalchemy.pool import ConnectionPoolEntry
@@ -187,30 +186,36 @@ def _new_watchdog() -> None:
 os.register_at_fork(after_in_child=_new_watchdog)
 
 
-class _AnswerBoundConnection(psycopg.Connection[Any]):
+@cache
+def _answer_bound_connection() -> type[Any]:
     """psycopg's connection, with each wait for the server (every query, commit, rollback and
-    the pool's pre-ping go through `wait`) watched while the thread is under `answers_within`."""
+    the pool's pre-ping go through `wait`) watched while the thread is under `answers_within`.
+    Made on the first PostgreSQL connection: a service on SQLite never imports psycopg."""
+    import psycopg
 
-    def wait(self, *args: Any, **kwargs: Any) -> Any:
-        seconds: float | None = getattr(_answer_bound, "seconds", None)
-        if seconds is None or self.closed:
-            return super().wait(*args, **kwargs)  # no socket to watch: psycopg says why
-        with _WATCHDOG.watching(self.fileno(), seconds) as watch:
-            try:
-                return super().wait(*args, **kwargs)
-            except psycopg.OperationalError as exc:
-                if watch.cut:
-                    raise psycopg.OperationalError(
-                        f"the database did not answer within {seconds:g} s: connection cut"
-                    ) from exc
-                raise
+    class AnswerBoundConnection(psycopg.Connection[Any]):
+        def wait(self, *args: Any, **kwargs: Any) -> Any:
+            seconds: float | None = getattr(_answer_bound, "seconds", None)
+            if seconds is None or self.closed:
+                return super().wait(*args, **kwargs)  # no socket to watch: psycopg says why
+            with _WATCHDOG.watching(self.fileno(), seconds) as watch:
+                try:
+                    return super().wait(*args, **kwargs)
+                except psycopg.OperationalError as exc:
+                    if watch.cut:
+                        raise psycopg.OperationalError(
+                            f"the database did not answer within {seconds:g} s: connection cut"
+                        ) from exc
+                    raise
+
+    return AnswerBoundConnection
 
 
 def _connect_answer_bound(
     _dialect: Dialect, _entry: ConnectionPoolEntry, cargs: list[Any], cparams: dict[str, Any]
-) -> _AnswerBoundConnection:
+) -> Any:
     """SQLAlchemy's connect, with psycopg's connection class replaced by ours."""
-    return _AnswerBoundConnection.connect(*cargs, **cparams)
+    return _answer_bound_connection().connect(*cargs, **cparams)
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import re
 from datetime import datetime, timedelta
-from functools import partial
+from functools import cache, partial
 
 from fastapi import Request, Response
 from pydantic import Field
@@ -45,10 +45,15 @@ CLAIM_HOLD = timedelta(seconds=45)
 # 15 seconds earlier. A Dial that found a queue empty tells about callers recorded before that.
 ENQUEUE_DELAY = timedelta(seconds=15)
 FINAL_STATUSES = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
-# Checked when a number is no agent's, so refusing a stranger takes as long as refusing an
-# agent: the time of the answer does not tell which numbers are agents'.
-_NOBODYS_PIN = hash_secret("no agent has this PIN")
 _SID = re.compile(r"CA[0-9a-fA-F]{32}")
+
+
+@cache
+def _nobodys_pin() -> str:
+    """Checked when a number is no agent's, so refusing a stranger takes as long as refusing
+    an agent: the time of the answer does not tell which numbers are agents'. Hashed on first
+    use (a deliberately slow hash), not while the service starts."""
+    return hash_secret("no agent has this PIN")
 
 
 class DialParams(CallParams):
@@ -260,7 +265,7 @@ def _check_pin(
     found, digits = check.agent, params.digits
     taken = _take_try(services, store, found, params, tries, ctx.now)
     compared = found if taken is not None and taken.tried else None
-    matched = verify_secret(digits, compared.pin_hash if compared else _NOBODYS_PIN)
+    matched = verify_secret(digits, compared.pin_hash if compared else _nobodys_pin())
     right = compared is not None and matched and agents.plausible_pin(digits)
     refusal = _verdict(services, check, taken, right, ctx.now)
     shown = masked(number) if number else ctx.place.origin.kind.value

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import string
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -37,9 +37,16 @@ class Line:
 
 @dataclass(frozen=True)
 class Entry:
+    """A prompt's text and where it was written (its line is looked up for a message only)."""
+
     value: Text
     file: Path
-    line: int
+    key: tuple[str, ...] = ()
+    document: TomlDocument | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def line(self) -> int:
+        return self.document.line_of(self.key) if self.document is not None else 1
 
 
 @dataclass(frozen=True)
@@ -148,7 +155,7 @@ def _collect(
             isinstance(value, list) and value and all(isinstance(v, str) for v in value)
         ):
             text: Text = value if isinstance(value, str) else tuple(value)
-            into[".".join((area, *here))] = Entry(text, document.file, document.line_of(here))
+            into[".".join((area, *here))] = Entry(text, document.file, here, document)
         else:
             problems.append(document.problem(here, "a prompt is text or a non-empty list of texts"))
 

@@ -10,7 +10,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
-from functools import cached_property
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -78,6 +78,13 @@ class WeeklyHours(_Strict):
         return tuple(tuple(parse_interval(text) for text in day) for day in days)
 
 
+@cache
+def holiday_calendar(country: str, subdivision: str | None) -> holidays.HolidayBase:
+    """The `holidays` calendar of a country (or one of its subdivisions), made once: checking
+    a region's calendar and building its hours share it."""
+    return holidays.country_holidays(country, subdiv=subdivision)
+
+
 class HolidaySettings(_Strict):
     calendar: str | None = Field(None, description="country code for the `holidays` package")
     subdivision: str | None = None
@@ -91,7 +98,7 @@ class HolidaySettings(_Strict):
     def _known_calendar(self) -> HolidaySettings:
         if self.calendar is not None:
             try:
-                holidays.country_holidays(self.calendar, subdiv=self.subdivision)
+                holiday_calendar(self.calendar, self.subdivision)
             except NotImplementedError:
                 raise ValueError(
                     f"the holidays package has no calendar {self.calendar!r}"
@@ -429,9 +436,7 @@ def _overflow(parsed: RegionsFile, queue: str) -> tuple[str, str] | None:
 def _region(rid: str, spec: RegionSpec, parsed: RegionsFile) -> Region:
     calendar = None
     if spec.holidays.calendar is not None:
-        calendar = holidays.country_holidays(
-            spec.holidays.calendar, subdiv=spec.holidays.subdivision
-        )
+        calendar = holiday_calendar(spec.holidays.calendar, spec.holidays.subdivision)
     make_up = spec.holidays.make_up_days_as
     opening = OpeningRules(
         timezone=spec.timezone,

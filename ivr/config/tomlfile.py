@@ -9,7 +9,8 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -40,11 +41,16 @@ class ConfigError(Exception):
 
 @dataclass(frozen=True)
 class TomlDocument:
-    """Parsed TOML data plus the line of each key path."""
+    """Parsed TOML data plus the line of each key path (found on first use: most documents
+    load without a problem to report, and the service starts sooner without the scan)."""
 
     file: Path
     data: dict[str, Any]
-    lines: dict[Path_, int]
+    text: str = field(repr=False, compare=False)
+
+    @cached_property
+    def lines(self) -> dict[Path_, int]:
+        return _KeyLineScanner(self.text).scan()
 
     def line_of(self, path: Iterable[str | int]) -> int:
         """The line of `path`; else the first line inside it (`[a.b.c]` writes `a.b`); else the
@@ -89,7 +95,7 @@ def load_toml(file: Path) -> TomlDocument:
     except tomllib.TOMLDecodeError as exc:
         line = _line_from_message(str(exc), text)
         raise ConfigError([ConfigProblem(file, line, "", f"TOML syntax: {exc}")]) from exc
-    return TomlDocument(file, data, _KeyLineScanner(text).scan())
+    return TomlDocument(file, data, text)
 
 
 def _line_from_message(message: str, text: str) -> int:

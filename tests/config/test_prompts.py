@@ -44,7 +44,7 @@ def test_safety_notice_names_every_secret_in_each_language(catalogue: Catalogue)
 def _catalogue(entries: dict[str, dict[str, str]]) -> Catalogue:
     file = Path("prompts.toml")
     return Catalogue(
-        {lang: {k: Entry(v, file, 1) for k, v in keys.items()} for lang, keys in entries.items()}
+        {lang: {k: Entry(v, file) for k, v in keys.items()} for lang, keys in entries.items()}
     )
 
 

@@ -7,6 +7,8 @@ from typing import TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.datastructures import FormData
 
+from ivr.web.signature import WebhookForm
+
 _SID = r"^CA[0-9a-fA-F]{32}$"
 
 
@@ -66,8 +68,9 @@ class BadRequest(ValueError):
 
 
 def parse(model: type[P], form: FormData) -> P:
+    given = form.last if isinstance(form, WebhookForm) else dict(form)
     try:
-        return model.model_validate(dict(form))
+        return model.model_validate(given)
     except ValidationError as exc:
         fields = sorted({str(error["loc"][0]) for error in exc.errors() if error["loc"]})
         raise BadRequest("missing or invalid " + ", ".join(fields)) from None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from functools import lru_cache
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from fastapi import HTTPException, Request
@@ -120,13 +121,19 @@ def parse_form(text: str) -> list[tuple[str, str]]:
 
 class WebhookForm(FormData):
     """The form, with each name's values indexed once: the signature check asks for every
-    name's values, and starlette's `getlist` scans the whole form each time."""
+    name's values, and starlette's `getlist` scans the whole form each time. `last` is each
+    name's last value as a plain dict (FormData's own mapping methods are Python-level calls
+    per name: the parameters' model reads all of them)."""
 
     def __init__(self, pairs: list[tuple[str, str]]) -> None:
         super().__init__(list[tuple[str, str | UploadFile]](pairs))
+        self.last: dict[str, str] = dict(pairs)
         self._lists: dict[str, list[str | UploadFile]] = {}
         for name, value in pairs:
             self._lists.setdefault(name, []).append(value)
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        return self.last.get(key, default)
 
     def getlist(self, key: object) -> list[str | UploadFile]:
         return list(self._lists.get(key, ())) if isinstance(key, str) else []

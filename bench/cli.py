@@ -1,6 +1,8 @@
 """`python -m bench`: one whole benchmark run on this machine (results: bench/RESULTS.md).
 
-The servers run on core 0 (`taskset -c 0`), wrk and this process on core 1. Progress goes to
+The servers run on core 0 (`taskset -c 0`), wrk and this process on core 1; only the 2-worker
+run puts the server and wrk on both cores. Twilio's sample IVR is measured in the same run when
+it can be had (bench/peer.py); when not, its target is SKIPPED, not failed. Progress goes to
 stderr, the report to stdout. Exit 0 when every target passes, 1 when one fails, 2 when the
 benchmark cannot run here (wrk or taskset missing, fewer than two cores). `--surge [N]` runs
 the surge instead (bench/surge_command.py).
@@ -28,6 +30,15 @@ from typing import TypeVar
 
 from bench.lua import lua_script
 from bench.mix import LINES, SignedRequest, build_mix, composition
+from bench.peer import (
+    REPOSITORY,
+    PeerInstall,
+    PeerUnavailable,
+    describe,
+    fetch_peer,
+    first_of_each_kind,
+    peer_mix,
+)
 from bench.profiling import (
     Profile,
     cprofile_inprocess,
@@ -40,8 +51,9 @@ from bench.profiling import (
     summarise_startup,
 )
 from bench.regions import write_regions
-from bench.report import ColdStart, Measurement, Report, ServerLog
+from bench.report import FRESH, PEER, RESTART, ColdStart, Measurement, Report, ServerLog, Skipped
 from bench.servers import (
+    Cores,
     CpuUse,
     Launch,
     LoadWatch,
@@ -49,7 +61,9 @@ from bench.servers import (
     Probe,
     Server,
     ServerFailed,
+    ask,
     children,
+    core_list,
     cpu_snapshot,
     end,
     free_port,
@@ -60,6 +74,7 @@ from bench.wrk import INSTALL_HINT, run_wrk, wrk_path
 ROOT = Path(__file__).resolve().parent.parent
 SERVER_CPU = 0
 LOAD_CPU = 1
+BOTH_CPUS = (SERVER_CPU, LOAD_CPU)  # the 2-worker run: server and wrk share them
 PUBLIC_URL = "https://ivr.example.com"
 CONNECTIONS = 32
 LIBRARIES = ("uvloop/loop", "httptools/parser")
@@ -94,6 +109,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--results", type=Path, help="also write the report as Markdown here")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    parser.add_argument(
+        "--peer-source",
+        metavar="PATH",
+        help=f"clone Twilio's sample IVR from here (a path or URL git clones from) instead of"
+        f" github.com/{REPOSITORY}",
+    )
     parser.add_argument(
         "--surge",
         type=int,
@@ -181,8 +202,16 @@ class Bench:
         }
         return {**env, **extra}
 
-    def ivr(self, name: str, regions: Path, port: int, workdir: Path | None = None) -> Launch:
-        """`ivr serve` with signed webhooks and a fresh SQLite file (unless `workdir` has one)."""
+    def ivr(
+        self,
+        name: str,
+        regions: Path,
+        port: int,
+        workdir: Path | None = None,
+        workers: int = 1,
+    ) -> Launch:
+        """`ivr serve` with signed webhooks and a fresh SQLite file (unless `workdir` has one);
+        with several `workers`, each reads this same environment."""
         workdir = workdir or self.workdir(name)
         env = self._env(
             {
@@ -196,7 +225,15 @@ class Bench:
             }
         )
         ivr = Path(sys.executable).with_name("ivr")
-        argv = (str(ivr), "serve", "--no-access-log", "--port", str(port))
+        argv = (
+            str(ivr),
+            "serve",
+            "--no-access-log",
+            "--workers",
+            str(workers),
+            "--port",
+            str(port),
+        )
         return Launch(name, argv, env, workdir, workdir / "server.log")
 
     def bare(self, port: int) -> Launch:
@@ -205,7 +242,9 @@ class Bench:
         argv = (sys.executable, "-m", "bench.bare", "--port", str(port))
         return Launch("bare", argv, env, workdir, workdir / "server.log")
 
-    def cold_starts(self, label: str, runs: int, regions: Path, reuse: bool = False) -> ColdStart:
+    def cold_starts(
+        self, label: str, runs: int, regions: Path, reuse: bool = False, kind: str = ""
+    ) -> ColdStart:
         times = []
         workdir = self.workdir("cold-reused") if reuse else None
         if workdir is not None:  # migrate it once, outside the timing
@@ -214,25 +253,36 @@ class Bench:
             name = f"cold-{run}"
             make = functools.partial(self.ivr, name, regions, workdir=workdir)
             times.append(on_free_port(make, self._start_and_stop))
-        return ColdStart(label, tuple(times))
+        return ColdStart(label, tuple(times), kind)
 
     def _start_and_stop(self, launch: Launch) -> float:
-        port = int(launch.argv[-1])
-        with Server(launch, port, SERVER_CPU) as server:
+        with Server(launch, launch.port, SERVER_CPU) as server:
             return server.wait_answering(self.probe)
 
     def load(
-        self, name: str, launch: Launch, profile_seconds: float = 0.0
+        self,
+        name: str,
+        launch: Launch,
+        profile_seconds: float = 0.0,
+        plan: LoadPlan | None = None,
     ) -> tuple[Measurement, Path | None, int]:
         """Warm up, then measure; with `profile_seconds`, py-spy records during the measured
-        run instead (its numbers are then not the benchmark's)."""
-        port = int(launch.argv[-1])
+        run instead (its numbers are then not the benchmark's). `plan` is what is sent
+        and where (default: the signed mix, the server on core 0 and wrk on core 1)."""
+        plan = plan or LoadPlan(self.script, self.probe)
+        port = launch.port
         url = f"http://127.0.0.1:{port}"
         raw: Path | None = None
         ticks = 0
-        with Server(launch, port, SERVER_CPU) as server:
-            server.wait_answering(self.probe)
-            run_wrk(url, self.script, self.args.warmup, CONNECTIONS, LOAD_CPU)
+        with Server(launch, port, plan.cores) as server:
+            server.wait_answering(plan.probe)
+            for request in plan.checks:
+                status = ask(port, request)
+                if status != 200:
+                    raise ServerFailed(
+                        f"{launch.name} answered {request.kind} ({request.path}) with {status}"
+                    )
+            run_wrk(url, plan.script, self.args.warmup, CONNECTIONS, plan.load_cores)
             spy = None
             if profile_seconds:
                 raw = launch.cwd / "py-spy.txt"
@@ -245,11 +295,12 @@ class Bench:
                     command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
                 )
                 time.sleep(0.3)
-            before = cpu_snapshot(server.pid, SERVER_CPU)
-            load_watch = LoadWatch(LOAD_CPU)
-            result = run_wrk(url, self.script, self.args.duration, CONNECTIONS, LOAD_CPU)
+            before = cpu_snapshot(server.pid, plan.cores)
+            load_watch = LoadWatch(plan.load_cores)
+            result = run_wrk(url, plan.script, self.args.duration, CONNECTIONS, plan.load_cores)
             load_side = load_watch.read()
-            cpu = CpuUse.between(before, cpu_snapshot(server.pid, SERVER_CPU))
+            cores = len(core_list(plan.cores))
+            cpu = CpuUse.between(before, cpu_snapshot(server.pid, plan.cores), cores)
             if spy is not None:
                 output, _ = spy.communicate(timeout=profile_seconds + 60)
                 if spy.returncode != 0:
@@ -261,14 +312,67 @@ class Bench:
                 pid=server.pid,
                 affinity=tuple(sorted(server.affinity())),
                 libraries={
-                    name.split("/")[0]: found for name, found in server.loaded(*LIBRARIES).items()
+                    name.split("/")[0]: found
+                    for name, found in server.loaded(*plan.libraries).items()
                 },
                 log=ServerLog(0, 0, 0, 0, 0),
                 cpu=cpu,
                 load_side=load_side,
+                shared=bool(set(core_list(plan.cores)) & set(core_list(plan.load_cores))),
+                processes=server.processes(),
             )
-        log = read_log(launch.log)
+        log = read_log(launch.log) if plan.ivr_log else None
         return dataclasses.replace(measurement, log=log), raw, ticks
+
+    def two_workers(self) -> Measurement | Skipped:
+        """`ivr serve --workers 2` (18 regions) on both cores, wrk on the same two."""
+        plan = LoadPlan(self.script, self.probe, cores=BOTH_CPUS, load_cores=BOTH_CPUS)
+        try:
+            measured, _, _ = on_free_port(
+                lambda port: self.ivr("mix-2-workers", self.regions_18, port, workers=2),
+                lambda launch: self.load("ivr mix, 18 regions, 2 workers", launch, plan=plan),
+            )
+        except ServerFailed as error:
+            return Skipped(f"ivr serve --workers 2: {error}")
+        return measured
+
+    def fetch_peer(self) -> PeerInstall | Skipped:
+        """Twilio's sample IVR, cloned and installed in this run's folder (before any
+        measurement: pip's work does not overlap one)."""
+        source = self.args.peer_source
+        progress(f"{PEER}: cloning {source or REPOSITORY}, installing flask, gunicorn, twilio")
+        folder = self.workdir("peer")
+        try:
+            return fetch_peer(source, folder)
+        except PeerUnavailable as error:
+            return Skipped(str(error))
+
+    def peer(self, install: PeerInstall) -> Measurement | Skipped:
+        """The sample under its own webhooks, measured like the bare app (every route is
+        asked once first: a route that does not answer 200 would make its req/s meaningless)."""
+        requests = peer_mix(self.args.calls)
+        script = self.tmp / "peer.lua"
+        script.write_text(lua_script(requests), encoding="utf-8")
+        plan = LoadPlan(
+            script,
+            Probe(requests[0]),
+            checks=tuple(first_of_each_kind(requests)),
+            libraries=(),
+            ivr_log=False,
+        )
+
+        def launch(port: int) -> Launch:
+            return install.launch(port, self.workdir("peer-serve"), self._env({}))
+
+        try:
+            measured, _, _ = on_free_port(
+                launch, lambda made: self.load(f"{PEER} (Flask)", made, plan=plan)
+            )
+        except ServerFailed as error:
+            return Skipped(f"gunicorn serving the sample: {error}")
+        except RuntimeError as error:  # wrk could not load it
+            return Skipped(f"the sample under wrk: {error}")
+        return measured
 
     def load_profile(self) -> Profile:
         """Where a request's time goes: py-spy on `ivr serve` under the mix, or cProfile on
@@ -309,7 +413,7 @@ class Bench:
         )
 
     def _profile_start(self, launch: Launch) -> Profile:
-        port = int(launch.argv[-1])
+        port = launch.port
         raw = launch.cwd / "py-spy.txt"
         server = ["taskset", "-c", str(SERVER_CPU), *launch.argv]
         command = pyspy_record(raw, 500, LOAD_CPU, command=server)
@@ -332,6 +436,21 @@ class Bench:
             " while sampled"
         )
         return summarise_startup(parse_raw(raw.read_text(), drop_cli=False), how)
+
+
+@dataclasses.dataclass(frozen=True)
+class LoadPlan:
+    """What one load run sends and where: wrk's script, the probe that says the server is up,
+    requests that must each answer 200 before the load, the libraries to look for in the
+    server, and the cores of the server and of wrk."""
+
+    script: Path
+    probe: Probe
+    checks: tuple[SignedRequest, ...] = ()
+    libraries: tuple[str, ...] = LIBRARIES
+    cores: Cores = SERVER_CPU
+    load_cores: Cores = LOAD_CPU
+    ivr_log: bool = True  # the server is ivr (or serves like it): count its log lines
 
 
 R = TypeVar("R")
@@ -359,7 +478,12 @@ def read_log(log: Path) -> ServerLog:
     )
 
 
-def header(bench: Bench, machine: list[str], requests: list[SignedRequest]) -> list[str]:
+def header(
+    bench: Bench,
+    machine: list[str],
+    requests: list[SignedRequest],
+    peer: PeerInstall | Skipped,
+) -> list[str]:
     args = bench.args
     mix = composition(requests)
     share = ", ".join(f"{kind} {100 * n / len(requests):.0f}%" for kind, n in mix.items())
@@ -383,6 +507,22 @@ def header(bench: Bench, machine: list[str], requests: list[SignedRequest]) -> l
         f" {args.duration:g} s measured per run; the bare app once, ivr {args.rounds} rounds per"
         f" regions file, alternating; large regions file: {bench.region_count} regions (the 18"
         " sample ones + generated)",
+        *peer_header(peer),
+        f"  scaling: `ivr serve --workers 2` once (18 regions, the same mix and wrk settings),"
+        f" the server AND wrk on cores {SERVER_CPU},{LOAD_CPU} (taskset -c"
+        f" {SERVER_CPU},{LOAD_CPU}): in that run wrk shares the cores with the server",
+    ]
+
+
+def peer_header(peer: PeerInstall | Skipped) -> list[str]:
+    if isinstance(peer, Skipped):
+        return [f"  peer: {PEER} ({REPOSITORY}): SKIPPED: {peer.reason}"]
+    mix = composition(peer_mix())
+    share = ", ".join(f"{kind} {100 * n / sum(mix.values()):.0f}%" for kind, n in mix.items())
+    return [
+        f"  peer: {PEER}, {describe(peer)}; on core {SERVER_CPU} like the servers above,"
+        f" measured once like the bare app under a mix of its own webhooks (unsigned: it"
+        f" checks no signature; Twilio's parameters as in the ivr mix): {share}",
     ]
 
 
@@ -391,17 +531,27 @@ def run(args: argparse.Namespace, tmp: Path) -> int:
     progress("building and signing the mix, writing the wrk script and the large regions file")
     bench = Bench(args, tmp)
     progress(f"{len(bench.requests)} requests; {bench.region_count} regions in the large file")
+    install = bench.fetch_peer()
+    if isinstance(install, Skipped):
+        progress(f"{PEER}: SKIPPED: {install.reason}")
 
     progress(f"cold starts: {args.cold_runs} x fresh database, sample regions")
     cold = [
         bench.cold_starts(
-            "18 regions, fresh SQLite (migrations run)", args.cold_runs, bench.regions_18
+            "18 regions, fresh SQLite (migrations run)",
+            args.cold_runs,
+            bench.regions_18,
+            kind=FRESH,
         )
     ]
-    progress("cold starts: 3 x already migrated database; 3 x the large regions file")
+    progress(f"cold starts: {args.cold_runs} x already migrated database; 3 x the large file")
     cold.append(
         bench.cold_starts(
-            "18 regions, migrated SQLite (a restart)", 3, bench.regions_18, reuse=True
+            "18 regions, migrated SQLite (a restart)",
+            args.cold_runs,
+            bench.regions_18,
+            reuse=True,
+            kind=RESTART,
         )
     )
     cold.append(
@@ -413,6 +563,16 @@ def run(args: argparse.Namespace, tmp: Path) -> int:
         bench.bare, lambda launch: bench.load("bare FastAPI (constant)", launch)
     )
     progress(f"  {bare.wrk.rps:,.0f} req/s")
+    peer: Measurement | Skipped
+    if isinstance(install, Skipped):
+        peer = install
+    else:
+        progress(f"{PEER} (gunicorn, 1 sync worker) under its own webhooks")
+        peer = bench.peer(install)
+        if isinstance(peer, Skipped):
+            progress(f"  SKIPPED: {peer.reason}")
+        else:
+            progress(f"  {peer.wrk.rps:,.0f} req/s")
     mix: list[Measurement] = []
     big: list[Measurement] = []
     for round_ in range(1, args.rounds + 1):
@@ -429,8 +589,21 @@ def run(args: argparse.Namespace, tmp: Path) -> int:
             progress(f"  {measured.wrk.rps:,.0f} req/s, {measured.cpu_ms_per_request:.2f} ms CPU")
             runs.append(measured)
 
-    report = Report(header(bench, machine, bench.requests), bare, mix, big, cold)
-    verdicts = {target.name: target.passed for target in report.targets()}
+    progress("ivr serve --workers 2 under the mix, server and wrk on both cores")
+    two_workers = bench.two_workers()
+    if isinstance(two_workers, Measurement):
+        progress(f"  {two_workers.wrk.rps:,.0f} req/s")
+
+    report = Report(
+        header(bench, machine, bench.requests, install),
+        bare,
+        mix,
+        big,
+        cold,
+        peer=peer,
+        two_workers=two_workers,
+    )
+    verdicts = {target.name: not target.failed for target in report.targets()}
     load_failed = not all(passed for name, passed in verdicts.items() if "cold" not in name)
     cold_failed = not all(passed for name, passed in verdicts.items() if "cold" in name)
     if args.profile == "always" or (args.profile == "auto" and load_failed):

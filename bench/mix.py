@@ -105,26 +105,29 @@ class _Call:
 
 
 def _standard(call: _Call, status: str) -> dict[str, str]:
+    return call_parameters(call.sid, call.line, call.caller, status)
+
+
+def call_parameters(sid: str, line: Line, caller: str, status: str) -> dict[str, str]:
     """The parameters Twilio sends with every voice webhook of an inbound call."""
-    line = call.line
     to_country = str(phonenumbers.region_code_for_number(phonenumbers.parse(line.hotline)))
     return {
         "AccountSid": ACCOUNT_SID,
         "ApiVersion": "2010-04-01",
-        "CallSid": call.sid,
+        "CallSid": sid,
         "CallStatus": status,
         "Called": line.hotline,
         "CalledCity": "",
         "CalledCountry": to_country,
         "CalledState": "",
         "CalledZip": "",
-        "Caller": call.caller,
+        "Caller": caller,
         "CallerCity": line.city,
         "CallerCountry": line.caller_country,
         "CallerState": "",
         "CallerZip": "",
         "Direction": "inbound",
-        "From": call.caller,
+        "From": caller,
         "FromCity": line.city,
         "FromCountry": line.caller_country,
         "FromState": "",

@@ -25,36 +25,36 @@ from typing import Any
 from bench.mix import SignedRequest
 
 Rules = tuple[tuple[str, tuple[str, ...]], ...]  # (category, path fragments of a frame)
-# (category, path fragments of a frame). A sample goes to the first category, in this order,
-# that has a frame anywhere in its stack: a signature check inside the form reading counts as
-# the signature check, the access log's phone-number masking as logging, and so on.
+# A load sample goes to the category of its innermost frame that any rule claims (walking from
+# the leaf towards the root; within one frame, the first rule in this order): every webhook
+# runs inside ivr.web.webhooks' Service/Served wrappers, so a rule over the whole stack would
+# put nearly everything in the web layer. ElementTree work under twilio.twiml is TwiML
+# rendering, a lock taken inside SQLAlchemy is the thread pool's, and so on.
 CATEGORIES: Rules = (
-    ("logging (uvicorn access log through ivr.logs.MaskNumbers)", ("(logging/", "(ivr/logs.py")),
-    ("signature check (twilio RequestValidator.validate)", ("(twilio/request_validator.py",)),
+    ("signature check (twilio RequestValidator)", ("(twilio/request_validator.py",)),
+    ("form read + parse (ivr.web.signature)", ("(ivr/web/signature.py",)),
+    ("parameter parsing (pydantic, ivr.web.params)", ("(pydantic", "(ivr/web/params.py")),
+    ("TwiML rendering (twilio.twiml, ivr.web.twiml)", ("(twilio/twiml/", "(ivr/web/twiml.py")),
     (
-        "database (SQLAlchemy upsert build + execute, worker thread)",
-        ("(sqlalchemy/", "(ivr/store/", "(sqlite3/"),
+        "database and records (SQLAlchemy, sqlite3, ivr.store)",
+        ("(sqlalchemy/", "(sqlite3/", "(ivr/store/"),
     ),
+    (
+        "thread-pool hand-off (anyio, concurrent.futures, threading, run_in_threadpool)",
+        ("(anyio/", "(concurrent/futures/", "(threading.py", "(starlette/concurrency.py"),
+    ),
+    ("time zones and calendars (pytz, holidays)", ("(pytz/", "(holidays/")),
     ("phonenumbers (caller number -> country -> region)", ("(phonenumbers/",)),
-    ("TwiML building (twilio.twiml builder + ElementTree)", ("(twilio/twiml/", "(ivr/twiml.py")),
-    ("parameter validation (pydantic, ivr.web.params)", ("(pydantic", "(ivr/params.py")),
-    ("form body read + parse (ivr.web.signature.read_form)", ("(ivr/security.py",)),
-    (
-        "thread-pool hand-off (run_in_threadpool, anyio workers)",
-        ("(anyio/", "(starlette/concurrency.py", "(queue.py", "(threading.py"),
-    ),
-    ("ivr handler code (menu engine, call context, phrases, hours)", ("(ivr/",)),
-)
-# Samples none of the above claims go to the framework of their innermost framework frame:
-# a response being written to the socket is uvicorn's work even below Starlette's middleware.
-FRAMEWORK: Rules = (
+    ("menu engine and configuration (ivr.engine, ivr.config)", ("(ivr/engine/", "(ivr/config/")),
+    ("web layer (the rest of ivr.web: webhooks, routes, app)", ("(ivr/web/",)),
     ("uvicorn + httptools (HTTP parsing, socket writes)", ("(uvicorn/", "(httptools/")),
     (
         "FastAPI/Starlette (middleware, routing, dependencies, request, response)",
         ("(fastapi/", "(starlette/"),
     ),
+    ("asyncio event loop", ("(asyncio/", "(uvloop/", "(selectors.py")),
 )
-OTHER = "other (event loop, gc, stdlib)"
+OTHER = "other (gc, stdlib, idle)"
 
 
 Section = tuple[str, list[tuple[str, float]]]  # a title, and (name, share %) rows
@@ -65,7 +65,7 @@ def ignored(frame: str) -> bool:
     function that started uvicorn (not the import of ivr.commands.main, which is start-up work)."""
     if frame.startswith("<module> ("):
         return frame.startswith("<module> (ivr:")
-    return "(ivr/cli.py:" in frame
+    return "(ivr/commands/" in frame
 
 
 @dataclass(frozen=True)
@@ -81,12 +81,19 @@ class Profile:
 
 Stacks = list[tuple[list[str], int]]
 
-# Cold start: the same first-match rule over the stacks of a starting `ivr serve`.
+# Cold start: a sample goes to the first phase, in this order, with a frame anywhere in its
+# stack (an import inside the migration is the migration's time).
 STARTUP_CATEGORIES: Rules = (
     ("database migration (alembic upgrade)", ("upgrade (ivr/store/migrate.py",)),
-    ("regions.toml + prompts (ivr.web.services.load_config)", ("load_config (ivr/services.py",)),
+    (
+        "regions.toml + prompts (ivr.config.loading.load_config)",
+        ("load_config (ivr/config/loading.py",),
+    ),
     ("imports", ("<module> (", "(<frozen importlib")),
-    ("app build (ivr.web.app.create_app: routes, OpenAPI schemas)", ("create_app (ivr/app.py",)),
+    (
+        "app build (ivr.web.app.create_app: routes, OpenAPI schemas)",
+        ("create_app (ivr/web/app.py",),
+    ),
     ("uvicorn startup, the probe's first request", ("(uvicorn/",)),
     ("CLI (typer), settings", ("(typer/", "(pydantic_settings/")),
 )
@@ -138,16 +145,21 @@ def parse_raw(text: str, drop_cli: bool = True) -> Stacks:
     return stacks
 
 
-def category(frames: Sequence[str], rules: Rules = CATEGORIES, innermost: Rules = FRAMEWORK) -> str:
-    """The first of `rules` any frame hits; else the `innermost` rule of the deepest frame
-    that hits one; else OTHER."""
+def category(frames: Sequence[str], rules: Rules = CATEGORIES) -> str:
+    """The rule claiming the innermost frame any rule claims (frames run root to leaf); within
+    one frame, the first rule in `rules`' order; else OTHER."""
+    for frame in reversed(frames):
+        for name, fragments in rules:
+            if any(fragment in frame for fragment in fragments):
+                return name
+    return OTHER
+
+
+def first_category(frames: Sequence[str], rules: Rules) -> str:
+    """The first of `rules` any frame of the stack hits, wherever it is; else OTHER."""
     for name, fragments in rules:
         if any(fragment in frame for frame in frames for fragment in fragments):
             return name
-    for frame in reversed(frames):
-        for name, fragments in innermost:
-            if any(fragment in frame for fragment in fragments):
-                return name
     return OTHER
 
 
@@ -176,8 +188,8 @@ def summarise(stacks: Stacks, tool: str, how: str, ticks: int, top: int = 15) ->
         ticks=ticks,
         sections=[
             (
-                "where the time goes (each sample once, in the first category its stack hits)",
-                _shares(by_category, total, len(CATEGORIES) + len(FRAMEWORK) + 1),
+                "where the time goes (each sample once, by its innermost frame a category claims)",
+                _shares(by_category, total, len(CATEGORIES) + 1),
             ),
             ("top functions by self time", _shares(leaves, total, top)),
             ("ivr and twilio functions, inclusive", _shares(inclusive, total, top + 10)),
@@ -207,7 +219,7 @@ def summarise_startup(stacks: Stacks, how: str, top: int = 15) -> Profile:
     imports: Counter[str] = Counter()
     inclusive: Counter[str] = Counter()
     for frames, count in stacks:
-        phase = category(frames, STARTUP_CATEGORIES, innermost=())
+        phase = first_category(frames, STARTUP_CATEGORIES)
         phases[phase] += count
         if phase == "imports":
             imports[_imported(frames) or "import machinery, ivr's own module bodies"] += count

@@ -11,23 +11,41 @@ import signal
 import socket
 import subprocess
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import IO
+from typing import IO, TypeAlias
 
 from bench.mix import SignedRequest
+
+Cores: TypeAlias = int | tuple[int, ...]  # one core, or several (taskset -c 0,1)
+
+
+def core_list(cores: Cores) -> tuple[int, ...]:
+    return (cores,) if isinstance(cores, int) else cores
+
+
+def taskset_cores(cores: Cores) -> str:
+    """`cores` as taskset's -c takes them: "0", "0,1"."""
+    return ",".join(str(core) for core in core_list(cores))
 
 
 @dataclass(frozen=True)
 class Launch:
-    """How to start one server: its command, environment and working folder."""
+    """How to start one server: its command, environment and working folder, and the port
+    its command binds (0: the command's last argument is the port)."""
 
     name: str
     argv: tuple[str, ...]
     env: dict[str, str]
     cwd: Path
     log: Path
+    bound: int = 0
+
+    @property
+    def port(self) -> int:
+        return self.bound or int(self.argv[-1])
 
 
 @dataclass(frozen=True)
@@ -99,13 +117,20 @@ def wait_answering(
 def listens(pid: int, port: int) -> bool:
     """Whether process `pid` (or a child of it: py-spy starts the server it profiles) holds
     the listening TCP socket on `port`, from /proc/net/tcp and the file descriptors."""
+    return bool(holders((pid, *children(pid)), port))
+
+
+def holders(pids: Iterable[int], port: int) -> list[int]:
+    """Those of `pids` holding the listening TCP socket on `port`: a server's workers, not
+    its helper processes (multiprocessing's resource tracker)."""
     inodes = set()
     for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
         fields = line.split()
         local, state, inode = fields[1], fields[3], fields[9]
         if state == "0A" and int(local.split(":")[1], 16) == port:
             inodes.add(f"socket:[{inode}]")
-    for owner in (pid, *children(pid)):
+    found = []
+    for owner in pids:
         try:
             fds = list(Path(f"/proc/{owner}/fd").iterdir())
         except FileNotFoundError:
@@ -113,16 +138,29 @@ def listens(pid: int, port: int) -> bool:
         for fd in fds:
             try:
                 if os.readlink(fd) in inodes:
-                    return True
+                    found.append(owner)
+                    break
             except OSError:
                 continue
-    return False
+    return found
 
 
 def children(pid: int) -> list[int]:
     """The child processes of `pid` (one we started)."""
     path = Path(f"/proc/{pid}/task/{pid}/children")
-    return [int(child) for child in path.read_text().split()] if path.exists() else []
+    try:
+        return [int(child) for child in path.read_text().split()]
+    except (FileNotFoundError, ProcessLookupError):
+        return []
+
+
+def descendants(pid: int) -> list[int]:
+    """The children of `pid`, theirs, and so on: the worker processes of a server that forks
+    (uvicorn --workers N, gunicorn)."""
+    found = []
+    for child in children(pid):
+        found += [child, *descendants(child)]
+    return found
 
 
 def end(pid: int, timeout: float = 10.0) -> None:
@@ -161,22 +199,42 @@ class CpuSnapshot:
     core_steal: int  # time the hypervisor gave this core's slot to another machine
 
 
-def core_ticks(cpu: int) -> tuple[int, int]:
-    """(busy, steal) clock ticks so far of core `cpu`, every process and interrupt."""
+def core_ticks(cores: Cores) -> tuple[int, int]:
+    """(busy, steal) clock ticks so far of `cores`, added up, every process and interrupt."""
+    wanted = {f"cpu{core}" for core in core_list(cores)}
+    busy = steal = 0
     for line in Path("/proc/stat").read_text().splitlines():
-        if line.startswith(f"cpu{cpu} "):
-            values = [int(v) for v in line.split()[1:]]
+        name, _, rest = line.partition(" ")
+        if name in wanted:
+            wanted.remove(name)
+            values = [int(v) for v in rest.split()]
             idle = values[3] + values[4]
-            steal = values[7] if len(values) > 7 else 0
-            return sum(values[:8]) - idle - steal, steal
-    raise ServerFailed(f"no cpu{cpu} line in /proc/stat")
+            stolen = values[7] if len(values) > 7 else 0
+            busy += sum(values[:8]) - idle - stolen
+            steal += stolen
+    if wanted:
+        raise ServerFailed(f"no {', '.join(sorted(wanted))} line in /proc/stat")
+    return busy, steal
 
 
-def cpu_snapshot(pid: int, cpu: int) -> CpuSnapshot:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    process = int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
-    system = int(fields[12])
-    busy, steal = core_ticks(cpu)
+def process_ticks(pid: int) -> tuple[int, int]:
+    """(utime + stime, stime) clock ticks so far of `pid` (all its threads)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (FileNotFoundError, ProcessLookupError):
+        return 0, 0  # a worker gone between listing and reading
+    return int(fields[11]) + int(fields[12]), int(fields[12])  # fields 14 and 15
+
+
+def cpu_snapshot(pid: int, cores: Cores) -> CpuSnapshot:
+    """The server's CPU time with that of its worker processes (the same workers must live
+    through the run: uvicorn and gunicorn restart only a worker that died)."""
+    process = system = 0
+    for owner in (pid, *descendants(pid)):
+        total, kernel = process_ticks(owner)
+        process += total
+        system += kernel
+    busy, steal = core_ticks(cores)
     return CpuSnapshot(time.perf_counter(), process, system, busy, steal)
 
 
@@ -192,10 +250,10 @@ class LoadSide:
 class LoadWatch:
     """Started before wrk runs, read after it has exited (and been reaped)."""
 
-    def __init__(self, cpu: int) -> None:
-        self.cpu = cpu
+    def __init__(self, cores: Cores) -> None:
+        self.cpu = cores
         self.at = time.perf_counter()
-        self.busy, _ = core_ticks(cpu)
+        self.busy, _ = core_ticks(cores)
         self.times = os.times()
 
     def read(self) -> LoadSide:
@@ -211,16 +269,23 @@ class LoadWatch:
 
 @dataclass(frozen=True)
 class CpuUse:
-    """Over one measured run: the server's CPU time, and who else used its core."""
+    """Over one measured run: the server's CPU time (its workers' too), and who else used
+    its cores."""
 
     seconds: float  # wall time
     server: float  # server CPU seconds
     system: float  # of which in the kernel
-    others: float  # other CPU seconds on the server's core (processes, interrupts)
-    steal: float  # seconds the hypervisor took the core away
+    others: float  # other CPU seconds on the server's cores (processes, interrupts)
+    steal: float  # seconds the hypervisor took the cores away
+    cores: int = 1  # how many cores the server had
+
+    @property
+    def core_seconds(self) -> float:
+        """What the server's cores could give over the run."""
+        return self.seconds * self.cores
 
     @staticmethod
-    def between(before: CpuSnapshot, after: CpuSnapshot) -> CpuUse:
+    def between(before: CpuSnapshot, after: CpuSnapshot, cores: int = 1) -> CpuUse:
         server = (after.process - before.process) / CLOCK_TICKS
         busy = (after.core_busy - before.core_busy) / CLOCK_TICKS
         return CpuUse(
@@ -229,13 +294,15 @@ class CpuUse:
             system=(after.system - before.system) / CLOCK_TICKS,
             others=max(0.0, busy - server),
             steal=(after.core_steal - before.core_steal) / CLOCK_TICKS,
+            cores=cores,
         )
 
 
 class Server:
-    """One server process, pinned to `cpu` with taskset (which execs it: same pid)."""
+    """One server process, pinned to `cpu` (a core or several) with taskset (which execs it:
+    same pid); its workers, if it forks any, inherit the pinning."""
 
-    def __init__(self, launch: Launch, port: int, cpu: int) -> None:
+    def __init__(self, launch: Launch, port: int, cpu: Cores) -> None:
         self.launch = launch
         self.port = port
         self.cpu = cpu
@@ -253,7 +320,7 @@ class Server:
         self._log = log
         self.started_at = time.perf_counter()
         self.process = subprocess.Popen(
-            ["taskset", "-c", str(self.cpu), *self.launch.argv],
+            ["taskset", "-c", taskset_cores(self.cpu), *self.launch.argv],
             env=self.launch.env,
             cwd=self.launch.cwd,
             stdin=subprocess.DEVNULL,
@@ -269,19 +336,31 @@ class Server:
         )
 
     def rss_kib(self) -> int:
-        """VmRSS of the server process, in KiB (as /proc/<pid>/status gives it)."""
-        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-        raise ServerFailed("no VmRSS line")
+        """VmRSS of the server process and its workers, added up, in KiB (as
+        /proc/<pid>/status gives it)."""
+        total = 0
+        for owner in (self.pid, *descendants(self.pid)):
+            for line in Path(f"/proc/{owner}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+                    break
+            else:
+                raise ServerFailed(f"no VmRSS line for pid {owner}")
+        return total
+
+    def processes(self) -> int:
+        """The server process and its workers."""
+        return 1 + len(descendants(self.pid))
 
     def affinity(self) -> set[int]:
         return os.sched_getaffinity(self.pid)
 
     def loaded(self, *names: str) -> dict[str, bool]:
-        """Which of the shared libraries `names` (path fragments) the process has mapped."""
-        maps = Path(f"/proc/{self.pid}/maps").read_text()
-        return {name: name in maps for name in names}
+        """Which of the shared libraries `names` (path fragments) the process has mapped, or
+        its workers when it starts them (a supervisor serves no request itself)."""
+        workers = holders(descendants(self.pid), self.port) or [self.pid]
+        maps = [Path(f"/proc/{pid}/maps").read_text() for pid in workers]
+        return {name: all(name in text for text in maps) for name in names}
 
     def threads(self) -> int:
         return len(os.listdir(f"/proc/{self.pid}/task"))
@@ -289,12 +368,15 @@ class Server:
     def stop(self) -> None:
         process = self.process
         if process is not None and process.poll() is None:
-            process.send_signal(signal.SIGINT)  # uvicorn's graceful shutdown
+            workers = descendants(process.pid)
+            process.send_signal(signal.SIGINT)  # uvicorn's and gunicorn's graceful shutdown
             try:
                 process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+            for pid in workers:  # a supervisor killed before it stopped its workers
+                end(pid)
         if self._log is not None:
             self._log.close()
             self._log = None

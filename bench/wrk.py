@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.lua import MARK
+from bench.servers import Cores, taskset_cores
 
 INSTALL_HINT = (
     "wrk is not installed. On Debian/Ubuntu: `sudo apt-get install -y wrk` "
@@ -39,12 +40,12 @@ class WrkResult:
 
 
 def wrk_command(
-    url: str, script: Path, seconds: float, connections: int, cpu: int, timeout: float = 5.0
+    url: str, script: Path, seconds: float, connections: int, cpu: Cores, timeout: float = 5.0
 ) -> list[str]:
     return [
         "taskset",
         "-c",
-        str(cpu),
+        taskset_cores(cpu),
         "wrk",
         "-c",
         str(connections),
@@ -61,7 +62,7 @@ def wrk_command(
     ]
 
 
-def run_wrk(url: str, script: Path, seconds: float, connections: int, cpu: int) -> WrkResult:
+def run_wrk(url: str, script: Path, seconds: float, connections: int, cpu: Cores) -> WrkResult:
     command = wrk_command(url, script, seconds, connections, cpu)
     done = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60)
     if done.returncode != 0:

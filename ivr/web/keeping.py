@@ -20,6 +20,7 @@ from ivr.store.repository import BRIDGED
 from ivr.web import metrics
 from ivr.web.params import CallParams
 from ivr.web.services import Services
+from ivr.web.signature import request_path
 
 log = logging.getLogger("ivr")
 
@@ -33,7 +34,7 @@ def delivery(request: Request, params: CallParams, *inputs: str) -> str:
     """Identifies one webhook delivery: Twilio's retry repeats the URL and the input exactly,
     so a retried step adds nothing to the call's path."""
     query = request.scope.get("query_string", b"").decode("latin-1")
-    text = "\x1f".join((request.url.path, query, params.call_sid, *inputs))
+    text = "\x1f".join((request_path(request), query, params.call_sid, *inputs))
     return hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()
 
 

@@ -32,13 +32,20 @@ UNSIGNED_REFUSED = "unsigned webhooks are refused on this address: set TWILIO_AU
 _operator_told = False  # the error line about unsigned webhooks, once per process
 
 
+def request_path(request: Request) -> str:
+    """`request.url.path` without building the whole URL (its host header parsed, its parts
+    joined and split again) for the one part a webhook needs."""
+    path: str = request.scope["path"]
+    return path.replace("?", "%3F").replace("#", "%23").replace("\\", "%5C")
+
+
 def signed_url(request: Request, settings: Settings) -> str:
     """The exact URL Twilio requested: the public base + our path + the raw query string.
 
     Behind a proxy the service sees an internal host and a path without the public prefix;
     Twilio signed the public one, so it is rebuilt from IVR_PUBLIC_URL, query byte for byte.
     """
-    path = request.url.path
+    path = request_path(request)
     query = request.scope.get("query_string", b"").decode("latin-1")
     suffix = path + (f"?{query}" if query else "")
     if not settings.public_url:

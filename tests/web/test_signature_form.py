@@ -7,8 +7,9 @@ from urllib.parse import parse_qsl, urlencode
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from starlette.requests import Request
 
-from ivr.web.signature import parse_form
+from ivr.web.signature import parse_form, request_path
 
 
 def standard(text: str) -> list[tuple[str, str]] | type[ValueError]:
@@ -52,3 +53,20 @@ def test_any_encoded_form_comes_back_field_for_field(fields: list[tuple[str, str
 )
 def test_examples(text: str, expected: object) -> None:
     assert ours(text) == expected == standard(text)
+
+
+@pytest.mark.parametrize(
+    "path", ["/voice/menu", "/voice/a?b#c\\d", "/prefix/voice/status", "/voice/caf\u00e9"]
+)
+def test_the_signed_path_is_the_one_starlette_would_build(path: str) -> None:
+    scope = {
+        "type": "http",
+        "path": path,
+        "root_path": "",
+        "query_string": b"n=main",
+        "headers": [(b"host", b"ivr.internal:8000")],
+        "server": ("ivr.internal", 8000),
+        "scheme": "http",
+    }
+    request = Request(scope)
+    assert request_path(request) == request.url.path

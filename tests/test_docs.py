@@ -165,3 +165,30 @@ def test_the_fast_lane_leaves_out_the_slow_tests_and_ci_runs_them_all() -> None:
     assert re.search(r'^CI=true pytest "\$@"$', (ROOT / ".ci" / "run").read_text(), re.MULTILINE)
     fast, every = _collected("-m", "not slow"), _collected()
     assert 0 < fast < every
+
+
+def _section(page: Path, heading: str) -> str:
+    text = page.read_text(encoding="utf-8")
+    start = text.index(f"\n## {heading}\n")
+    end = text.find("\n## ", start + 1)
+    return text[start : end if end != -1 else len(text)]
+
+
+def test_the_readme_quotes_its_performance_figures_from_one_bench_run() -> None:
+    """Every figure in the README's performance table is in bench/RESULTS.md, written by
+    `python -m bench --results` from one run."""
+    results = (ROOT / "bench" / "RESULTS.md").read_text(encoding="utf-8")
+    rows = [
+        line
+        for line in _section(ROOT / "README.md", "Performance").splitlines()
+        if line.startswith("|") and not set(line) <= set("|- ")
+    ][1:]  # the header row names columns, not figures
+    figures = [
+        figure
+        for row in rows
+        for cell in row.strip("|").split("|")[1:]
+        for figure in re.findall(r"\d[\d,]*(?:\.\d+)?", cell)
+    ]
+    assert figures, "the README's performance table quotes no figures"
+    missing = [figure for figure in figures if figure not in results]
+    assert missing == [], f"not in bench/RESULTS.md: {missing}"

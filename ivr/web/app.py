@@ -49,7 +49,7 @@ def create_app(
     go to the spool, and the schema is brought up to date once the database answers."""
     from ivr.config.reload import ConfigReloader
     from ivr.dashboard import install_wallboard
-    from ivr.web.routes import agents, callbacks, calls, ops, queue
+    from ivr.web.routes import calls, ops, webhooks
 
     settings = settings or Settings()
     config = config or load_config(settings)  # `ivr serve` has loaded it to check it already
@@ -81,7 +81,7 @@ def create_app(
         title="ivr", summary="Regional wallet support hotlines over Twilio", lifespan=lifespan
     )
     app.state.services = services
-    app.serve_webhooks(services, (area.hooks for area in (calls, queue, callbacks, agents, ops)))
+    app.serve_webhooks(services, webhooks())
     for routes in (calls, ops):
         app.include_router(routes.router)
     install_wallboard(app, services)

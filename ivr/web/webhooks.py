@@ -168,9 +168,8 @@ class Service(FastAPI):
 
     twilio_webhooks: dict[str, Served]
 
-    def serve_webhooks(self, services: Services, areas: Iterable[Webhooks]) -> None:
-        served = (Served(hook, services) for area in areas for hook in area.routes)
-        self.twilio_webhooks = {each.webhook.path: each for each in served}
+    def serve_webhooks(self, services: Services, webhooks: Iterable[Webhook]) -> None:
+        self.twilio_webhooks = {hook.path: Served(hook, services) for hook in webhooks}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":

@@ -31,6 +31,19 @@ from ivr.config.languages import LANGUAGES
 from ivr.config.tomlfile import ConfigError, ConfigProblem, TomlDocument, load_toml
 
 GLOBAL_REGION = "global"
+# What an agent may key at wrap-up unless a region lists its own (each is spoken from the
+# prompt agent_line.dispositions.<code>; keys 1-9 in this order).
+DEFAULT_DISPOSITIONS = (
+    "password_reset",
+    "security_case",
+    "transaction_traced",
+    "pending_cancelled",
+    "follow_up",
+    "other",
+)
+SKIPPED = "skipped"  # stored for a call whose agent keyed no code
+# Which available agent gets the next caller (ivr.engine.routing), after skill level.
+ROUTING = ("longest-idle", "round-robin", "fewest-calls")
 # The global line's callback limits when regions.toml leaves them out. Its callers come from
 # anywhere, so a callback there is an international call (and a text at expiry) to a number
 # nobody vetted: a burst of bookings from forged caller IDs costs money before anyone looks.
@@ -181,6 +194,34 @@ class RegionSpec(_Strict):
     wrap_up: int | None = Field(
         None, ge=0, le=600, description="agents' seconds after a call; default: the global one"
     )
+    dispositions: list[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,31}$")]] = Field(
+        list(DEFAULT_DISPOSITIONS),
+        min_length=1,
+        max_length=9,
+        description="the codes an agent keys at wrap-up (1-9, in this order)",
+    )
+    survey: bool = Field(True, description="ask callers to rate the call after the agent hangs up")
+    routing: str = Field(
+        "longest-idle",
+        description="which available agent gets the next caller: longest-idle, round-robin "
+        "(least recently offered one) or fewest-calls (since logging in)",
+    )
+
+    @field_validator("dispositions")
+    @classmethod
+    def _distinct_codes(cls, codes: list[str]) -> list[str]:
+        if len(set(codes)) != len(codes):
+            raise ValueError("a code is listed twice")
+        if SKIPPED in codes:
+            raise ValueError(f"{SKIPPED!r} is what a call without a code is stored as")
+        return codes
+
+    @field_validator("routing")
+    @classmethod
+    def _known_routing(cls, routing: str) -> str:
+        if routing not in ROUTING:
+            raise ValueError(f"unknown routing {routing!r}; known: {', '.join(ROUTING)}")
+        return routing
 
     @field_validator("hotlines")
     @classmethod
@@ -266,6 +307,9 @@ class Region:
     voicemail_email: str = ""
     overflow: tuple[str, str] | None = None  # (region id, language) of the overflow queue
     wrap_up: int | None = None  # agents' wrap-up seconds after a call of this region
+    dispositions: tuple[str, ...] = DEFAULT_DISPOSITIONS  # codes keyed at wrap-up, 1-9
+    survey: bool = True  # callers rate the call after the agent hangs up
+    routing: str = ROUTING[0]  # which available agent gets the next caller
 
     @property
     def default_language(self) -> str:
@@ -467,4 +511,7 @@ def _region(rid: str, spec: RegionSpec, parsed: RegionsFile) -> Region:
         voicemail_email=spec.voicemail_email or spec.email,
         overflow=_overflow(parsed, spec.overflow) if spec.overflow else None,
         wrap_up=spec.wrap_up,
+        dispositions=tuple(spec.dispositions),
+        survey=spec.survey,
+        routing=spec.routing,
     )

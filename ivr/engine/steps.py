@@ -28,6 +28,9 @@ AGENT_PIN = "/voice/agent/pin"
 AGENT_KEY = "/voice/agent/key"
 AGENT_DIALED = "/voice/agent/dialed"
 AGENT_STATUS = "/voice/agent/status"
+AGENT_OFFER = "/voice/agent/offer"  # a caller pushed to an idle agent (a Calls update)
+SURVEY = "/voice/survey"  # the caller's rating after the agent hung up
+SURVEY_COMMENT = "/voice/survey/comment"  # the caller's recorded comment
 
 
 @dataclass(frozen=True)

@@ -97,6 +97,31 @@ class CallLog:
             at=at,
         )
 
+    async def record_disposition(
+        self, *, call_sid: str, disposition: str, agent: str, at: datetime
+    ) -> bool:
+        """The agent's wrap-up code for the call they took, or "skipped"."""
+        return await self._keep(
+            "record_disposition", call_sid=call_sid, disposition=disposition, agent=agent, at=at
+        )
+
+    async def record_survey(self, *, call_sid: str, at: datetime, rating: int | None) -> bool:
+        """The survey asked after the agent hung up (`rating` None), or its answer."""
+        return await self._keep("record_survey", call_sid=call_sid, at=at, rating=rating)
+
+    async def record_comment(
+        self, *, call_sid: str, recording_sid: str, recording_url: str, duration: int, at: datetime
+    ) -> bool:
+        """The caller's recorded comment after the survey."""
+        return await self._keep(
+            "record_comment",
+            call_sid=call_sid,
+            recording_sid=recording_sid,
+            recording_url=recording_url,
+            duration=duration,
+            at=at,
+        )
+
     async def save_voicemail(
         self,
         *,

@@ -73,6 +73,15 @@ class Call(Base):
     # The agent who took the caller from the queue, and when they were bridged (agent line).
     agent: Mapped[str | None] = mapped_column(String(64))
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # After the call: the agent's wrap-up code ("skipped" when they keyed none), and the
+    # caller's survey (asked at, the 1-5 rating if given, a recorded comment if left).
+    disposition: Mapped[str | None] = mapped_column(String(32))
+    disposed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    surveyed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    rating: Mapped[int | None] = mapped_column(Integer)
+    comment_sid: Mapped[str | None] = mapped_column(String(34))
+    comment_url: Mapped[str | None] = mapped_column(String(300))
+    comment_duration: Mapped[int | None] = mapped_column(Integer)
 
 
 class Callback(Base):
@@ -193,6 +202,11 @@ class Agent(Base):
     failed_pins: Mapped[int] = mapped_column(Integer, default=0)
     last_failure: Mapped[str | None] = mapped_column(String(40))  # a retried webhook counts once
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Routing: available (idle) since when, last offered a caller, callers talked to since
+    # logging in (longest-idle, round-robin and fewest-calls, in ivr.engine.routing).
+    available_since: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    offered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    calls_taken: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 

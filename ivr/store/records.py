@@ -67,6 +67,9 @@ CALL_WRITES: dict[str, Callable[[CallStore], Callable[..., object]]] = {
     "record_queue_result": lambda store: store.record_queue_result,
     "record_outcome": lambda store: store.record_outcome,
     "record_status": lambda store: store.record_status,
+    "record_disposition": lambda store: store.record_disposition,
+    "record_survey": lambda store: store.record_survey,
+    "record_comment": lambda store: store.record_comment,
 }
 BOOK, VOICEMAIL = "book_callback", "save_voicemail"
 PAUSE_SECONDS = 5.0

@@ -86,6 +86,10 @@ class CallRecord:
     stir_verstat: str | None = None
     agent: str | None = None  # who took the caller on the agent line
     answered_at: datetime | None = None
+    disposition: str | None = None  # the agent's wrap-up code, or "skipped"
+    surveyed_at: datetime | None = None  # the survey was asked (after the agent hung up)
+    rating: int | None = None  # 1-5, when the caller answered it
+    comment_url: str | None = None  # a recorded comment, when the caller left one
 
 
 # How long the service waits for its database, below the webhook's own bound
@@ -287,6 +291,49 @@ class CallStore:
             raise ValueError(f"unknown outcome {outcome!r}")
         self._upsert(call_sid, at, {}, outcome, connection)
 
+    def record_disposition(
+        self,
+        call_sid: str,
+        disposition: str,
+        agent: str,
+        at: datetime,
+        *,
+        connection: Connection | None = None,
+    ) -> None:
+        """The agent's wrap-up code for the call they took ("skipped" when none was keyed)."""
+        values = {"disposition": disposition, "disposed_at": at, "agent": agent}
+        self._upsert(call_sid, at, values, None, connection)
+
+    def record_survey(
+        self,
+        call_sid: str,
+        at: datetime,
+        rating: int | None = None,
+        *,
+        connection: Connection | None = None,
+    ) -> None:
+        """The survey was asked (`rating` None) or answered with `rating` (1-5)."""
+        values: dict[str, Any] = {"surveyed_at": at} if rating is None else {"rating": rating}
+        self._upsert(call_sid, at, values, None, connection)
+
+    def record_comment(
+        self,
+        call_sid: str,
+        recording_sid: str,
+        recording_url: str,
+        duration: int,
+        at: datetime,
+        *,
+        connection: Connection | None = None,
+    ) -> None:
+        """The caller's recorded comment after the survey."""
+        values = {
+            "comment_sid": recording_sid,
+            "comment_url": recording_url,
+            "comment_duration": duration,
+        }
+        self._upsert(call_sid, at, values, None, connection)
+
     def record_status(
         self,
         call_sid: str,
@@ -440,4 +487,8 @@ def call_record(call: Call) -> CallRecord:
         stir_verstat=call.stir_verstat,
         agent=call.agent,
         answered_at=call.answered_at,
+        disposition=call.disposition,
+        surveyed_at=call.surveyed_at,
+        rating=call.rating,
+        comment_url=call.comment_url,
     )

@@ -1,0 +1,50 @@
+"""after_the_call: the agent's disposition and the caller's survey kept with each call; what
+routing needs of each agent (idle since when, last offered a caller, calls taken)
+
+Revision ID: 0007
+Revises: 0006
+Create Date: 2026-12-06
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0007"
+down_revision = "0006"
+branch_labels = None
+depends_on = None
+
+CALL_COLUMNS = (
+    sa.Column("disposition", sa.String(32)),
+    sa.Column("disposed_at", sa.DateTime(timezone=True)),
+    sa.Column("surveyed_at", sa.DateTime(timezone=True)),
+    sa.Column("rating", sa.Integer),
+    sa.Column("comment_sid", sa.String(34)),
+    sa.Column("comment_url", sa.String(300)),
+    sa.Column("comment_duration", sa.Integer),
+)
+AGENT_COLUMNS = (
+    sa.Column("available_since", sa.DateTime(timezone=True)),
+    sa.Column("offered_at", sa.DateTime(timezone=True)),
+    sa.Column("calls_taken", sa.Integer, nullable=False, server_default="0"),
+)
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("calls") as calls:
+        for column in CALL_COLUMNS:
+            calls.add_column(column)
+    with op.batch_alter_table("agents") as agents:
+        for column in AGENT_COLUMNS:
+            agents.add_column(column)
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("agents") as agents:
+        for column in reversed(AGENT_COLUMNS):
+            agents.drop_column(column.name)
+    with op.batch_alter_table("calls") as calls:
+        for column in reversed(CALL_COLUMNS):
+            calls.drop_column(column.name)

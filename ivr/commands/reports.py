@@ -1,4 +1,5 @@
-"""The `ivr calls` and `ivr report` commands: recent calls and per-region figures for operators."""
+"""The `ivr calls` and `ivr report` commands: recent calls, and per-region figures for operators
+(calls, callbacks, then what happened after the call: dispositions and survey answers)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,21 @@ from rich.text import Text
 from ivr.commands import support
 from ivr.engine.numbers import masked
 from ivr.store import CallRecord
-from ivr.store.reports import DEFAULT_ANSWER_WITHIN, RegionReport, build_report, total_report
+from ivr.store.reports import (
+    DEFAULT_ANSWER_WITHIN,
+    TOTAL,
+    RegionReport,
+    build_report,
+    total_report,
+)
+from ivr.store.reports_after_call import (
+    RegionDispositions,
+    SurveyFigures,
+    SurveyReport,
+    dispositions_by_region,
+    region_dispositions,
+    survey_report,
+)
 
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
@@ -71,7 +86,9 @@ def report(
         ),
     ] = DEFAULT_ANSWER_WITHIN,
 ) -> None:
-    """Per-region figures of one UTC day: self-service, queue, waits, service level, callbacks.
+    """Per-region figures of one UTC day: self-service, queue, waits, service level, callbacks;
+    then agents' dispositions per region and code, and survey answers per agent, region,
+    language and disposition.
 
     Calls are those that started that day; callbacks those booked that day (with their status
     now) plus every callback still open, whenever it was booked."""
@@ -85,16 +102,26 @@ def report(
         callbacks = [callback for callback in callbacks if callback.region == region]
     regions = build_report(day_calls, callbacks, answer_within)
     total = total_report(day_calls, callbacks, answer_within)
+    dispositions = dispositions_by_region(day_calls)
+    all_dispositions = region_dispositions(TOTAL, day_calls)
+    surveys = survey_report(day_calls)
     if json_output:
         document = {
             "day": start.date().isoformat(),
             "answer_within": answer_within,
             "regions": [asdict(line) for line in regions],
             "total": asdict(total),
+            "dispositions": {
+                "regions": [asdict(line) for line in dispositions],
+                "total": asdict(all_dispositions),
+            },
+            "surveys": asdict(surveys),
         }
         typer.echo(json.dumps(document, indent=2))
         return
-    Console().print(_report_table(start.date(), answer_within, regions, total))
+    console = Console()
+    console.print(_report_table(start.date(), answer_within, regions, total))
+    _print_after_the_call(console, start.date(), dispositions, all_dispositions, surveys)
 
 
 def _call_row(record: CallRecord) -> dict[str, Any]:
@@ -154,6 +181,83 @@ def _report_cells(line: RegionReport) -> list[str]:
         f"{line.callbacks_pending}/{line.callbacks_done}/{line.callbacks_expired}",
         str(line.voicemails),
         str(line.errors),
+    ]
+
+
+def _print_after_the_call(
+    console: Console,
+    day: date,
+    regions: Sequence[RegionDispositions],
+    total: RegionDispositions,
+    surveys: SurveyReport,
+) -> None:
+    if regions:
+        console.print(_dispositions_table(day, regions, total))
+    else:
+        console.print(f"No call of {day.isoformat()} has a disposition.", markup=False)
+    if not surveys.total.asked:
+        console.print(f"No caller of {day.isoformat()} was asked the survey.", markup=False)
+        return
+    groups = (
+        ("agent", "Agent", surveys.agents),
+        ("region", "Region", surveys.regions),
+        ("language", "Language", surveys.languages),
+        ("disposition", "Disposition", surveys.dispositions),
+    )
+    for by, header, lines in groups:
+        # Only the regions' table gets a total: the other groupings add up to the same one.
+        with_total = by == "region" and len(lines) != 1
+        console.print(_survey_table(day, by, header, lines, surveys.total if with_total else None))
+
+
+def _dispositions_table(
+    day: date, regions: Sequence[RegionDispositions], total: RegionDispositions
+) -> Table:
+    table = Table(title=f"Dispositions of {day.isoformat()} (UTC)")
+    table.add_column("Region", no_wrap=True)
+    table.add_column("Code")
+    table.add_column("Calls", justify="right")
+    table.add_column("Share", justify="right")
+    shown = [*regions, total] if len(regions) != 1 else [*regions]
+    for number, line in enumerate(shown):
+        if number:
+            table.add_section()
+        style = "bold" if line is total else None
+        for row, code in enumerate(line.codes):
+            region = line.region if row == 0 else ""
+            # Text, not str: a code or region read back from the records is never markup.
+            cells = (region, code.code, str(code.count), _percent(code.share))
+            table.add_row(*(Text(cell) for cell in cells), style=style)
+    return table
+
+
+def _survey_table(
+    day: date,
+    by: str,
+    header: str,
+    lines: Sequence[SurveyFigures],
+    total: SurveyFigures | None,
+) -> Table:
+    table = Table(title=f"Surveys of {day.isoformat()} (UTC) by {by}")
+    table.add_column(header, no_wrap=True)
+    for name in ("Asked", "Answered", "Response rate", "Rating (avg)", "Comments"):
+        table.add_column(name, justify="right")
+    for line in lines:
+        table.add_row(*(Text(cell) for cell in _survey_cells(line)))
+    if total is not None:
+        table.add_section()
+        table.add_row(*(Text(cell) for cell in _survey_cells(total)), style="bold")
+    return table
+
+
+def _survey_cells(line: SurveyFigures) -> list[str]:
+    return [
+        line.name,
+        str(line.asked),
+        str(line.answered),
+        _percent(line.response_rate),
+        "–" if line.average_rating is None else f"{line.average_rating:.1f}",
+        str(line.comments),
     ]
 
 

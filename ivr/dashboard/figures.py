@@ -11,6 +11,10 @@ needs from the store (through `Services`, so the clock is the app's) and calls i
 - Self-service rate, abandonment, service level and callbacks pending are `ivr report`'s own
   figures (ivr.store.reports) over the line's calls of today and its open callbacks.
 - Estimated wait: what a caller joining the line's queue now would hear (ivr.engine.waiting).
+- After the call, per region (every language together) over today's calls: survey questions
+  asked and answered, the average rating and comments, and the agents' disposition counts by
+  code, in the order of the region's `dispositions` ("skipped" last): `ivr report`'s own
+  figures (ivr.store.reports_after_call). Regions with none of them today are left out.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from ivr.dashboard.agents import AgentCounts, Line, agents_on_calls_and_availabl
 from ivr.engine.waiting import QueueStatus, estimated_wait
 from ivr.store.callbacks import CallbackRecord
 from ivr.store.reports import DEFAULT_ANSWER_WITHIN, region_report
+from ivr.store.reports_after_call import CodeCount, region_dispositions, survey_figures
 from ivr.store.repository import CallRecord
 from ivr.web.services import Services
 
@@ -59,10 +64,27 @@ class LineFigures:
 
 
 @dataclass(frozen=True)
+class AfterCallFigures:
+    """One region's calls of today once the agent hung up: the callers' survey answers and
+    the agents' wrap-up codes. None: not known (nobody answered)."""
+
+    region: str
+    region_name: str
+    survey: bool  # the region asks its callers to rate the call
+    surveys_asked: int
+    surveys_answered: int
+    average_rating: float | None
+    comments: int
+    dispositioned: int
+    dispositions: tuple[CodeCount, ...]
+
+
+@dataclass(frozen=True)
 class Snapshot:
     at: datetime
     answer_within: int
     lines: tuple[LineFigures, ...]
+    after_call: tuple[AfterCallFigures, ...] = ()
 
     def to_json(self) -> str:
         document = {
@@ -71,6 +93,7 @@ class Snapshot:
             "alarm_after": ALARM_AFTER,
             "agents_known": any(line.agents_on_calls is not None for line in self.lines),
             "lines": [asdict(line) for line in self.lines],
+            "after_call": [asdict(region) for region in self.after_call],
         }
         return json.dumps(document, ensure_ascii=False, separators=(",", ":"))
 
@@ -154,7 +177,7 @@ def line_figures(
                     service_level=report.service_level,
                 )
             )
-    return Snapshot(now, answer_within, tuple(lines))
+    return Snapshot(now, answer_within, tuple(lines), _after_call(regions, today))
 
 
 async def take_snapshot(services: Services, answer_within: int = DEFAULT_ANSWER_WITHIN) -> Snapshot:
@@ -173,6 +196,32 @@ async def take_snapshot(services: Services, answer_within: int = DEFAULT_ANSWER_
             queue = region.queue_name(language)
             answer_times[queue] = await services.answer_times(queue)
     return line_figures(regions, now, calls, callbacks, answer_times, agents, answer_within)
+
+
+def _after_call(
+    regions: RegionBook, today: Mapping[Line, Sequence[CallRecord]]
+) -> tuple[AfterCallFigures, ...]:
+    """Every region with a survey asked or a disposition today, in the order of the file."""
+    shown = []
+    for region in regions.regions.values():
+        calls = [call for (rid, _), line in today.items() if rid == region.id for call in line]
+        survey = survey_figures(region.id, calls)
+        codes = region_dispositions(region.id, calls, region.dispositions)
+        if survey.asked or codes.dispositioned:
+            shown.append(
+                AfterCallFigures(
+                    region=region.id,
+                    region_name=region.name,
+                    survey=region.survey,
+                    surveys_asked=survey.asked,
+                    surveys_answered=survey.answered,
+                    average_rating=survey.average_rating,
+                    comments=survey.comments,
+                    dispositioned=codes.dispositioned,
+                    dispositions=codes.codes,
+                )
+            )
+    return tuple(shown)
 
 
 def _waiting_limit(region: Region) -> timedelta:

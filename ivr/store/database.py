@@ -29,7 +29,7 @@ from functools import cache, partial
 from typing import Any, TypeVar
 
 import anyio
-from sqlalchemy import Connection, Engine, delete, event, text
+from sqlalchemy import Connection, Engine, delete, event, select, text, update
 from sqlalchemy.engine.interfaces import Dialect
 from sqlalchemy.pool import ConnectionPoolEntry
 
@@ -251,11 +251,13 @@ class Store(CallStore):
     def purge(self, before: datetime) -> Purged:
         """Delete calls and finished callbacks older than `before` (personal data).
 
-        Voicemails are purged one by one by the caller of this, after their recording is
-        deleted at Twilio, so a failure there never leaves a recording without its ticket."""
+        Voicemails and survey comments are purged one by one by the caller of this, after their
+        recording is deleted at Twilio, so a failure there never leaves a recording without
+        what points to it: a call still holding a comment is kept until `forget_comment`."""
         with self.engine.begin() as connection:
             _unhurried(connection)
-            calls = connection.execute(delete(Call).where(Call.created_at < before))
+            old_calls = delete(Call).where(Call.created_at < before, Call.comment_sid.is_(None))
+            calls = connection.execute(old_calls)
             callbacks = connection.execute(
                 delete(Callback).where(
                     Callback.booked_at < before, Callback.status.in_(FINAL_STATUSES)
@@ -263,6 +265,24 @@ class Store(CallStore):
             )
             connection.execute(delete(EndedLine).where(EndedLine.ended_at < before))
             return Purged(int(calls.rowcount), int(callbacks.rowcount))
+
+    def comments_older_than(self, before: datetime) -> list[tuple[str, str]]:
+        """(CallSid, RecordingSid) of the survey comments left on calls older than `before`."""
+        query = select(Call.call_sid, Call.comment_sid).where(
+            Call.created_at < before, Call.comment_sid.is_not(None)
+        )
+        with self.engine.connect() as connection:
+            rows = connection.execute(query)
+            return [(call_sid, comment_sid) for call_sid, comment_sid in rows if comment_sid]
+
+    def forget_comment(self, call_sid: str) -> None:
+        """The comment's recording is gone from Twilio: clear what pointed to it."""
+        with self.engine.begin() as connection:
+            connection.execute(
+                update(Call)
+                .where(Call.call_sid == call_sid)
+                .values(comment_sid=None, comment_url=None, comment_duration=None)
+            )
 
 
 def _unhurried(connection: Connection) -> None:

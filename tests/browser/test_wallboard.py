@@ -188,8 +188,15 @@ def test_a_caller_joining_a_queue_appears_on_the_wallboard_within_seconds(
     agent_twiml = agent_takes_queue("gb-en-GB", "/voice/queue/connect", timeout=30)
     phones.run(lambda phone: phone.dial_twiml(agent_twiml, from_="client:agent", talk=5))
     phones.run(lambda phone: phone.run())
-    assert call.ended
     expect(waiting).to_have_text("0", timeout=10_000)
+    # The agent hung up: the caller is asked to rate the call, gives it 5, leaves no comment.
+    assert not call.ended
+    phones.run(lambda _: call.press("5"))
+    phones.run(lambda _: call.silence())
+    assert call.ended
+    rated = page.locator('#after-call-rows tr[data-region="gb"]')
+    expect(rated.locator('[data-field="average_rating"]')).to_have_text("5.0", timeout=10_000)
+    expect(rated.locator('[data-field="surveys"]')).to_have_text("1 / 1")
 
     page.click(".signout button")
     expect(page).to_have_url(f"{base}/login")

@@ -1,4 +1,5 @@
-"""Whole calls through the emulator (in-process, on the app's virtual clock) show on the feed."""
+"""Whole calls through the emulator (in-process, on the app's virtual clock) show on the feed:
+a caller waiting, taken by an agent, then rating the call."""
 
 from __future__ import annotations
 
@@ -73,11 +74,21 @@ def test_a_caller_waiting_for_an_agent_shows_then_leaves_the_board(
         talk=60,
     )
     wallboard_phone.run()
-    assert call.ended and agent.ended
-    taken = uk(snapshot(feed))
-    assert taken["waiting"] == 0 and taken["longest_wait"] is None
-    assert taken["calls_today"] == 1 and taken["abandonment_rate"] == 0
-    assert taken["service_level"] in (0, 1)  # one answered call: in time or not
+    assert agent.ended and not call.ended  # the agent hung up: the caller is asked to rate
+    taken = snapshot(feed)
+    assert uk(taken)["waiting"] == 0 and uk(taken)["longest_wait"] is None
+    assert uk(taken)["calls_today"] == 1 and uk(taken)["abandonment_rate"] == 0
+    assert uk(taken)["service_level"] in (0, 1)  # one answered call: in time or not
+    (asked,) = taken["after_call"]
+    assert (asked["region"], asked["surveys_answered"], asked["surveys_asked"]) == ("gb", 0, 1)
+    assert asked["average_rating"] is None
+
+    call.press("4")
+    call.silence()  # no comment
+    assert call.ended
+    (rated,) = snapshot(feed)["after_call"]
+    assert (rated["surveys_answered"], rated["surveys_asked"]) == (1, 1)
+    assert (rated["average_rating"], rated["comments"]) == (4.0, 0)
 
 
 @pytest.mark.slow

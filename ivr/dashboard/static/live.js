@@ -8,6 +8,8 @@
   const template = document.getElementById("line-template");
   const connection = document.getElementById("connection");
   const updated = document.getElementById("updated");
+  const afterCallRows = document.getElementById("after-call-rows");
+  const afterCallTemplate = document.getElementById("after-call-template");
   const interval = Number(body.dataset.interval) || 2;
   const wanted = new Set(
     (new URLSearchParams(window.location.search).get("region") || "")
@@ -24,6 +26,10 @@
 
   function percent(rate) {
     return rate === null || rate === undefined ? "–" : Math.round(rate * 100) + "%";
+  }
+
+  function rating(average) {
+    return average === null || average === undefined ? "–" : average.toFixed(1);
   }
 
   function tileFor(line) {
@@ -67,6 +73,39 @@
       line.waiting === 0 && line.calls_today === 0 && line.callbacks_pending === 0);
   }
 
+  // One row per region with a survey asked or a disposition today; rebuilt on each snapshot.
+  function showAfterCall(regions) {
+    const rows = [];
+    for (const region of regions) {
+      if (wanted.size && !wanted.has(region.region)) continue;
+      const row = afterCallTemplate.content.firstElementChild.cloneNode(true);
+      row.dataset.region = region.region;
+      put(row, "region_name", region.region_name);
+      put(row, "average_rating", rating(region.average_rating));
+      put(row, "surveys", !region.survey && region.surveys_asked === 0
+        ? "survey off" : region.surveys_answered + " / " + region.surveys_asked);
+      put(row, "comments", String(region.comments));
+      const codes = row.querySelector('[data-field="dispositions"]');
+      for (const code of region.dispositions) {
+        const item = document.createElement("li");
+        item.dataset.code = code.code;
+        const name = document.createElement("span");
+        name.className = "code";
+        name.textContent = code.code;
+        const count = document.createElement("span");
+        count.className = "count";
+        count.textContent = String(code.count);
+        item.append(name, " ", count);
+        codes.appendChild(item);
+      }
+      if (!region.dispositions.length) codes.replaceWith("–");
+      rows.push(row);
+    }
+    afterCallRows.replaceChildren(...rows);
+    document.getElementById("after-call-table").hidden = rows.length === 0;
+    document.getElementById("after-call-none").hidden = rows.length > 0;
+  }
+
   function show(snapshot) {
     let waiting = 0, callbacks = 0, calls = 0, longest = null;
     for (const line of snapshot.lines) {
@@ -79,6 +118,7 @@
         longest = line.longest_wait;
       }
     }
+    showAfterCall(snapshot.after_call || []);
     document.getElementById("total-waiting").textContent = String(waiting);
     document.getElementById("total-longest").textContent = duration(longest);
     document.getElementById("total-callbacks").textContent = String(callbacks);

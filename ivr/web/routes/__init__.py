@@ -11,6 +11,7 @@ if TYPE_CHECKING:
 def webhooks() -> list[Webhook]:
     """Every webhook the service answers, from the areas' tables (imported here, not with the
     package, so that importing one area does not load them all)."""
-    from ivr.web.routes import agents, callbacks, calls, ops, queue
+    from ivr.web.routes import agents, callbacks, calls, ops, queue, survey
 
-    return [hook for area in (calls, queue, callbacks, agents, ops) for hook in area.hooks.routes]
+    areas = (calls, queue, survey, callbacks, agents, ops)
+    return [hook for area in areas for hook in area.hooks.routes]

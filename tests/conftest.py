@@ -40,6 +40,7 @@ from ivr.store.migrate import upgrade
 from ivr.store.passwords import hash_secret
 from ivr.store.users import UserStore
 from ivr.web.app import create_app
+from ivr.web.waking import AgentWaker
 from tests.support.agents import T0, WaitingFactory, sid
 from tests.support.announcements import (
     JP_CALLER,
@@ -361,6 +362,7 @@ def line(
             twilio_client(dispatching),
             services.mailer,
         )
+        services.waker = AgentWaker(dispatching)  # idle agents are woken through the REST API
         yield Line(switch, app, store, dispatcher, mailbox)
 
 

@@ -1,4 +1,4 @@
-"""`ivr agents add|list|remove|set-pin|lock|unlock`: the people who take callers on the agent
+"""`ivr agents add|set|list|remove|set-pin|lock|unlock`: the people who take callers on the agent
 line. A PIN is asked without echo (or read from standard input), never taken as an argument,
 so it never lands in a shell's history; only its scrypt hash is stored. PINs anyone would try
 first (one digit repeated, a run, the agent's own number) are refused when set."""
@@ -10,7 +10,7 @@ import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import phonenumbers
 import typer
@@ -30,6 +30,17 @@ agents = typer.Typer(
     help="Agents of the agent line: their phones, languages, regions, PIN, and state.",
     no_args_is_help=True,
 )
+Languages = Annotated[
+    list[str],
+    typer.Option(
+        help="A language they take callers in, with a skill level from 1 to 5 if not 3 (zh-CN:5),"
+        " or a level in one region (zh-CN@hk:2); repeat; the first is the one the agent line"
+        " speaks to them."
+    ),
+]
+Regions = Annotated[
+    list[str], typer.Option(help="A region id whose callers they take; repeat; * for all.")
+]
 PinFromStdin = Annotated[
     bool,
     typer.Option("--pin-stdin", help="Read the PIN from the first line of standard input."),
@@ -42,23 +53,15 @@ def add(
     phone: Annotated[
         list[str], typer.Option(help="A phone the agent calls from, E.164; repeat for more.")
     ],
-    language: Annotated[
-        list[str],
-        typer.Option(
-            help="A language they take callers in (e.g. zh-CN); repeat; the first is"
-            " the one the agent line speaks to them."
-        ),
-    ],
-    region: Annotated[
-        list[str], typer.Option(help="A region id whose callers they take; repeat; * for all.")
-    ],
+    language: Languages,
+    region: Regions,
     pin_stdin: PinFromStdin = False,
 ) -> None:
     """Add an agent (offline until they call the agent line); the PIN is asked twice."""
     if not NAME.fullmatch(name):
         _refuse("NAME", f"{name!r}: use letters, digits, '.', '_' or '-', at most 64")
     phones = [_e164(number) for number in phone]
-    skills = Skills(_languages(language), _regions(region))
+    skills = _skills(language, region)
     pin_hash = hash_secret(_pin(pin_stdin, phones))
     with _agents() as store:
         try:
@@ -67,6 +70,21 @@ def add(
             typer.echo(str(exc), err=True)
             raise typer.Exit(1) from None
     typer.echo(f"agent {added.name} added: {_describe(added)}")
+
+
+@agents.command(name="set")
+def set_(
+    name: Annotated[str, typer.Argument(help="The agent's name.")],
+    language: Languages,
+    region: Regions,
+) -> None:
+    """Replace an agent's languages, skill levels and regions (from their next caller on)."""
+    skills = _skills(language, region)
+    with _agents() as store:
+        changed = store.set_skills(name, skills, datetime.now(UTC))
+    _found(changed is not None, name)
+    assert changed is not None
+    typer.echo(f"agent {changed.name} set: {_describe(changed)}")
 
 
 @agents.command(name="list")
@@ -151,7 +169,7 @@ def unlock(name: Annotated[str, typer.Argument(help="The agent's name.")]) -> No
 
 
 # -- checks ---------------------------------------------------------------------------------
-def _refuse(option: str, reason: str) -> None:
+def _refuse(option: str, reason: str) -> NoReturn:
     typer.echo(f"{option}: {reason}", err=True)
     raise typer.Exit(2)
 
@@ -167,11 +185,20 @@ def _e164(number: str) -> str:
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
-def _languages(ids: list[str]) -> tuple[str, ...]:
-    for language in ids:
+def _skills(languages: list[str], regions: list[str]) -> Skills:
+    """Languages with their levels, and regions, as `ivr agents add|set` take them."""
+    try:
+        skills = Skills.read(dict.fromkeys(languages), _regions(regions))
+    except ValueError as exc:
+        _refuse("--language", str(exc))
+    for language in skills.languages:
         if language not in LANGUAGES:
             _refuse("--language", f"unknown language {language!r}; known: {', '.join(LANGUAGES)}")
-    return tuple(dict.fromkeys(ids))
+    for key, _ in skills.levels:
+        region = key.partition("@")[2]
+        if region and region not in skills.regions and ALL_REGIONS not in skills.regions:
+            _refuse("--language", f"{key!r}: {region!r} is not one of the agent's regions")
+    return skills
 
 
 def _regions(ids: list[str]) -> tuple[str, ...]:
@@ -211,7 +238,7 @@ def _found(changed: bool, name: str) -> None:
 
 def _describe(agent: AgentRecord) -> str:
     phones = ", ".join(masked(number) for number in agent.phones)
-    languages = ", ".join(agent.skills.languages)
+    languages = ", ".join(agent.skills.entries)
     return f"phones {phones}; languages {languages}; regions {', '.join(agent.skills.regions)}"
 
 
@@ -222,7 +249,7 @@ def _row(agent: AgentRecord, now: datetime) -> dict[str, Any]:
     return {
         "name": agent.name,
         "phones": [masked(number) for number in agent.phones],
-        "languages": list(agent.skills.languages),
+        "languages": list(agent.skills.entries),
         "regions": list(agent.skills.regions),
         "state": agent.shown_state(now).value,
         "since": since.astimezone(UTC).isoformat(timespec="seconds") if since else None,

@@ -3,8 +3,10 @@ to the switch's own loop.
 
 The REST handlers run on the server's thread; the simulation runs on the switch's event loop, and
 only while a driver (`dial`, `run`, `press`...) runs it. So a handler only registers what it was
-asked, under a lock, and the switch carries it out at the start of its next drive (`deliver`):
-new calls first, then updates (end, cancel, redirect) to calls under way, in the order received.
+asked, under a lock, and the switch carries it out at the start of its next drive, and while it
+runs whenever every call waits, before virtual time moves on (`deliver`), so a request a webhook
+made (after its answer, say) takes effect at that very instant, as on Twilio: new calls first,
+then updates (end, cancel, redirect) to calls under way, in the order received.
 
 Who picks up: the switch's `callees`, by number (answering, by default). An answering callee
 picks up after `Limits.ring_seconds`; then the call's Url (or Twiml) runs like any call's and the
@@ -134,10 +136,13 @@ class Outbox:
                 self._updates.append(CallUpdate(sid, status, redirect))
             return call
 
-    def deliver(self, callees: Mapping[str, Callee], driver: Driver) -> None:
-        """Start the queued calls and pass on the updates. Runs on the switch's loop."""
+    def deliver(self, callees: Mapping[str, Callee], driver: Driver) -> bool:
+        """Start the queued calls and pass on the updates. Runs on the switch's loop. True
+        when there was anything to do."""
         x = self._exchange
         with self._lock:  # a call moves from the queue to `calls` in one step for `find`
+            if not self._queued and not self._updates:
+                return False
             requests, self._queued = list(self._queued.values()), {}
             updates, self._updates = self._updates, []
             started = [(request, _start(x, request)) for request in requests]
@@ -149,6 +154,7 @@ class Outbox:
             x.scheduler.spawn(_ring(x, call, request, callee.behaviour))
         for update in updates:
             _apply(x, update)
+        return True
 
 
 def _start(x: Exchange, request: OutboundRequest) -> Call:

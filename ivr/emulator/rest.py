@@ -18,7 +18,7 @@ Under /2010-04-01/Accounts/{AccountSid}/:
 Every request needs HTTP Basic auth with the switch's account sid and auth token (else 401,
 20003); another account's path is 404 (20404). Handlers run on the HTTP server's thread: they
 read the switch's plain objects and hand new calls and call updates to the `Outbox`, which the
-switch carries out at its next drive. So a created call answers "queued", and an update answers
+switch carries out at its next step. So a created call answers "queued", and an update answers
 the call as it is when asked.
 """
 

@@ -58,6 +58,9 @@ class Scheduler:
         self._running = 0
         self._idle: asyncio.Event | None = None
         self.crash: BaseException | None = None
+        # Called whenever every call is blocked, before time moves on: what the REST API was
+        # asked meanwhile (a webhook's background work) happens then. True: it woke a call.
+        self.between_steps: Callable[[], bool] | None = None
 
     def spawn(self, body: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         """Start a call task; it counts as running until it first blocks."""
@@ -135,6 +138,8 @@ class Scheduler:
         `until`, or until nothing is left to wake."""
         while True:
             await self._settle()
+            if self.between_steps is not None and self.between_steps():
+                continue
             if self._ready:
                 woken = self._ready.popleft()
                 self._wake(woken, woken.early)

@@ -121,6 +121,7 @@ class Switch:
         # Numbers configured with URLs of their own (`configure_number`).
         self.numbers: dict[str, NumberSettings] = {}
         self._outbox = Outbox(self._exchange)
+        self._exchange.scheduler.between_steps = lambda: self._outbox.deliver(self.callees, self)
         self._rest: RestServer | None = None
 
     # --- state -------------------------------------------------------------------------------

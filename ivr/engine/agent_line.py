@@ -10,14 +10,14 @@ ivr.web.routes.agents. Nothing here reads a clock, a database or HTTP.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import phonenumbers
 
 from ivr.config.languages import LANGUAGES
-from ivr.config.regions import Region, RegionBook
+from ivr.config.regions import SKIPPED, Region, RegionBook
 from ivr.engine.context import CallContext
 from ivr.engine.line_state import Skills
 from ivr.engine.phrases import Speaker
@@ -48,7 +48,9 @@ MAX_CHOICES = 3  # callers chosen in a row who were gone by the time the Dial ra
 DIAL_TIMEOUT = 5  # seconds the Dial waits on an empty queue: short, the whisper was about one
 IDLE_SECONDS = 15  # nobody waiting: checked again this often
 IDLE_ROUNDS = 40  # ten minutes without a caller: "are you still there?"
-NEXT, AFTER, IDLE = "1", "after", "idle"
+NEXT, AFTER, IDLE, CODE = "1", "after", "idle", "code"
+SKIP_KEY = "#"  # no code for this call (recorded as skipped)
+CODE_SECONDS = 10  # the agent's time to key a code: silence skips it
 
 
 # -- agents and their states ----------------------------------------------------------------
@@ -214,6 +216,23 @@ def agent_queues(skills: Skills, book: RegionBook) -> dict[str, AgentQueue]:
     return queues
 
 
+def queue_named(book: RegionBook, name: str) -> AgentQueue | None:
+    """The queue called `name`: its region, language and kind; None for no queue of ours."""
+    for region in book.regions.values():
+        if not region.owns_queue(name):
+            continue
+        for language in region.languages:
+            kinds = (
+                (region.callback_queue_name(language), QueueKind.CALLBACK),
+                (region.queue_name(language, priority=True), QueueKind.PRIORITY),
+                (region.queue_name(language), QueueKind.NORMAL),
+            )
+            for queue, kind in kinds:
+                if queue == name:
+                    return AgentQueue(region, language, kind)
+    return None
+
+
 def in_order(waiting: Iterable[Waiting], queues: Mapping[str, AgentQueue]) -> list[Waiting]:
     """The first caller of each of the agent's queues, best first: callbacks, then pending
     transactions, then the others, each by how long the caller has been waiting."""
@@ -234,8 +253,11 @@ def pin_link(tries: int) -> Link:
     return Link(AGENT_PIN, (("t", str(tries)),) if tries else ())
 
 
-def key_link(menu: str, tries: int = 0, idle: int = 0) -> Link:
+def key_link(menu: str, tries: int = 0, idle: int = 0, region: str = "") -> Link:
+    """The agent's key webhook; `region`: whose disposition codes were offered."""
     params = [("m", menu)]
+    if region:
+        params.append(("r", region))
     if tries:
         params.append(("t", str(tries)))
     if idle:
@@ -337,13 +359,61 @@ def nobody_waiting(ctx: CallContext, language: str, idle: int = 0) -> Step:
     return step(ask, Redirect(link))
 
 
-def after_call(ctx: CallContext, language: str, wrap_up: int) -> Step:
-    """The conversation ended: the wrap-up seconds, then the next caller or the end."""
+def after_call(ctx: CallContext, language: str, region: Region) -> Step:
+    """The conversation ended: the agent keys what it was about (1-9, # to skip)."""
+    ended = step(Speaker(ctx, language).say("agent_line.call_ended"))
+    return ended.then(disposition_question(ctx, language, region.id, region.dispositions))
+
+
+def disposition_question(
+    ctx: CallContext, language: str, region: str, codes: Sequence[str], tries: int = 0
+) -> Step:
+    """Ask for the code of the call just ended, the region's codes on keys 1-9."""
     speaker = Speaker(ctx, language)
-    lines = [speaker.say("agent_line.call_ended")]
+    lines = [speaker.say("agent_line.disposition_ask")]
+    for key, code in enumerate(codes, start=1):
+        option = speaker.for_line("agent_line.disposition_option")
+        name = option.text(f"agent_line.dispositions.{code}")
+        press = option.key_name(str(key))
+        lines.append(option.say("agent_line.disposition_option", name=name, key=press))
+    lines.append(speaker.option("agent_line.disposition_skip", SKIP_KEY))
+    link = key_link(CODE, tries=tries, region=region)
+    ask = Ask(tuple(lines), link, input="dtmf", timeout=CODE_SECONDS, action_on_empty_result=True)
+    return step(ask, Redirect(link))
+
+
+def disposition_keyed(digits: str, codes: Sequence[str]) -> str | None:
+    """The code `digits` names: one of `codes`, SKIPPED for # or silence, None for any other
+    key (asked again)."""
+    if digits in ("", SKIP_KEY):
+        return SKIPPED
+    if len(digits) == 1 and digits.isdigit() and 1 <= int(digits) <= len(codes):
+        return codes[int(digits) - 1]
+    return None
+
+
+def disposition_kept(ctx: CallContext, language: str, code: str, wrap_up: int) -> Step:
+    """The code read back (or that none was kept), the wrap-up, then the next caller."""
+    speaker = Speaker(ctx, language)
+    if code == SKIPPED:
+        lines = [speaker.say("agent_line.disposition_skipped")]
+    else:
+        name = speaker.text(f"agent_line.dispositions.{code}")
+        lines = [speaker.say("agent_line.disposition_kept", name=name)]
     if wrap_up > 0:
         lines.append(speaker.say("agent_line.wrap_up", seconds=wrap_up))
     return step(lines).then(next_question(ctx, language, timeout=max(wrap_up, 5)))
+
+
+def disposition_missed(
+    ctx: CallContext, language: str, region: Region, tries: int, wrap_up: int
+) -> Step:
+    """A key that is no code: sorry and asked again; after MAX_TRIES none is kept."""
+    if tries + 1 >= MAX_TRIES:
+        return disposition_kept(ctx, language, SKIPPED, wrap_up)
+    sorry = step(Speaker(ctx, language).say("common.sorry_invalid"))
+    again = disposition_question(ctx, language, region.id, region.dispositions, tries + 1)
+    return sorry.then(again)
 
 
 def next_question(ctx: CallContext, language: str, tries: int = 0, timeout: int = 5) -> Step:

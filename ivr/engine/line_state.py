@@ -6,10 +6,14 @@ other."""
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
 ALL_REGIONS = "*"
+# Skill levels: 1 (can help) to 5 (the best we have); a language given without one is 3.
+LEVELS = range(1, 6)
+DEFAULT_LEVEL = 3
 
 
 class Kind(enum.StrEnum):
@@ -46,14 +50,55 @@ class Announcement:
 
 @dataclass(frozen=True)
 class Skills:
-    """What an agent can take: the languages they speak, in the regions they serve."""
+    """What an agent can take: the languages they speak, in the regions they serve, and how
+    well: a level per language ("zh-CN"), or per language in one region ("zh-CN@hk")."""
 
     languages: tuple[str, ...]
     regions: tuple[str, ...]  # region ids, or ("*",) for every region
+    levels: tuple[tuple[str, int], ...] = ()
 
     def serves(self, region: str, language: str) -> bool:
         in_region = ALL_REGIONS in self.regions or region in self.regions
         return in_region and language in self.languages
+
+    def level(self, region: str, language: str) -> int | None:
+        """How well the agent serves `language` callers of `region`; None: not at all."""
+        if not self.serves(region, language):
+            return None
+        levels = dict(self.levels)
+        return levels.get(f"{language}@{region}", levels.get(language, DEFAULT_LEVEL))
+
+    @property
+    def entries(self) -> tuple[str, ...]:
+        """The languages as written and stored: "zh-CN:5", "en-US", "zh-CN@hk:2"."""
+        levels = dict(self.levels)
+        written = [f"{lang}:{levels[lang]}" if lang in levels else lang for lang in self.languages]
+        written += [f"{key}:{level}" for key, level in self.levels if "@" in key]
+        return tuple(written)
+
+    @classmethod
+    def read(cls, entries: Iterable[str], regions: Iterable[str]) -> Skills:
+        """Skills from entries as `entries` writes them; raises ValueError for a malformed
+        entry or a level outside 1-5 (a region override needs its language listed too)."""
+        languages: list[str] = []
+        levels: list[tuple[str, int]] = []
+        for entry in entries:
+            key, _, level = entry.partition(":")
+            language, _, region = key.partition("@")
+            if not language or (region == "" and "@" in key):
+                raise ValueError(f"{entry!r}: write a language, e.g. zh-CN, zh-CN:5 or zh-CN@hk:2")
+            if level:
+                if not level.isdigit() or int(level) not in LEVELS:
+                    raise ValueError(f"{entry!r}: a level is 1 to 5")
+                levels.append((key, int(level)))
+            elif region:
+                raise ValueError(f"{entry!r}: a language in one region needs a level")
+            if not region and language not in languages:
+                languages.append(language)
+        for key, _ in levels:
+            if key.partition("@")[0] not in languages:
+                raise ValueError(f"{key!r}: list the language {key.partition('@')[0]} too")
+        return cls(tuple(languages), tuple(regions), tuple(levels))
 
 
 @dataclass(frozen=True)

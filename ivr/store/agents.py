@@ -34,6 +34,7 @@ from ivr.engine.agent_line import (
     shown_state,
 )
 from ivr.engine.line_state import Skills
+from ivr.engine.routing import WAKE_QUIET, IdleAgent
 from ivr.store.models import (
     Agent,
     AgentPhone,
@@ -74,6 +75,9 @@ class AgentRecord:
     failed_pins: int
     locked_until: datetime | None
     created_at: datetime
+    available_since: datetime | None = None
+    offered_at: datetime | None = None
+    calls_taken: int = 0
 
     @property
     def language(self) -> str:
@@ -85,6 +89,19 @@ class AgentRecord:
 
     def locked(self, now: datetime) -> bool:
         return self.locked_until is not None and self.locked_until > now
+
+    def as_idle(self, now: datetime) -> IdleAgent:
+        """The agent as routing counts them asking for a caller `now`: available since when
+        they became so, or from now (back from a call, or just logged in)."""
+        since = self.available_since if self.state is AgentState.AVAILABLE else None
+        return IdleAgent(
+            self.name,
+            self.line_call or "",
+            self.skills,
+            since or now,
+            self.offered_at,
+            self.calls_taken,
+        )
 
 
 @dataclass(frozen=True)
@@ -154,7 +171,7 @@ class AgentStore:
             session.add(
                 Agent(
                     name=name,
-                    languages=",".join(skills.languages),
+                    languages=",".join(skills.entries),
                     regions=",".join(skills.regions),
                     pin_hash=pin_hash,
                     state=AgentState.OFFLINE.value,
@@ -187,6 +204,16 @@ class AgentStore:
                 phones.setdefault(phone.agent, []).append(phone.number)
             agents = session.scalars(select(Agent).order_by(Agent.name))
             return [_record(agent, tuple(phones.get(agent.name, ()))) for agent in agents]
+
+    def set_skills(self, name: str, skills: Skills, at: datetime) -> AgentRecord | None:
+        """New languages, levels and regions, from the agent's next caller on."""
+        with Session(self.engine) as session, session.begin():
+            agent = _agent_for_update(session, name)
+            if agent is None:
+                return None
+            agent.languages, agent.regions = ",".join(skills.entries), ",".join(skills.regions)
+            agent.updated_at = at
+        return self.get(name)
 
     def set_pin(self, name: str, pin_hash: str, at: datetime) -> bool:
         """A new PIN; whoever is logged in with the old one is logged out (a PIN is changed
@@ -315,6 +342,40 @@ class AgentStore:
                 return None
             return _record(agent, _phones(session, agent.name))
 
+    def available(self) -> list[IdleAgent]:
+        """Agents waiting for a caller on the agent line now, for routing."""
+        query = select(Agent).where(
+            Agent.state == AgentState.AVAILABLE.value, Agent.line_call.is_not(None)
+        )
+        with Session(self.engine) as session:
+            return [
+                IdleAgent(
+                    agent.name,
+                    agent.line_call or "",
+                    skills_of(agent.languages, agent.regions),
+                    agent.available_since or agent.state_since or agent.updated_at,
+                    agent.offered_at,
+                    agent.calls_taken,
+                )
+                for agent in session.scalars(query)
+            ]
+
+    def wake(self, name: str, line_call: str, at: datetime) -> bool:
+        """Mark `name` as offered a caller at `at`, if still available on `line_call` and not
+        offered one within WAKE_QUIET: of two callers arriving at once, only one wakes them."""
+        woken = (
+            update(Agent)
+            .where(
+                Agent.name == name,
+                Agent.line_call == line_call,
+                Agent.state == AgentState.AVAILABLE.value,
+                or_(Agent.offered_at.is_(None), Agent.offered_at <= at - WAKE_QUIET),
+            )
+            .values(offered_at=at, updated_at=at)
+        )
+        with self.engine.begin() as connection:
+            return _count(connection.execute(woken)) == 1
+
     def take(
         self,
         name: str,
@@ -322,19 +383,24 @@ class AgentStore:
         candidates: Sequence[Waiting],
         at: datetime,
         hold: timedelta,
+        woken: bool = False,
     ) -> Waiting | None:
         """The first of `candidates` (best first) whose queue no other agent holds: claimed
         for `hold`, and the agent is on a call with them. None: nobody to take (the agent is
-        then available)."""
+        then available). An agent woken for a caller (`wake`) takes one only on the wake
+        itself (`woken`): their own check at that moment would be cut off by it."""
         with Session(self.engine) as session, session.begin():
             agent = _agent_for_update(session, name)
             if agent is None or agent.line_call != line_call:
+                return None
+            if not woken and _being_woken(agent, at):
                 return None
             _release(session, name, at)
             _move(session, agent, AgentEvent.READY, at)
             for candidate in candidates:
                 if self._claim(session, name, candidate, at, hold):
-                    _move(session, agent, AgentEvent.TAKE, at, serving=candidate.call_sid)
+                    taking = {"serving": candidate.call_sid, "offered_at": at}
+                    _move(session, agent, AgentEvent.TAKE, at, **taking)
                     return candidate
             agent.updated_at = at  # still here: counts for staffing
             return None
@@ -390,7 +456,8 @@ class AgentStore:
                 return  # a late action of a line call that is over: the call is marked, no more
             _release(session, name, at)
             if taken_call is not None:
-                _move(session, agent, AgentEvent.TALKED, at, wrap_up_until=at + wrap_up)
+                wrap = {"wrap_up_until": at + wrap_up, "serving": taken_call}
+                _move(session, agent, AgentEvent.TALKED, at, **wrap)
             else:
                 _move(session, agent, AgentEvent.MISSED, at)
 
@@ -470,17 +537,34 @@ def _move(session: Session, agent: Agent, event: AgentEvent, at: datetime, **cha
         return False
     if event is AgentEvent.LOGOUT:
         changes = {"line_call": None, **changes}
-    if state is not AgentState.ON_CALL:
+    if state not in (AgentState.ON_CALL, AgentState.WRAP_UP):  # wrap-up: the call's code
         changes.setdefault("serving", None)
     if state is not AgentState.WRAP_UP:
         changes.setdefault("wrap_up_until", None)
     if state.value != agent.state:
         agent.state, agent.state_since = state.value, at
+        if state is AgentState.AVAILABLE:
+            agent.available_since = at
+    if event is AgentEvent.LOGIN:
+        agent.calls_taken = 0
+    elif event is AgentEvent.TALKED:
+        agent.calls_taken = (agent.calls_taken or 0) + 1
     for key, value in changes.items():
         setattr(agent, key, value)
     agent.updated_at = at
     session.flush()
     return True
+
+
+def _being_woken(agent: Agent, at: datetime) -> bool:
+    """Woken for a caller while available, moments ago: Twilio is moving their call."""
+    offered, since = agent.offered_at, agent.state_since
+    return (
+        agent.state == AgentState.AVAILABLE.value
+        and offered is not None
+        and offered > at - WAKE_QUIET
+        and (since is None or since < offered)
+    )
 
 
 def _release(session: Session, name: str, at: datetime) -> None:
@@ -507,7 +591,7 @@ def _phones(session: Session, name: str) -> tuple[str, ...]:
 
 
 def skills_of(languages: str, regions: str) -> Skills:
-    return Skills(tuple(languages.split(",")), tuple(regions.split(",")))
+    return Skills.read(languages.split(","), regions.split(","))
 
 
 def _record(agent: Agent, phones: tuple[str, ...]) -> AgentRecord:
@@ -523,6 +607,9 @@ def _record(agent: Agent, phones: tuple[str, ...]) -> AgentRecord:
         failed_pins=agent.failed_pins,
         locked_until=agent.locked_until,
         created_at=agent.created_at,
+        available_since=agent.available_since,
+        offered_at=agent.offered_at,
+        calls_taken=agent.calls_taken or 0,
     )
 
 

@@ -30,6 +30,7 @@ from ivr.store.records import Records
 from ivr.store.spool import Spool
 from ivr.web import metrics
 from ivr.web.services import Services
+from ivr.web.waking import AgentWaker
 from ivr.web.webhooks import Service
 
 log = logging.getLogger("ivr")
@@ -63,6 +64,7 @@ def create_app(
     mailer = Mailer(settings.smtp_url, settings.mail_from) if settings.smtp_url else None
     records = Records(store, Spool(settings.spool_dir))
     services = Services(settings, config, clock or SystemClock(), store, records, mailer)
+    services.waker = AgentWaker.configured(settings)
     records.on_call_end = lambda end: metrics.call_ended(services.config.regions, end)
 
     @asynccontextmanager

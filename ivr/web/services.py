@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import partial
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from fastapi import Response
 
@@ -46,6 +46,12 @@ def callback_code() -> str:
     return f"{secrets.randbelow(10**6):06d}"
 
 
+class Waker(Protocol):
+    """Moves an idle agent's agent-line call to take a caller (ivr.web.waking.AgentWaker)."""
+
+    def redirect(self, line_call: str) -> int | None: ...
+
+
 class DatabaseAway(Exception):
     """Not read: the database failed or was too slow a moment ago (see Services.read)."""
 
@@ -60,6 +66,7 @@ class Services:
     store: Store
     records: Records
     mailer: Mailer | None = None
+    waker: Waker | None = None  # wakes idle agents for callers (ivr.web.waking)
     codes: Callable[[], str] = callback_code
     monotonic: Callable[[], float] = time.monotonic
     _answer_times: dict[str, tuple[float, tuple[int, ...]]] = field(default_factory=dict)

@@ -72,6 +72,9 @@ def test_a_pin_can_come_from_standard_input_but_never_from_an_argument(
         (["--phone", "12345"], "--phone: '12345' is not a valid number"),
         (["--language", "fr-FR"], "--language: unknown language 'fr-FR'"),
         (["--region", "mars"], "--region: no region 'mars' in the regions file"),
+        (["--language", "ja-JP:6"], "--language: 'ja-JP:6': a level is 1 to 5"),
+        (["--language", "ko-KR@cn:4"], "--language: 'ko-KR@cn': list the language ko-KR too"),
+        (["--language", "zh-CN@jp:4"], "--language: 'zh-CN@jp': 'jp' is not one of the agent's"),
     ],
 )
 def test_bad_phones_languages_and_regions_are_refused_before_any_pin(
@@ -188,3 +191,31 @@ def test_lock_unlock_set_pin_and_remove(env: dict[str, str]) -> None:
     for command in (["remove"], ["unlock"], ["lock"]):
         code, _, err = run(env, "agents", *command, "li.wei")
         assert code == 1 and "no agent named 'li.wei'" in err
+
+
+def test_skill_levels_are_kept_per_language_and_region_and_can_be_set_again(
+    env: dict[str, str],
+) -> None:
+    levelled = ["--language", "zh-CN:5", "--language", "zh-CN@sg:2", "--language", "en-US"]
+    add = ["agents", "add", "li.wei", "--phone", "+8613900001111", *levelled]
+    code, out, _ = run(
+        env, *add, "--region", "cn", "--region", "sg", "--pin-stdin", stdin="135792\n"
+    )
+    assert code == 0
+    assert out.endswith("languages zh-CN:5, en-US, zh-CN@sg:2; regions cn, sg\n")
+    store = Store.connect(env["IVR_DATABASE_URL"])
+    try:
+        skills = AgentStore(store.engine).get("li.wei").skills  # type: ignore[union-attr]
+        assert skills.level("cn", "zh-CN") == 5 and skills.level("sg", "zh-CN") == 2
+        assert skills.level("cn", "en-US") == 3 and skills.level("jp", "zh-CN") is None
+        code, out, _ = run(env, "agents", "set", "li.wei", "--language", "en-US:4", "--region", "*")
+        assert (
+            code == 0
+            and out == "agent li.wei set: phones +86 ••• ••1111; languages en-US:4; regions *\n"
+        )
+        skills = AgentStore(store.engine).get("li.wei").skills  # type: ignore[union-attr]
+        assert skills.level("jp", "en-US") == 4 and skills.level("cn", "zh-CN") is None
+    finally:
+        store.close()
+    code, _, err = run(env, "agents", "set", "nobody", "--language", "en-US", "--region", "us")
+    assert code == 1 and "no agent named 'nobody'" in err

@@ -104,11 +104,11 @@ def test_two_agents_take_five_callers_in_order_with_whispers(line: Line) -> None
     a = queued(phone, CALLERS["jp"], LINES["jp"], ["2", "0"], "jp-en-US")
     phone.run(30)
     assert bridged(amy, a)
-    amy.answers.append("1")  # after A: the next caller
+    amy.answers.extend(["#", "1"])  # after A: no code, then the next caller
     b = queued(phone, CALLERS["cn"], LINES["cn"], ["1", "0"], "cn-zh-CN")
     phone.run(30)
     assert bridged(li, b)
-    li.answers.append("1")
+    li.answers.extend(["#", "1"])
     # ...then E (English, either agent), C (a callback we place) and D (a pending
     # transaction, with its reference) wait while both agents talk.
     e = queued(phone, "+8613812345679", LINES["cn"], ["2", "0"], "cn-en-US")
@@ -138,17 +138,17 @@ def test_two_agents_take_five_callers_in_order_with_whispers(line: Line) -> None
     assert e.queue and c.queue and d.queue  # all three still waiting
 
     b.hangup()
-    phone.run(30)
+    phone.run(60)  # the agent keys no code, then 1
     assert bridged(li, c)  # the callback first, though E has waited longer and Li speaks English
-    li.answers.append("1")
+    li.answers.extend(["#", "1"])
     c.hangup()
-    phone.run(30)
+    phone.run(60)  # the agent keys no code, then 1
     assert bridged(li, d)  # then the pending transaction, though E has still waited longer
-    li.answers.append("1")
+    li.answers.extend(["#", "1"])
     a.hangup()
-    phone.run(30)
+    phone.run(60)  # the agent keys no code, then 1
     assert bridged(amy, e)  # Amy's longest waiting caller, in another region than her first
-    amy.answers.append("1")
+    amy.answers.extend(["#", "1"])
     d.hangup()
     e.hangup()
     phone.run(30)
@@ -177,7 +177,7 @@ def test_two_agents_take_five_callers_in_order_with_whispers(line: Line) -> None
             "下一位来电：Mainland China，使用普通话。",
             "优先处理：撤销或修改未完成的交易。",
             "交易编号：2 0 2 6, 0 3 0 2, 1 2 3 4。",
-            "已等待1分钟。",
+            "已等待2分钟。",
         ],
     ]
     assert whispers(amy) == [
@@ -189,7 +189,7 @@ def test_two_agents_take_five_callers_in_order_with_whispers(line: Line) -> None
         [
             "Next caller: Mainland China, speaking American English.",
             "Asked for an agent from the main menu.",
-            "Waiting 5 minutes.",
+            "Waiting 6 minutes.",
         ],
     ]
     assert c.hears("正在为您接通人工客服。")  # the caller's own notice, on their leg
@@ -399,7 +399,7 @@ def test_a_caller_taken_during_the_whisper_makes_the_agent_choose_again(line: Li
     first = queued(phone, CALLERS["cn"], LINES["cn"], ["1", "0"], "cn-zh-CN")
     phone.run(20)
     assert bridged(li, first)
-    li.answers.append("1")
+    li.answers.extend(["#", "1"])
     pending = queued(
         phone, "+8613912345678", LINES["cn"], ["1", "4", "0", "*"], "cn-zh-CN-priority"
     )
@@ -421,7 +421,8 @@ def test_a_caller_taken_during_the_whisper_makes_the_agent_choose_again(line: Li
 def readme_agent_call(switch: Switch, signed_app_store: Store) -> Call:
     """The agent line call docs/agents.md shows: Amy logs in while a caller with a pending
     transaction waits (Bob, busy with another caller, is logged in for their language), hears
-    about them, talks, presses 1 for the next caller, finds nobody, and hangs up."""
+    about them, talks, keys the code of the call (4: the pending transaction cancelled),
+    presses 1 for the next caller, finds nobody, and hangs up."""
     switch.configure_number(AGENT_LINE, "/voice/agent", "/voice/agent/status")
     add_agent(signed_app_store, BOB, Skills(("en-US",), ("us",)), switch)
     add_agent(signed_app_store, AMY, Skills(("en-US", "es-MX"), ("us",)), switch)
@@ -433,7 +434,7 @@ def readme_agent_call(switch: Switch, signed_app_store: Store) -> Call:
     keys = ["1", "4", "0", "20260302#", "1"]
     caller = queued(switch, CALLERS["us"], LINES["us"], keys, "us-en-US-priority")
     _, number, pin = AMY
-    amy = switch.dial(number, AGENT_LINE, answers=[pin + "#", "1"])
+    amy = switch.dial(number, AGENT_LINE, answers=[pin + "#", "4", "1"])
     assert bridged(amy, caller)
     switch.run(95)
     caller.hangup()
@@ -455,8 +456,17 @@ def test_an_agent_logs_in_and_takes_the_pending_transaction_waiting(line: Line) 
             "Waiting 1 minute.",
         ]
     ]
-    assert amy.heard[-5:] == [
+    assert amy.heard[-14:] == [
         "The call has ended.",
+        "Key the code for this call.",
+        "password reset done: press 1.",
+        "security case opened: press 2.",
+        "transaction traced: press 3.",
+        "pending transaction cancelled: press 4.",
+        "follow-up needed: press 5.",
+        "other: press 6.",
+        "To skip, press the pound key.",
+        "Recorded: pending transaction cancelled.",
         "You have 30 seconds to wrap up.",
         "For the next caller, press 1. To log out, hang up.",
         "Nobody is waiting right now.",
@@ -464,6 +474,9 @@ def test_an_agent_logs_in_and_takes_the_pending_transaction_waiting(line: Line) 
     ]
     agent = AgentStore(line.records.engine).get("amy")
     assert agent is not None and agent.state is AgentState.OFFLINE
+    talked_to = next(event.to_json()["peer"] for event in amy.events if event.type == "bridge")
+    taken = line.records.call(talked_to)
+    assert taken is not None and (taken.agent, taken.disposition) == ("amy", "pending_cancelled")
 
 
 @pytest.mark.slow

@@ -341,7 +341,8 @@ def test_a_call_taken_marks_the_caller_and_wrap_up_follows(
         agent_store.dial_ended("li", LINE_CALL, caller, T0 + timedelta(seconds=20), ended, WRAP_UP)
     agent = agent_store.get("li")
     assert agent is not None and agent.state is AgentState.WRAP_UP
-    assert agent.wrap_up_until == ended + WRAP_UP and agent.serving is None
+    assert agent.wrap_up_until == ended + WRAP_UP
+    assert agent.serving == caller and agent.calls_taken == 1  # whose code they key; counted once
     assert agent.shown_state(ended + WRAP_UP) is AgentState.AVAILABLE
     record = store.call(caller)
     assert record is not None and record.agent == "li"

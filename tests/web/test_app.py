@@ -315,6 +315,8 @@ def test_openapi_documents_every_voice_route(app_client: AppClient) -> None:
         "/voice/queue/key",
         "/voice/queue/result",
         "/voice/queue/connect",
+        "/voice/survey",
+        "/voice/survey/comment",
         "/voice/callback/book",
         "/voice/callback/answer",
         "/voice/callback/key",
@@ -326,6 +328,7 @@ def test_openapi_documents_every_voice_route(app_client: AppClient) -> None:
         "/voice/agent/key",
         "/voice/agent/dialed",
         "/voice/agent/status",
+        "/voice/agent/offer",
     }
     body = paths["/voice/incoming"]["post"]["requestBody"]["content"]
     assert "CallSid" in body["application/x-www-form-urlencoded"]["schema"]["properties"]

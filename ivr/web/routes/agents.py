@@ -15,16 +15,26 @@ import re
 from datetime import datetime, timedelta
 from functools import cache, partial
 
-from fastapi import Request, Response
+from fastapi import BackgroundTasks, Request, Response
 from pydantic import Field
 from sqlalchemy.exc import SQLAlchemyError
 
 from ivr.config.regions import Region, RegionBook
 from ivr.engine import agent_line as agents
+from ivr.engine import routing
 from ivr.engine.agent_line import IDLE_ROUNDS, MAX_CHOICES, MAX_PIN_TRIES, MAX_TRIES
 from ivr.engine.context import CallContext
 from ivr.engine.numbers import masked
-from ivr.engine.steps import AGENT, AGENT_DIALED, AGENT_KEY, AGENT_PIN, AGENT_STATUS, Step
+from ivr.engine.routing import IdleAgent
+from ivr.engine.steps import (
+    AGENT,
+    AGENT_DIALED,
+    AGENT_KEY,
+    AGENT_OFFER,
+    AGENT_PIN,
+    AGENT_STATUS,
+    Step,
+)
 from ivr.store.agents import AgentRecord, AgentStore, Credentials, PinCheck, PinTry
 from ivr.store.database import TooSlow
 from ivr.store.passwords import hash_secret, verify_secret
@@ -32,6 +42,7 @@ from ivr.store.staffing import QueueRecords
 from ivr.web import metrics
 from ivr.web.params import CallParams, GatherParams, StatusParams
 from ivr.web.services import DatabaseAway, Services
+from ivr.web.waking import wake_agents
 from ivr.web.webhooks import CheckedForm, ServicesDep, Webhooks, parameters
 
 log = logging.getLogger("ivr")
@@ -80,29 +91,39 @@ async def agent_line(services: ServicesDep, form: CheckedForm) -> Response:
 
 
 @hooks.post(AGENT_PIN, GatherParams)
-async def agent_pin(request: Request, services: ServicesDep, form: CheckedForm) -> Response:
+async def agent_pin(
+    request: Request, services: ServicesDep, form: CheckedForm, background: BackgroundTasks
+) -> Response:
     """The PIN, checked with the caller ID: the agent logs in and takes the next caller; a
     wrong PIN is asked again, and the third ends the call (`t`: wrong PINs so far)."""
     params = parameters(GatherParams, form)
     tries = _count(request.query_params.get("t"), MAX_PIN_TRIES - 1)
     ctx = await services.call_context(params)
-    return services.twiml(await _after_pin(services, ctx, params, tries))
+    return services.twiml(await _after_pin(services, ctx, params, tries, background))
 
 
 @hooks.post(AGENT_KEY, GatherParams)
-async def agent_key(request: Request, services: ServicesDep, form: CheckedForm) -> Response:
-    """The agent's key after a call (1: the next caller; `t`: misses so far) or while nobody
-    waits (1: check now; silence: checked again, `i`: how often so far)."""
+async def agent_key(
+    request: Request, services: ServicesDep, form: CheckedForm, background: BackgroundTasks
+) -> Response:
+    """The agent's key for the call just ended (`m=code`: its disposition, among region `r`'s
+    codes), after a call (1: the next caller; `t`: misses so far) or while nobody waits (1:
+    check now; silence: checked again, `i`: how often so far)."""
     params = parameters(GatherParams, form)
-    menu = request.query_params.get("m")
-    tries = _count(request.query_params.get("t"), MAX_TRIES - 1)
-    idle = _count(request.query_params.get("i"), IDLE_ROUNDS)
+    query = request.query_params
+    menu = query.get("m")
+    tries = _count(query.get("t"), MAX_TRIES - 1)
+    idle = _count(query.get("i"), IDLE_ROUNDS)
     ctx = await services.call_context(params)
-    return services.twiml(await _after_key(services, ctx, params, menu, tries, idle))
+    region = query.get("r", "")
+    answer = await _after_key(services, ctx, params, menu, tries, idle, region, background)
+    return services.twiml(answer)
 
 
 @hooks.post(AGENT_DIALED, DialParams)
-async def agent_dialed(request: Request, services: ServicesDep, form: CheckedForm) -> Response:
+async def agent_dialed(
+    request: Request, services: ServicesDep, form: CheckedForm, background: BackgroundTasks
+) -> Response:
     """The agent's Dial action: after a conversation, wrap-up and then the next caller; when
     the chosen caller was gone, the next choice (`n`: choices so far), a few times at most.
     `q` and `c` are the queue and the caller the whisper was about."""
@@ -111,12 +132,28 @@ async def agent_dialed(request: Request, services: ServicesDep, form: CheckedFor
     whispered = request.query_params.get("c", "")
     choices = _count(request.query_params.get("n"), MAX_CHOICES)
     ctx = await services.call_context(params)
-    return services.twiml(await _after_dial(services, ctx, params, queue, whispered, choices))
+    answer = await _after_dial(services, ctx, params, queue, whispered, choices, background)
+    return services.twiml(answer)
+
+
+@hooks.post(AGENT_OFFER, CallParams)
+async def agent_offer(
+    services: ServicesDep, form: CheckedForm, background: BackgroundTasks
+) -> Response:
+    """An idle agent woken for a caller (Twilio moved their call here, ivr.web.waking): they
+    take their next caller now, or hear that nobody waits (taken by another meanwhile)."""
+    params = parameters(CallParams, form)
+    ctx = await services.call_context(params)
+    return services.twiml(await _after_wake(services, ctx, params, background))
 
 
 # -- what the agent hears next (the database read here; the words in ivr.engine.agent_line) --
 async def _after_pin(
-    services: Services, ctx: CallContext, params: GatherParams, tries: int
+    services: Services,
+    ctx: CallContext,
+    params: GatherParams,
+    tries: int,
+    background: BackgroundTasks,
 ) -> Step:
     language = _line_language(ctx)
     try:
@@ -124,11 +161,26 @@ async def _after_pin(
         if agent is None:
             return agents.pin_refused(ctx, language, tries)
         services.staffing.stale()
-        offer = await _next_caller(services, ctx, agent, params.call_sid)
+        offer = await _next_caller(services, ctx, agent, params.call_sid, background=background)
     except DATABASE_TROUBLE:
         log.exception("the agent line cannot read the agents (CallSid %s)", params.call_sid)
         return agents.unavailable(ctx, language)
     return agents.logged_in(ctx, agent.language).then(offer)
+
+
+async def _after_wake(
+    services: Services, ctx: CallContext, params: CallParams, background: BackgroundTasks
+) -> Step:
+    try:
+        agent = await services.read(partial(_agents(services).on_line, params.call_sid))
+        if agent is None:
+            return agents.not_logged_in(ctx, _line_language(ctx))
+        return await _next_caller(
+            services, ctx, agent, params.call_sid, background=background, woken=True
+        )
+    except DATABASE_TROUBLE:
+        log.exception("the agent line cannot read the agents (CallSid %s)", params.call_sid)
+        return agents.unavailable(ctx, _line_language(ctx))
 
 
 async def _after_key(
@@ -138,21 +190,52 @@ async def _after_key(
     menu: str | None,
     tries: int,
     idle: int,
+    request_region: str,
+    background: BackgroundTasks,
 ) -> Step:
     try:
         agent = await services.read(partial(_agents(services).on_line, params.call_sid))
         if agent is None:
             return agents.not_logged_in(ctx, _line_language(ctx))
+        if menu == agents.CODE:
+            region = services.config.regions.regions.get(request_region) or ctx.region
+            return await _disposition(services, ctx, agent, region, params.digits, tries)
         if params.digits == agents.NEXT:
-            return await _next_caller(services, ctx, agent, params.call_sid)
+            return await _next_caller(services, ctx, agent, params.call_sid, background=background)
         if menu == agents.IDLE and not params.digits:
-            return await _next_caller(services, ctx, agent, params.call_sid, idle=idle + 1)
+            call = params.call_sid
+            return await _next_caller(
+                services, ctx, agent, call, idle=idle + 1, background=background
+            )
     except DATABASE_TROUBLE:
         log.exception("the agent line cannot read the agents (CallSid %s)", params.call_sid)
         return agents.unavailable(ctx, _line_language(ctx))
     if menu == agents.IDLE:
         return agents.idle_missed(ctx, agent.language)
     return agents.next_missed(ctx, agent.language, tries, params.digits)
+
+
+async def _disposition(
+    services: Services,
+    ctx: CallContext,
+    agent: AgentRecord,
+    region: Region,
+    digits: str,
+    tries: int,
+) -> Step:
+    """The code keyed for the call the agent is wrapping up: kept with that call (a spooled
+    write: an outage loses nothing), read back, then the wrap-up and the next caller."""
+    wrap_up = int(_region_wrap_up(services, region).total_seconds())
+    code = agents.disposition_keyed(digits, region.dispositions)
+    if code is None:
+        return agents.disposition_missed(ctx, agent.language, region, tries, wrap_up)
+    if agent.state is agents.AgentState.WRAP_UP and agent.serving:
+        await services.calls.record_disposition(
+            call_sid=agent.serving, disposition=code, agent=agent.name, at=ctx.now
+        )
+    else:  # a retried webhook after the agent moved on, or no call to wrap up
+        log.info("agent %s keyed a code with no call to wrap up; not kept", agent.name)
+    return agents.disposition_kept(ctx, agent.language, code, wrap_up)
 
 
 async def _after_dial(
@@ -162,6 +245,7 @@ async def _after_dial(
     queue: str,
     whispered: str,
     choices: int,
+    background: BackgroundTasks,
 ) -> Step:
     try:
         store = _agents(services)
@@ -205,11 +289,14 @@ async def _after_dial(
                     whispered or "?",
                     queue,
                 )
-            return agents.after_call(ctx, language, int(wrap_up.total_seconds()))
+            region = _region_of(services.config.regions, queue) or ctx.region
+            return agents.after_call(ctx, language, region)
         gone = agents.caller_gone(ctx, language)
         if choices + 1 >= MAX_CHOICES:
             return gone.then(agents.nobody_waiting(ctx, language))
-        offer = await _next_caller(services, ctx, agent, params.call_sid, choices + 1)
+        offer = await _next_caller(
+            services, ctx, agent, params.call_sid, choices + 1, background=background
+        )
     except DATABASE_TROUBLE:
         log.exception("the agent line cannot read the agents (CallSid %s)", params.call_sid)
         return agents.unavailable(ctx, _line_language(ctx))
@@ -366,21 +453,40 @@ async def _next_caller(
     line_call: str,
     choices: int = 0,
     idle: int = 0,
+    *,
+    background: BackgroundTasks | None = None,
+    woken: bool = False,
 ) -> Step:
     """Choose the agent's next caller from our records and claim their queue: the whisper and
-    the Dial, or (nobody waiting) the idle question."""
+    the Dial, or (nobody waiting) the idle question. Where agents are woken for callers
+    (ivr.web.waking), a caller routing gives to another available agent is left to them,
+    and they are woken."""
     queues = agents.agent_queues(agent.skills, services.config.regions)
     store = _agents(services)
+    me = agent.as_idle(ctx.now)
 
-    def choose() -> agents.Waiting | None:
+    def choose() -> tuple[agents.Waiting | None, list[str]]:
         waiting = QueueRecords(services.store.engine).waiting(list(queues), ctx.now)
         best_first = agents.in_order(waiting, queues)
-        return store.take(agent.name, line_call, best_first, ctx.now, CLAIM_HOLD)
+        others: list[str] = []
+        if services.waker is not None and best_first:
+            available = store.available()
+            mine = [caller for caller in best_first if _mine(available, me, queues[caller.queue])]
+            others = [caller.queue for caller in best_first if caller not in mine]
+            best_first = mine
+        taken = store.take(agent.name, line_call, best_first, ctx.now, CLAIM_HOLD, woken)
+        return taken, others
 
-    taken = await services.read(choose)
+    taken, others = await services.read(choose)
+    if others and background is not None:
+        background.add_task(wake_agents, services, others)
     if taken is None:
         return agents.nobody_waiting(ctx, agent.language, idle)
     return agents.take_caller(ctx, agent.language, taken, queues[taken.queue], choices)
+
+
+def _mine(available: list[IdleAgent], me: IdleAgent, queue: agents.AgentQueue) -> bool:
+    return routing.first_choice(available, me, queue.region, queue.language)
 
 
 def _taken_call(params: DialParams, whispered: str) -> str | None:
@@ -394,7 +500,10 @@ def _taken_call(params: DialParams, whispered: str) -> str | None:
 
 def _wrap_up(services: Services, queue: str) -> timedelta:
     """The wrap-up after a call of `queue`: its region's, else the global setting."""
-    region = _region_of(services.config.regions, queue)
+    return _region_wrap_up(services, _region_of(services.config.regions, queue))
+
+
+def _region_wrap_up(services: Services, region: Region | None) -> timedelta:
     seconds = region.wrap_up if region and region.wrap_up is not None else None
     return timedelta(
         seconds=services.settings.agent_wrap_up_seconds if seconds is None else seconds

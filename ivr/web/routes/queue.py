@@ -10,9 +10,9 @@ from __future__ import annotations
 import logging
 from functools import partial
 
-from fastapi import Request, Response
+from fastapi import BackgroundTasks, Request, Response
 
-from ivr.engine import callback_call, waiting
+from ivr.engine import callback_call, survey, waiting
 from ivr.engine.callback_call import CALLBACK_MARK
 from ivr.engine.context import CallContext
 from ivr.engine.state import CallPlace, parse_place
@@ -20,8 +20,9 @@ from ivr.engine.steps import QUEUE_CONNECT, QUEUE_KEY, QUEUE_RESULT, QUEUE_WAIT
 from ivr.web import metrics
 from ivr.web.keeping import callback_left_queue, keep
 from ivr.web.params import CallParams, GatherParams, QueueResultParams, QueueWaitParams
-from ivr.web.routes.callbacks import callback_in_url
+from ivr.web.routes.callbacks import FINAL_CALL_STATUSES, callback_in_url
 from ivr.web.services import Services
+from ivr.web.waking import wake_agents
 from ivr.web.webhooks import CheckedForm, ServicesDep, Webhooks, parameters
 
 log = logging.getLogger("ivr")
@@ -31,6 +32,11 @@ hooks = Webhooks()
 def served_callback(request: Request) -> int | None:
     """The callback whose person waits on this leg (a call we placed), from our URL."""
     return callback_in_url(request.query_params.get(CALLBACK_MARK, ""))
+
+
+def callback_marks(callback: int | None) -> tuple[tuple[str, str], ...]:
+    """What our links carry on a callback's leg: the callback served (`cb`)."""
+    return ((CALLBACK_MARK, str(callback)),) if callback is not None else ()
 
 
 async def waiting_call(
@@ -50,9 +56,11 @@ async def waiting_call(
 
 
 @hooks.post(QUEUE_WAIT, QueueWaitParams)
-async def queue_wait(request: Request, services: ServicesDep, form: CheckedForm) -> Response:
+async def queue_wait(
+    request: Request, services: ServicesDep, form: CheckedForm, background: BackgroundTasks
+) -> Response:
     """Enqueue waitUrl: position, estimated wait, reminders, the way out; Twilio polls it
-    again when the document ends."""
+    again when the document ends. Once answered, an idle agent is woken for the queue."""
     params = parameters(QueueWaitParams, form)
     place, callback, ctx = await waiting_call(request, services, params)
     queue = request.query_params.get("q", "")
@@ -62,6 +70,8 @@ async def queue_wait(request: Request, services: ServicesDep, form: CheckedForm)
     status = waiting.QueueStatus(params.position, params.waited, params.size, answer_times)
     answer = waiting.queue_wait(ctx, place, status, may_leave=callback is None)
     await keep(services, params, answer, ctx)
+    if known and services.waker is not None:
+        background.add_task(wake_agents, services, (queue,))
     return services.twiml(answer)
 
 
@@ -90,9 +100,15 @@ async def queue_result(request: Request, services: ServicesDep, form: CheckedFor
     called_again = False
     if callback is not None:
         called_again = await callback_left_queue(services, callback, params.result)
+    # A caller who hung up on the agent leaves "bridged" too, with a final CallStatus: Twilio
+    # ignores the answer then, and no survey is recorded as asked.
+    on_the_line = params.call_status not in FINAL_CALL_STATUSES
     if callback is not None and params.result not in waiting.BRIDGED | {"hangup"}:
         language = place.language if place else ""
         answer = callback_call.not_connected(ctx, language, called_again)
+    elif survey.follows(ctx, params.result, on_the_line):
+        await services.calls.record_survey(call_sid=params.call_sid, at=ctx.now, rating=None)
+        answer = survey.question(ctx, place, callback_marks(callback))
     else:
         answer = waiting.queue_result(ctx, place, params.result)
     await keep(services, params, answer, ctx)

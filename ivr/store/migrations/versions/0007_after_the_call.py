@@ -43,8 +43,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     with op.batch_alter_table("agents") as agents:
-        for column in reversed(AGENT_COLUMNS):
-            agents.drop_column(column.name)
+        for name in reversed([column.name for column in AGENT_COLUMNS]):
+            agents.drop_column(name)
     with op.batch_alter_table("calls") as calls:
-        for column in reversed(CALL_COLUMNS):
-            calls.drop_column(column.name)
+        for name in reversed([column.name for column in CALL_COLUMNS]):
+            calls.drop_column(name)

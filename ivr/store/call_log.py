@@ -97,6 +97,10 @@ class CallLog:
             at=at,
         )
 
+    async def record_in_queue(self, *, call_sid: str, since: datetime, at: datetime) -> bool:
+        """Twilio has the caller in their queue since `since`: agents may take them now."""
+        return await self._keep("record_in_queue", call_sid=call_sid, since=since, at=at)
+
     async def record_disposition(
         self, *, call_sid: str, disposition: str, agent: str, at: datetime
     ) -> bool:

@@ -53,6 +53,9 @@ class Call(Base):
     transaction_ref: Mapped[str | None] = mapped_column(String(32))
     queue: Mapped[str | None] = mapped_column(String(64))
     queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Since when Twilio has the caller in `queue` (its wait webhook said so): we record the
+    # join a few seconds earlier, before the "please hold" the caller hears first.
+    in_queue_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     status: Mapped[str | None] = mapped_column(String(16))
     duration: Mapped[int | None] = mapped_column(Integer)
     # The caller's way through the menus, "main:1 password:#"; last_step makes a retried

@@ -67,6 +67,7 @@ CALL_WRITES: dict[str, Callable[[CallStore], Callable[..., object]]] = {
     "record_queue_result": lambda store: store.record_queue_result,
     "record_outcome": lambda store: store.record_outcome,
     "record_status": lambda store: store.record_status,
+    "record_in_queue": lambda store: store.record_in_queue,
     "record_disposition": lambda store: store.record_disposition,
     "record_survey": lambda store: store.record_survey,
     "record_comment": lambda store: store.record_comment,
@@ -447,7 +448,7 @@ def _entry(op: str, args: dict[str, Any]) -> dict[str, Any]:
 def _arguments(entry: dict[str, Any]) -> dict[str, Any]:
     """A write's arguments, read back from JSON (moments as datetimes)."""
     args = dict(entry["args"])
-    for moment in ("at", "due_at"):
+    for moment in ("at", "due_at", "since"):
         if isinstance(args.get(moment), str):
             args[moment] = datetime.fromisoformat(args[moment])
     return args

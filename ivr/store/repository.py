@@ -266,6 +266,7 @@ class CallStore:
             else_=func.coalesce(table.c.queued_at, insert.excluded.queued_at),
         )
         update["left_queue_at"] = null()
+        update["in_queue_at"] = case((rejoined, null()), else_=table.c.in_queue_at)
         update["queue_result"] = null()
         return self._on_conflict(insert, update, outcome="queued")
 
@@ -290,6 +291,17 @@ class CallStore:
         if outcome not in OUTCOME_RANK:
             raise ValueError(f"unknown outcome {outcome!r}")
         self._upsert(call_sid, at, {}, outcome, connection)
+
+    def record_in_queue(
+        self,
+        call_sid: str,
+        since: datetime,
+        at: datetime,
+        *,
+        connection: Connection | None = None,
+    ) -> None:
+        """Twilio has the caller in their queue since `since` (from its wait webhook)."""
+        self._upsert(call_sid, at, {"in_queue_at": since}, None, connection)
 
     def record_disposition(
         self,

@@ -27,8 +27,8 @@ class QueueRecords:
         self.engine = engine
 
     def waiting(self, queues: Sequence[str], now: datetime) -> list[Waiting]:
-        """The first caller of each of `queues` still waiting by our records (joined, not left,
-        not ended, not with an agent), with their place in line."""
+        """The first caller of each of `queues` still waiting by our records (in Twilio's queue,
+        not left, not ended, not with an agent), with their place in line."""
         if not queues:
             return []
         served = select(Agent.serving).where(
@@ -51,6 +51,7 @@ class QueueRecords:
             .where(
                 Call.queue.in_(queues),
                 Call.queued_at >= now - LONGEST_CALL,
+                Call.in_queue_at.is_not(None),
                 Call.left_queue_at.is_(None),
                 Call.ended_at.is_(None),
                 Call.agent.is_(None),

@@ -60,11 +60,14 @@ def test_the_agent_idle_longest_is_woken_for_the_caller_at_once(line: Line) -> N
     add_agent(line.records, AMY, english, phone)
     add_agent(line.records, BOB, english, phone)
     amy = log_in_in_us_hours(line, AMY)
-    phone.run(63)  # Amy has waited a minute when Bob logs in
+    phone.run(60)  # Amy has waited a minute when Bob logs in
     bob = log_in_in_us_hours(line, BOB)
     caller = queued(phone, US_CALLER, LINES["us"], ["1", "0"], "us-en-US")
+    # Amy's own check came while the caller heard "please hold", before Twilio enqueued them:
+    # it left them alone; then the wake, once they were in the queue, brought her to them.
     phone.run(12)  # less than an idle check (15 s): only a wake can have done it
     assert bridged(amy, caller) and not bridged(bob, caller)
+    assert "That caller is no longer waiting." not in amy.heard
     assert len(woken(amy)) == 1 and woken(bob) == []
     record = line.records.call(caller.sid)
     assert record is not None and record.agent is None  # marked once the Dial ends

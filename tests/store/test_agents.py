@@ -47,10 +47,12 @@ LINE_CALL, OTHER_LINE_CALL = "CA" + "e" * 32, "CA" + "f" * 32
 
 
 def queue(store: Store, n: int, name: str, minutes: float, reason: str = "main") -> str:
-    """Caller n joined `name` `minutes` before T0; their CallSid."""
+    """Caller n joined `name` `minutes` before T0 (Twilio enqueued them after a 4-second
+    "please hold"); their CallSid."""
     region, language = name.split("-")[0], "-".join(name.split("-")[1:3])
     at = T0 - timedelta(minutes=minutes)
     store.remember_queue_entry(sid(n), "+8613812345678", name, region, language, reason, None, at)
+    store.record_in_queue(sid(n), at + timedelta(seconds=4), at + timedelta(seconds=4))
     return sid(n)
 
 

@@ -8,6 +8,7 @@ is our own hotline.
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from functools import partial
 
 from fastapi import BackgroundTasks, Request, Response
@@ -70,8 +71,11 @@ async def queue_wait(
     status = waiting.QueueStatus(params.position, params.waited, params.size, answer_times)
     answer = waiting.queue_wait(ctx, place, status, may_leave=callback is None)
     await keep(services, params, answer, ctx)
-    if known and services.waker is not None:
-        background.add_task(wake_agents, services, (queue,))
+    if known:  # Twilio has them in the queue now: agents may take them
+        since = ctx.now - timedelta(seconds=params.waited)
+        await services.calls.record_in_queue(call_sid=params.call_sid, since=since, at=ctx.now)
+        if services.waker is not None:
+            background.add_task(wake_agents, services, (queue,))
     return services.twiml(answer)
 
 

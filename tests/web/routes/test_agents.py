@@ -45,9 +45,11 @@ def app_store(settings: Settings) -> Iterator[tuple[AppClient, Store]]:
     AgentStore(store.engine).add(
         "li", [LI_PHONE], Skills(("zh-CN",), ("cn",)), hash_secret(PIN), T0
     )
+    joined = T0 - timedelta(minutes=2)
     store.remember_queue_entry(
-        sid(1), "+8613812345678", "cn-zh-CN", "cn", "zh-CN", "main", None, T0 - timedelta(minutes=2)
+        sid(1), "+8613812345678", "cn-zh-CN", "cn", "zh-CN", "main", None, joined
     )
+    store.record_in_queue(sid(1), joined, joined)
     yield client, store
     client.close()
 

@@ -1,5 +1,6 @@
 """after_the_call: the agent's disposition and the caller's survey kept with each call; what
-routing needs of each agent (idle since when, last offered a caller, calls taken)
+routing needs of each agent (idle since when, last offered a caller, calls taken) and of each
+caller (since when Twilio has them in its queue)
 
 Revision ID: 0007
 Revises: 0006
@@ -17,6 +18,7 @@ branch_labels = None
 depends_on = None
 
 CALL_COLUMNS = (
+    sa.Column("in_queue_at", sa.DateTime(timezone=True)),
     sa.Column("disposition", sa.String(32)),
     sa.Column("disposed_at", sa.DateTime(timezone=True)),
     sa.Column("surveyed_at", sa.DateTime(timezone=True)),

@@ -21,6 +21,7 @@ class CallNotWaiting(RuntimeError):
 class Driver(Protocol):
     def answer(self, call: Call, answer: str) -> None: ...
     def hang_up(self, call: Call) -> None: ...
+    def press_star(self, call: Call) -> None: ...
     def run(self, seconds: float | None = None) -> None: ...
 
 
@@ -43,6 +44,8 @@ class Call:
     heard: list[str] = field(default_factory=list)
     prompt: Prompt | None = None
     silence_when_out_of_answers: bool = False
+    # Bridged by a <Dial hangupOnStar="true"> right now: * ends this side of the talk.
+    star_ends_talk: bool = False
     _turn_start: int = 0
     _driver: Driver | None = field(default=None, repr=False)
     _listener: Callable[[Event], None] | None = field(default=None, repr=False)
@@ -94,6 +97,12 @@ class Call:
     def hangup(self) -> None:
         """The caller hangs up now."""
         self._drive().hang_up(self)
+
+    def press_star(self) -> None:
+        """Press * while bridged by a <Dial hangupOnStar="true">: the other party is let go and
+        this call goes on with the Dial's action (an agent ending a conversation, staying on
+        their line)."""
+        self._drive().press_star(self)
 
     def wait(self, seconds: float) -> None:
         """Let `seconds` of virtual time pass for the whole switch."""

@@ -11,7 +11,7 @@ from ivr.emulator import queueing
 from ivr.emulator.call import Call
 from ivr.emulator.errors import Finding, Problem
 from ivr.emulator.events import BridgeEvent, DialEndEvent, DialEvent
-from ivr.emulator.flow import ApiRedirect, CallerHungUp, DialProgress, Goto, Peer
+from ivr.emulator.flow import ApiRedirect, CallerHungUp, DialProgress, Goto, Keyed, Peer
 from ivr.emulator.scheduler import Wake
 from ivr.emulator.verb_runner import VerbRunner
 from ivr.emulator.verbs import Dial, DialNoun
@@ -109,6 +109,7 @@ async def _talk(
     others = [float(verb.time_limit)] + ([] if endpoint_seconds is None else [endpoint_seconds])
     limit = min(others + ([] if call.talk is None else [call.talk]))
     settled = call.talk is None and endpoint_seconds is None
+    call.star_ends_talk = verb.hangup_on_star
     try:
         woken = await runner.wait(limit, settled=settled)
     except Exception:
@@ -117,6 +118,11 @@ async def _talk(
         raise
     finally:
         progress.ended_at = runner.x.clock.now()
+        call.star_ends_talk = False
+    if woken is Keyed.STAR:  # this side ended the talk and stays: the Dial action comes next
+        if peer is not None:
+            scheduler.signal(peer, Peer.ENDED)
+        return
     if woken is not Wake.TIMEOUT:
         return  # the queued caller hung up
     if peer is not None:

@@ -57,6 +57,12 @@ class LeaveQueue(Exception):
     """<Leave/> in a waitUrl document."""
 
 
+class Keyed(Enum):
+    """What the driver keys into a bridged call."""
+
+    STAR = "star"  # * in a bridge of a <Dial hangupOnStar="true">
+
+
 class Peer(Enum):
     """Messages between the two calls of a queue bridge."""
 

@@ -133,6 +133,7 @@ def read_dial(element: ET.Element, where: Where) -> Dial:
         method=attrs.method("method"),
         timeout=attrs.integer("timeout", 30, Problem.DIAL_TIMEOUT, maximum=600),
         time_limit=attrs.integer("timeLimit", 14400, Problem.INVALID_ATTRIBUTE_VALUE),
+        hangup_on_star=attrs.boolean("hangupOnStar", False),
         warnings=tuple(warnings),
         fatal=fatal,
     )

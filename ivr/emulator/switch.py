@@ -38,7 +38,7 @@ from ivr.emulator.callbacks import StatusCallback
 from ivr.emulator.clock import VirtualClock, as_utc
 from ivr.emulator.events import Event, Prompt
 from ivr.emulator.exchange import Endpoint, Exchange, Limits, Message, Recording
-from ivr.emulator.flow import CallerHungUp, Goto
+from ivr.emulator.flow import CallerHungUp, Goto, Keyed
 from ivr.emulator.outbound import Callee, Outbox
 from ivr.emulator.queues import Queue, Queues
 from ivr.emulator.rest import RestApi
@@ -372,6 +372,14 @@ class Switch:
             where = f"in queue {call.queue!r}" if call.queue else "not at a <Gather> or <Record>"
             raise CallNotWaiting(f"{call.sid} is {where}; there is nothing to answer")
         scheduler.signal(call, parsed)
+        self._sync(scheduler.run(lambda: self._exchange.resting(call)))
+
+    def press_star(self, call: Call) -> None:
+        """`call` presses * in a bridge of a <Dial hangupOnStar="true"> (see `Call.press_star`)."""
+        scheduler = self._exchange.scheduler
+        if call.ended or not call.star_ends_talk or not scheduler.is_blocked(call):
+            raise CallNotWaiting(f'{call.sid} is not bridged by a <Dial hangupOnStar="true">')
+        scheduler.signal(call, Keyed.STAR)
         self._sync(scheduler.run(lambda: self._exchange.resting(call)))
 
     def hang_up(self, call: Call) -> None:

@@ -108,6 +108,7 @@ class Dial(Verb):
     method: str
     timeout: int
     time_limit: int
+    hangup_on_star: bool = False  # the dialling side's * ends the talk, not their call
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 
+from ivr.emulator.call import CallNotWaiting
+
 LINE = "+864001234567"
 AGENT = "+8613900000000"
 INCOMING = (
@@ -102,6 +104,28 @@ def test_enqueue_action_reports_bridged_after_the_talk(twiml_app: Any, make_swit
     assert agent_done["DialBridged"] == "true"
     assert agent_done["DialCallDuration"] == "60"
     assert agent_done["QueueTime"] == queue_time
+
+
+def test_star_ends_the_talk_of_a_hangup_on_star_dial_and_both_sides_go_on(
+    twiml_app: Any, make_switch: Any
+) -> None:
+    switch = make_switch(twiml_app)
+    caller = switch.dial("+8613800000001", to=LINE)
+    switch.run(5)
+    agent = switch.dial_twiml(TAKE.replace("<Dial ", '<Dial hangupOnStar="true" '), from_=AGENT)
+    switch.run(30)
+    agent.press_star()
+    assert agent.hears("Next caller?")  # the agent went on with the Dial action
+    assert twiml_app.to("/agent-done")[0].params["DialCallDuration"] == "30"
+    (after,) = twiml_app.to("/after")
+    assert after.params["QueueResult"] == "bridged" and caller.hears("Goodbye")
+    # Without hangupOnStar, * is no way out of the talk.
+    plain = switch.dial("+8613800000002", to=LINE)
+    taker = switch.dial_twiml(TAKE, from_=AGENT)
+    with pytest.raises(CallNotWaiting, match="hangupOnStar"):
+        taker.press_star()
+    for call in (plain, taker):
+        call.hangup()
 
 
 def test_agent_waits_for_a_caller_until_one_arrives(twiml_app: Any, make_switch: Any) -> None:

@@ -12,7 +12,8 @@ Definitions, as operators read them:
   was lost). `answered`: asked calls with a rating (1-5); `response_rate` = answered / asked.
 - `average_rating`: the mean rating of the answered calls, rounded half up to one decimal
   (4.25 is 4.3), once, here, so every screen shows the same figure.
-- `comments`: asked calls whose caller left a recorded comment.
+- `comments`: asked calls whose caller left a recorded comment with words in it (a silent
+  recording is kept only so the retention purge deletes it).
 - Survey figures are kept per agent, region, language and disposition, each over the asked
   calls; a call whose agent, region, language or disposition is not recorded counts under
   UNKNOWN ("?").
@@ -131,7 +132,7 @@ def survey_figures(name: str, calls: Iterable[CallRecord]) -> SurveyFigures:
         answered=len(ratings),
         response_rate=_share(len(ratings), len(asked)),
         average_rating=average_rating(ratings),
-        comments=sum(1 for call in asked if call.comment_url is not None),
+        comments=sum(1 for call in asked if call.comment_url and call.comment_seconds > 0),
     )
 
 

@@ -90,6 +90,7 @@ class CallRecord:
     surveyed_at: datetime | None = None  # the survey was asked (after the agent hung up)
     rating: int | None = None  # 1-5, when the caller answered it
     comment_url: str | None = None  # a recorded comment, when the caller left one
+    comment_seconds: int = 0  # how long the caller spoke in it (0: silence)
 
 
 # How long the service waits for its database, below the webhook's own bound
@@ -503,4 +504,5 @@ def call_record(call: Call) -> CallRecord:
         surveyed_at=call.surveyed_at,
         rating=call.rating,
         comment_url=call.comment_url,
+        comment_seconds=call.comment_duration or 0,
     )

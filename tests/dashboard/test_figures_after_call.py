@@ -58,6 +58,7 @@ def call(
         surveyed_at=started + timedelta(minutes=4) if asked else None,
         rating=rating,
         comment_url=f"https://api.twilio.com/recordings/RE{sid:032x}" if comment else None,
+        comment_seconds=12 if comment else 0,
     )
 
 

@@ -31,6 +31,7 @@ def call(
     asked: bool = False,
     rating: int | None = None,
     comment: bool = False,
+    comment_seconds: int = 12,
 ) -> CallRecord:
     """A call an agent took; `asked`: the survey was put to the caller."""
     return CallRecord(
@@ -51,6 +52,7 @@ def call(
         surveyed_at=DAY if asked else None,
         rating=rating,
         comment_url=f"https://api.twilio.com/recordings/RE{sid}" if comment else None,
+        comment_seconds=comment_seconds if comment else 0,
     )
 
 
@@ -119,10 +121,11 @@ def test_asked_answered_rate_rating_and_comments_by_hand() -> None:
         call(3, asked=True),  # asked, hung up without rating
         call(4, asked=True, comment=True),  # no rating, but a comment
         call(5),  # never asked: not in any survey figure
+        call(6, asked=True, comment=True, comment_seconds=0),  # a silent recording: no comment
     ]
     figures = survey_figures("jp", calls)
-    assert (figures.asked, figures.answered, figures.comments) == (4, 2, 2)
-    assert figures.response_rate == 0.5
+    assert (figures.asked, figures.answered, figures.comments) == (5, 2, 2)
+    assert figures.response_rate == 0.4
     assert figures.average_rating == 4.5
 
 

@@ -79,7 +79,8 @@ def dispatcher_for(settings: Settings) -> Dispatcher:
 def purge(
     older_than: Annotated[str, typer.Option(help="Age of the data to delete: 90d, 12w, 36h.")],
 ) -> None:
-    """Delete calls, finished callbacks, voicemails and their recordings at Twilio."""
+    """Delete calls, finished callbacks, voicemails and survey comments, and their recordings
+    at Twilio."""
     from datetime import UTC, datetime
 
     from ivr.jobs.dispatcher import DispatchUnavailable, twilio_client
@@ -93,7 +94,10 @@ def purge(
         client = twilio_client(settings)
     except DispatchUnavailable:
         client = None
-        typer.echo("no Twilio credentials: voicemails (and their recordings) are kept", err=True)
+        typer.echo(
+            "no Twilio credentials: voicemails and survey comments (and their recordings) are kept",
+            err=True,
+        )
     store = Store.connect(settings.database_url)
     try:
         upgrade(store.engine)
@@ -102,7 +106,8 @@ def purge(
         store.close()
     typer.echo(
         f"deleted {report.calls} calls, {report.callbacks} callbacks, "
-        f"{report.voicemails} voicemails; kept {report.kept_voicemails} voicemails"
+        f"{report.voicemails} voicemails, {report.comments} survey comments; "
+        f"kept {report.kept_voicemails} voicemails, {report.kept_comments} survey comments"
     )
 
 

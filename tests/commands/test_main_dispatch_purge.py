@@ -105,7 +105,10 @@ def test_purge_deletes_old_records_and_their_recordings_at_twilio(
         cli, ["purge", "--older-than", "90d"], env=environment(emulated_twilio, url)
     )
     assert result.exit_code == 0, result.output
-    assert "deleted 1 calls, 0 callbacks, 1 voicemails; kept 0 voicemails" in result.output
+    assert (
+        "deleted 1 calls, 0 callbacks, 1 voicemails, 0 survey comments; kept 0 voicemails, 0 survey comments"
+        in result.output
+    )
     assert store.call("CA" + "a" * 32) is None and store.call("CA" + "b" * 32) is not None
     assert store.voicemails.get("RE" + "a" * 32) is None
     assert store.voicemails.get("RE" + "b" * 32) is not None

@@ -27,7 +27,11 @@ def load_config(settings: Settings) -> Config:
     """Prompts, regions and flows, checked together; raises ConfigError with file, line and
     reason."""
     prompts = load_prompts(settings.prompts)
-    regions = load_regions(settings.regions, prompt_languages=prompts.languages)
+    regions = load_regions(
+        settings.regions,
+        prompt_languages=prompts.languages,
+        disposition_codes=prompts.names_under("agent_line.dispositions"),
+    )
     flows = load_flows(settings.flows, regions, prompts)
     for problem in check_prompts(prompts):
         log.warning("prompt fallback in use: %s", problem)

@@ -79,6 +79,13 @@ class Catalogue:
                 return entry, candidate
         raise KeyError(f"prompt {key!r} exists in no language")
 
+    def names_under(self, table: str) -> frozenset[str]:
+        """The keys of `table` ("agent_line.dispositions") in the reference language, which
+        every other language falls back to."""
+        prefix = table + "."
+        keys = self.entries.get(REFERENCE_LANGUAGE, {})
+        return frozenset(key[len(prefix) :] for key in keys if key.startswith(prefix))
+
     def line(self, language: str, key: str, fallback: str, /, **values: object) -> Line:
         """The text of `key` in `language`, placeholders filled in."""
         entry, spoken_in = self._entry(language, key, fallback)

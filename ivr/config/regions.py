@@ -28,6 +28,7 @@ from ivr.config.hours import (
     weekly_overlaps,
 )
 from ivr.config.languages import LANGUAGES
+from ivr.config.prompts import REFERENCE_LANGUAGE
 from ivr.config.tomlfile import ConfigError, ConfigProblem, TomlDocument, load_toml
 
 GLOBAL_REGION = "global"
@@ -367,10 +368,15 @@ class RegionBook:
         return self.by_hotline.get(number) if number else None
 
 
-def load_regions(file: Path, prompt_languages: Iterable[str] | None = None) -> RegionBook:
+def load_regions(
+    file: Path,
+    prompt_languages: Iterable[str] | None = None,
+    disposition_codes: Iterable[str] | None = None,
+) -> RegionBook:
     """Load and check regions.toml; raises ConfigError naming file, line and reason.
 
     `prompt_languages`: languages that have prompts; a region offering any other is refused.
+    `disposition_codes`: the codes the prompts can say; a region listing another is refused.
     """
     document = load_toml(file)
     try:
@@ -378,9 +384,27 @@ def load_regions(file: Path, prompt_languages: Iterable[str] | None = None) -> R
     except ValidationError as exc:
         raise ConfigError([_problem(document, error) for error in exc.errors()]) from None
     problems = _cross_region_problems(document, parsed, prompt_languages)
+    if disposition_codes is not None:
+        problems += _unspoken_codes(document, parsed, frozenset(disposition_codes))
     if problems:
         raise ConfigError(problems)
     return RegionBook({rid: _region(rid, spec, parsed) for rid, spec in parsed.regions.items()})
+
+
+def _unspoken_codes(
+    document: TomlDocument, parsed: RegionsFile, codes: frozenset[str]
+) -> list[ConfigProblem]:
+    """A region's disposition code the agent line cannot say (no prompt for it)."""
+    return [
+        document.problem(
+            ("regions", rid, "dispositions", index),
+            f"no prompt agent_line.dispositions.{code} in prompts/{REFERENCE_LANGUAGE}/"
+            "agent_line.toml: add one to name this code to agents",
+        )
+        for rid, spec in parsed.regions.items()
+        for index, code in enumerate(spec.dispositions)
+        if code not in codes
+    ]
 
 
 def _problem(document: TomlDocument, error: Any) -> ConfigProblem:

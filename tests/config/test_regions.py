@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from ivr.config.regions import GLOBAL_REGION, RegionBook, load_regions
+from ivr.config.regions import DEFAULT_DISPOSITIONS, GLOBAL_REGION, RegionBook, load_regions
 from ivr.config.tomlfile import ConfigError
 
 GOOD = """\
@@ -155,3 +155,52 @@ def test_every_problem_is_listed_at_once(tmp_path: Path) -> None:
 def test_missing_file_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="cannot read the file"):
         load_regions(tmp_path / "nope.toml")
+
+
+def test_after_call_settings_load_and_default(tmp_path: Path) -> None:
+    text = GOOD.replace(
+        "[regions.jp.hours]",
+        'dispositions = ["follow_up", "other"]\nsurvey = false\nrouting = "fewest-calls"\n\n'
+        "[regions.jp.hours]",
+    )
+    file = tmp_path / "regions.toml"
+    file.write_text(text, encoding="utf-8")
+    book = load_regions(file, ("en-US",), disposition_codes=DEFAULT_DISPOSITIONS)
+    jp, world = book.regions["jp"], book.regions["global"]
+    assert (jp.dispositions, jp.survey, jp.routing) == (
+        ("follow_up", "other"),
+        False,
+        "fewest-calls",
+    )
+    assert world.survey and world.routing == "longest-idle" and len(world.dispositions) == 6
+
+
+@pytest.mark.parametrize(
+    ("setting", "reason"),
+    [
+        ('routing = "random"', "unknown routing 'random'; known: longest-idle, round-robin"),
+        ('dispositions = ["other", "other"]', "a code is listed twice"),
+        ('dispositions = ["skipped"]', "'skipped' is what a call without a code is stored as"),
+        ("dispositions = []", "at least 1 item"),
+        ('dispositions = ["Refund!"]', "should match pattern"),
+    ],
+)
+def test_broken_after_call_settings_are_refused_with_their_line(
+    tmp_path: Path, setting: str, reason: str
+) -> None:
+    text = GOOD.replace("[regions.jp.hours]", f"{setting}\n\n[regions.jp.hours]")
+    [problem] = refused(tmp_path, text)
+    assert f"regions.toml:{line_of(text, setting)}:" in problem and reason in problem
+
+
+def test_a_code_the_agent_line_cannot_say_is_refused(tmp_path: Path) -> None:
+    text = GOOD.replace(
+        "[regions.jp.hours]", 'dispositions = ["other", "refund"]\n\n[regions.jp.hours]'
+    )
+    file = tmp_path / "regions.toml"
+    file.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_regions(file, ("en-US",), disposition_codes=DEFAULT_DISPOSITIONS)
+    [problem] = [str(p) for p in caught.value.problems]
+    assert f"regions.toml:{line_of(text, 'refund')}:" in problem
+    assert "no prompt agent_line.dispositions.refund in prompts/en-US/agent_line.toml" in problem

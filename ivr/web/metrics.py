@@ -34,6 +34,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from starlette.concurrency import run_in_threadpool
 
 from ivr.config.flows import NODE_ID
+from ivr.config.regions import SKIPPED
 from ivr.logs import CALL_SID
 from ivr.store.repository import OUTCOMES, CallEnd
 from ivr.web.exposure import public_address, reached_publicly
@@ -371,3 +372,46 @@ for _refused in PIN_REFUSALS:  # exported at 0 from the start, so the alert's in
 def agent_pin_refused(refused: str) -> None:
     """`refused` is one of PIN_REFUSALS."""
     AGENT_PIN_FAILURES.labels(refused).inc()
+
+
+# -- after the call -----------------------------------------------------------------------------
+DISPOSITIONS = Counter(
+    "ivr_dispositions",
+    "Wrap-up codes agents keyed for the calls they took (skipped: none was keyed).",
+    ["region", "code"],
+)
+SURVEYS = Counter(
+    "ivr_surveys",
+    "Callers asked to rate a call, their ratings (1-5) and the comments they left.",
+    ["region", "event"],
+)
+SURVEY_EVENTS = ("asked", "1", "2", "3", "4", "5", "comment")
+WAKE_RESULTS = ("woken", "refused", "line_gone")
+AGENT_WAKES = Counter(
+    "ivr_agent_wakes",
+    "Idle agents woken for a caller through Twilio's Calls API: woken, refused by Twilio (the "
+    "next agent is woken), or their line gone (logged out).",
+    ["result"],
+)
+for _result in WAKE_RESULTS:
+    AGENT_WAKES.labels(_result)
+
+
+def disposition_keyed(regions: RegionBook, region_id: str, code: str) -> None:
+    """A code from the region's own list (or skipped); anything else counts as `other`."""
+    region = regions.regions.get(region_id)
+    if region is None:
+        return
+    known = code in region.dispositions or code == SKIPPED
+    DISPOSITIONS.labels(region.id, code if known else "other").inc()
+
+
+def survey_event(regions: RegionBook, region_id: str | None, event: str) -> None:
+    """`event` is one of SURVEY_EVENTS."""
+    region, _ = where(regions, region_id, None)
+    SURVEYS.labels(region, event if event in SURVEY_EVENTS else "other").inc()
+
+
+def agent_woken(result: str) -> None:
+    """`result` is one of WAKE_RESULTS."""
+    AGENT_WAKES.labels(result).inc()

@@ -23,6 +23,7 @@ from ivr.engine.steps import AGENT_OFFER
 from ivr.store.agents import AgentStore
 from ivr.store.database import TooSlow
 from ivr.store.staffing import QueueRecords
+from ivr.web import metrics
 from ivr.web.services import DatabaseAway, Services, Waker
 
 if TYPE_CHECKING:
@@ -104,11 +105,15 @@ async def _wake_one(
             continue  # taken a caller meanwhile, or woken for another one a moment ago
         failure = await asyncio.to_thread(waker.redirect, agent.line_call)
         if failure is None:
+            metrics.agent_woken("woken")
             log.info("agent %s woken for a caller of %s", agent.name, caller.queue)
             return
         log.warning("agent %s could not be woken (Twilio error %s)", agent.name, failure)
         if failure in LINE_GONE:
+            metrics.agent_woken("line_gone")
             await services.read(partial(store.line_ended, agent.line_call, now))
+        else:
+            metrics.agent_woken("refused")
 
 
 def _read(

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 import typer
+from prometheus_client import REGISTRY
 from sqlalchemy import text
 from typer.testing import CliRunner
 
@@ -40,10 +41,21 @@ def report_json(store: Store, day: str, monkeypatch: pytest.MonkeyPatch) -> Any:
     return json.loads(result.stdout)
 
 
+def counted(metric: str, **labels: str) -> float:
+    return REGISTRY.get_sample_value(metric, labels) or 0.0
+
+
 @pytest.mark.slow
 def test_a_code_keyed_and_a_rating_given_after_star_show_in_the_report(
     line: Line, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    metrics = [
+        ("ivr_dispositions_total", {"region": "us", "code": "security_case"}),
+        ("ivr_surveys_total", {"region": "us", "event": "asked"}),
+        ("ivr_surveys_total", {"region": "us", "event": "4"}),
+        ("ivr_agent_wakes_total", {"result": "woken"}),
+    ]
+    before = [counted(name, **labels) for name, labels in metrics]
     phone = line.phone
     phone.configure_number(AGENT_LINE, "/voice/agent", "/voice/agent/status")
     add_agent(line.records, AMY, Skills(("en-US",), ("us",)), phone)
@@ -76,4 +88,6 @@ def test_a_code_keyed_and_a_rating_given_after_star_show_in_the_report(
     assert (by_agent["name"], by_agent["answered"], by_agent["average_rating"]) == ("amy", 1, 4.0)
     (by_code,) = shown["surveys"]["dispositions"]
     assert (by_code["name"], by_code["average_rating"]) == ("security_case", 4.0)
+    after = [counted(name, **labels) for name, labels in metrics]
+    assert [b - a for a, b in zip(before, after, strict=True)] == [1, 1, 1, 1]
     amy.hangup()

@@ -233,6 +233,7 @@ async def _disposition(
         await services.calls.record_disposition(
             call_sid=agent.serving, disposition=code, agent=agent.name, at=ctx.now
         )
+        metrics.disposition_keyed(services.config.regions, region.id, code)
     else:  # a retried webhook after the agent moved on, or no call to wrap up
         log.info("agent %s keyed a code with no call to wrap up; not kept", agent.name)
     return agents.disposition_kept(ctx, agent.language, code, wrap_up)

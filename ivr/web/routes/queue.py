@@ -112,6 +112,7 @@ async def queue_result(request: Request, services: ServicesDep, form: CheckedFor
         answer = callback_call.not_connected(ctx, language, called_again)
     elif survey.follows(ctx, params.result, on_the_line):
         await services.calls.record_survey(call_sid=params.call_sid, at=ctx.now, rating=None)
+        metrics.survey_event(services.config.regions, place.region if place else None, "asked")
         answer = survey.question(ctx, place, callback_marks(callback))
     else:
         answer = waiting.queue_result(ctx, place, params.result)

@@ -11,6 +11,7 @@ from fastapi import Request, Response
 
 from ivr.engine import survey, ways
 from ivr.engine.steps import SURVEY, SURVEY_COMMENT
+from ivr.web import metrics
 from ivr.web.params import GatherParams, RecordingParams
 from ivr.web.routes.queue import callback_marks, waiting_call
 from ivr.web.webhooks import CheckedForm, ServicesDep, Webhooks, parameters
@@ -27,6 +28,7 @@ async def survey_key(request: Request, services: ServicesDep, form: CheckedForm)
     rating = survey.rating(state, params.digits)
     if rating is not None:
         await services.calls.record_survey(call_sid=params.call_sid, at=ctx.now, rating=rating)
+        metrics.survey_event(services.config.regions, ctx.region.id, str(rating))
     return services.twiml(survey.answer(ctx, state, params.digits))
 
 
@@ -46,4 +48,6 @@ async def survey_comment(request: Request, services: ServicesDep, form: CheckedF
         at=ctx.now,
     )
     said = kept and spoken >= ways.MIN_MESSAGE_SECONDS
+    if said:
+        metrics.survey_event(services.config.regions, ctx.region.id, "comment")
     return services.twiml(survey.comment_ended(ctx, place, said))

@@ -23,6 +23,7 @@ from aiosmtpd.controller import Controller
 from fastapi import FastAPI
 from pydantic import SecretStr
 from sqlalchemy import create_engine, text
+from twilio.rest import Client
 
 from ivr.config.flow_file import load_flows
 from ivr.config.flows import FlowBook
@@ -420,3 +421,26 @@ def metered_switch(
         metered_app, clock=tokyo_clock, auth_token=TOKEN, public_url=PUBLIC_URL, home_line=home_line
     ) as switch:
         yield switch
+
+
+@pytest.fixture
+def emulated_twilio() -> Iterator[Switch]:
+    """A Twilio switch whose REST API holds recordings; no call is placed, so its app (a base
+    URL nobody listens on) is never asked anything."""
+    clock = VirtualClock(instant("2026-06-01T10:00+00:00"))
+    with Switch("http://127.0.0.1:9", clock=clock, auth_token=TOKEN) as switch:
+        yield switch
+
+
+@pytest.fixture
+def rest_client(emulated_twilio: Switch) -> Iterator[Client]:
+    """Twilio's own client, built as the dispatcher builds it, pointed at the switch."""
+    settings = Settings(
+        _env_file=None,
+        TWILIO_ACCOUNT_SID=emulated_twilio.account_sid,
+        TWILIO_AUTH_TOKEN=TOKEN,
+        twilio_api_url=emulated_twilio.serve_rest(),
+    )
+    client = twilio_client(settings)
+    yield client
+    client.http_client.session.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -18,6 +18,7 @@ from ivr.store import Store
 from ivr.store.reports_after_call import CodeCount
 from ivr.store.repository import CallRecord
 from ivr.store.users import UserStore
+from tests.support.after_call import taken_call
 from tests.support.app_client import AppClient
 from tests.support.moments import instant
 from tests.support.wallboard import sign_in
@@ -28,38 +29,10 @@ TOKYO_MIDNIGHT = instant("2026-03-02T00:00+09:00")
 
 
 def call(
-    sid: int,
-    region: str | None = "gb",
-    language: str | None = "en-GB",
-    *,
-    started: datetime = NOW - timedelta(minutes=30),
-    disposition: str | None = None,
-    asked: bool = False,
-    rating: int | None = None,
-    comment: bool = False,
+    sid: int, region: str | None = "gb", language: str | None = "en-GB", **after: Any
 ) -> CallRecord:
-    """A call an agent took, with what happened after it."""
-    return CallRecord(
-        call_sid=f"CA{sid:032x}",
-        caller="+447700900123",
-        region=region,
-        language=language,
-        reason=None,
-        transaction_ref=None,
-        queue=None,
-        queued_at=None,
-        status="completed",
-        duration=300,
-        outcome="bridged",
-        created_at=started,
-        ended_at=started + timedelta(minutes=5),
-        agent="ana",
-        disposition=disposition,
-        surveyed_at=started + timedelta(minutes=4) if asked else None,
-        rating=rating,
-        comment_url=f"https://api.twilio.com/recordings/RE{sid:032x}" if comment else None,
-        comment_seconds=12 if comment else 0,
-    )
+    """A call Ana took in London half an hour ago, with what happened after it."""
+    return taken_call(sid, region, language, **{"started": NOW - timedelta(minutes=30), **after})
 
 
 def after_call(book: RegionBook, calls: list[CallRecord]) -> dict[str, AfterCallFigures]:

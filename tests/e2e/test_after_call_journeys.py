@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from ivr.commands.reports import report
 from ivr.engine.line_state import Skills
 from ivr.store import Store
-from tests.e2e.test_agent_journeys import AGENT_LINE, AMY, US_OPEN, add_agent, bridged, queued
+from tests.support.agent_line import AGENT_LINE, AMY, US_OPEN, add_agent, bridged, queued
 from tests.support.calls import LINES, Line
 from tests.support.databases import POSTGRES_URL
 

@@ -24,40 +24,20 @@ from ivr.engine.agent_line import (
 from ivr.engine.line_state import Skills
 from ivr.store import Store
 from ivr.store.agents import AgentStore
-from ivr.store.passwords import hash_secret
+from tests.support.agent_line import (
+    AGENT_LINE,
+    AMY,
+    BOB,
+    LI,
+    US_OPEN,
+    add_agent,
+    bridged,
+    log_in,
+    queued,
+)
 from tests.support.calls import CALLERS, LINES, Line, agent_twiml
 
-AGENT_LINE = "+12025550199"  # the agent line: a number of its own, never published
-Agent = tuple[str, str, str]  # name, phone, PIN
-LI: Agent = ("li", "+8613900001111", "135792")
-AMY: Agent = ("amy", "+12025550123", "246810")
-BOB: Agent = ("bob", "+12025550124", "975310")
 STRANGER = "+12025550166"
-US_OPEN = "2026-03-02T10:00-05:00"
-
-
-def add_agent(store: Store, who: Agent, skills: Skills, switch: Switch) -> None:
-    name, number, pin = who
-    AgentStore(store.engine).add(name, [number], skills, hash_secret(pin), switch.clock.now())
-
-
-def log_in(switch: Switch, who: Agent) -> Call:
-    _, number, pin = who
-    return switch.dial(number, AGENT_LINE, answers=[pin + "#"])
-
-
-def bridged(agent: Call, caller: Call) -> bool:
-    """The agent is talking to `caller` right now."""
-    talks = [e.to_json() for e in agent.events if e.type in ("bridge", "dial-end")]
-    return bool(talks) and talks[-1]["type"] == "bridge" and talks[-1]["peer"] == caller.sid
-
-
-def queued(switch: Switch, number: str, line: str, keys: list[str], queue: str) -> Call:
-    """A caller who pressed `keys` and joined `queue` (an agent may have taken them already)."""
-    call = switch.dial(number, line, answers=keys)
-    joined = [e.to_json()["queue"] for e in call.events if e.type == "enqueue"]
-    assert joined == [queue], call.transcript
-    return call
 
 
 def whispers(agent: Call) -> list[list[str]]:

@@ -13,7 +13,7 @@ from ivr.emulator import Call
 from ivr.engine.agent_line import AgentState
 from ivr.engine.line_state import Skills
 from ivr.store.agents import AgentStore
-from tests.e2e.test_agent_journeys import (
+from tests.support.agent_line import (
     AGENT_LINE,
     AMY,
     BOB,

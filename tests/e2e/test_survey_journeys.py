@@ -16,48 +16,24 @@ import pytest
 from ivr.config.regions import RegionBook
 from ivr.emulator import Call, Switch, render_transcript
 from ivr.engine.line_state import Skills
-from ivr.store import Store
-from ivr.store.agents import AgentStore
-from ivr.store.passwords import hash_secret
+from tests.support.agent_line import (
+    AGENT_LINE,
+    AMY,
+    LI,
+    US_OPEN,
+    add_agent,
+    bridged,
+    log_in,
+    queued,
+)
 from tests.support.calls import CALLERS, LINES, Line, agent_twiml
 from tests.support.docs import block
 
-AGENT_LINE = "+12025550199"  # the agent line: a number of its own, never published
-Agent = tuple[str, str, str]  # name, phone, PIN
-LI: Agent = ("li", "+8613900001111", "135792")
-AMY: Agent = ("amy", "+12025550123", "246810")
-US_OPEN = "2026-03-02T10:00-05:00"
 QUESTION = "Before you go, please rate this call. Press a number from 1 to 5, where 5 is the best."
 OFFER = "To leave us a short comment, press 9."
 GOODBYE = "Thank you for calling. Goodbye."
 
 
-# -- the agent line, as tests/e2e/test_agent_journeys.py drives it -------------------------------
-def add_agent(store: Store, who: Agent, skills: Skills, switch: Switch) -> None:
-    name, number, pin = who
-    AgentStore(store.engine).add(name, [number], skills, hash_secret(pin), switch.clock.now())
-
-
-def log_in(switch: Switch, who: Agent, at: str | None = None) -> Call:
-    _, number, pin = who
-    return switch.dial(number, AGENT_LINE, at=at, answers=[pin + "#"])
-
-
-def bridged(agent: Call, caller: Call) -> bool:
-    """The agent is talking to `caller` right now."""
-    talks = [e.to_json() for e in agent.events if e.type in ("bridge", "dial-end")]
-    return bool(talks) and talks[-1]["type"] == "bridge" and talks[-1]["peer"] == caller.sid
-
-
-def queued(switch: Switch, number: str, line: str, keys: list[str], queue: str) -> Call:
-    """A caller who pressed `keys` and joined `queue` (an agent may have taken them already)."""
-    call = switch.dial(number, line, answers=keys)
-    joined = [e.to_json()["queue"] for e in call.events if e.type == "enqueue"]
-    assert joined == [queue], call.transcript
-    return call
-
-
-# -- a call that ends with the agent hanging up -------------------------------------------------
 def amy_takes_a_us_caller(line: Line) -> tuple[Call, Call]:
     """Amy logs in, a US caller asks for an agent, Amy talks to them for a minute."""
     phone = line.phone

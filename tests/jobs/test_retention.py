@@ -4,15 +4,12 @@ before the calls that point to them. On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 import pytest
 from twilio.rest import Client
 
-from ivr.config.settings import Settings
-from ivr.emulator import Recording, Switch, VirtualClock
-from ivr.jobs.dispatcher import twilio_client
+from ivr.emulator import Recording, Switch
 from ivr.jobs.retention import PurgeReport, purge
 from ivr.store import Store
 from tests.support.moments import instant
@@ -26,27 +23,6 @@ CALLER = "+12025550188"
 
 def sid(prefix: str, n: int) -> str:
     return f"{prefix}{n:032x}"
-
-
-@pytest.fixture
-def emulated_twilio() -> Iterator[Switch]:
-    """A Twilio switch whose REST API holds the recordings; no call is placed."""
-    with Switch("http://127.0.0.1:9", clock=VirtualClock(NOW), auth_token=TOKEN) as switch:
-        yield switch
-
-
-@pytest.fixture
-def rest_client(emulated_twilio: Switch) -> Iterator[Client]:
-    """Twilio's own client, built as the dispatcher builds it, pointed at the switch."""
-    settings = Settings(
-        _env_file=None,
-        TWILIO_ACCOUNT_SID=emulated_twilio.account_sid,
-        TWILIO_AUTH_TOKEN=TOKEN,
-        twilio_api_url=emulated_twilio.serve_rest(),
-    )
-    client = twilio_client(settings)
-    yield client
-    client.http_client.session.close()
 
 
 def surveyed(store: Store, n: int, at: datetime, switch: Switch | None = None) -> Recording:

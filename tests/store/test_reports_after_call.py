@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
@@ -17,43 +18,16 @@ from ivr.store.reports_after_call import (
     survey_report,
 )
 from ivr.store.repository import CallRecord
+from tests.support.after_call import taken_call
 
 DAY = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 
 
 def call(
-    sid: int,
-    region: str | None = "jp",
-    language: str | None = "ja-JP",
-    *,
-    agent: str | None = "ana",
-    disposition: str | None = None,
-    asked: bool = False,
-    rating: int | None = None,
-    comment: bool = False,
-    comment_seconds: int = 12,
+    sid: int, region: str | None = "jp", language: str | None = "ja-JP", **after: Any
 ) -> CallRecord:
-    """A call an agent took; `asked`: the survey was put to the caller."""
-    return CallRecord(
-        call_sid=f"CA{sid:032d}",
-        caller="+81312345678",
-        region=region,
-        language=language,
-        reason=None,
-        transaction_ref=None,
-        queue=None,
-        queued_at=None,
-        status="completed",
-        duration=60,
-        outcome="bridged",
-        created_at=DAY,
-        agent=agent,
-        disposition=disposition,
-        surveyed_at=DAY if asked else None,
-        rating=rating,
-        comment_url=f"https://api.twilio.com/recordings/RE{sid}" if comment else None,
-        comment_seconds=comment_seconds if comment else 0,
-    )
+    """A call an agent took on DAY; `asked`: the survey was put to the caller."""
+    return taken_call(sid, region, language, started=DAY, **after)
 
 
 # -- dispositions ---------------------------------------------------------------------------

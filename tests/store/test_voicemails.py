@@ -3,16 +3,13 @@ Twilio (the emulator's REST API, through Twilio's own client) before their ticke
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
 from twilio.rest import Client
 
-from ivr.config.settings import Settings
-from ivr.emulator import Recording, Switch, VirtualClock
-from ivr.jobs.dispatcher import twilio_client
+from ivr.emulator import Recording, Switch
 from ivr.jobs.retention import PurgeReport, purge
 from ivr.store import Store
 from ivr.store.models import Call, Callback
@@ -123,28 +120,6 @@ def test_older_than_and_forget(store: Store) -> None:
 
 
 # --- the retention purge -----------------------------------------------------------------------
-
-
-@pytest.fixture
-def emulated_twilio() -> Iterator[Switch]:
-    """A Twilio switch whose REST API holds the recordings; no call is placed, so its app (a
-    base URL nobody listens on) is never asked anything."""
-    with Switch("http://127.0.0.1:9", clock=VirtualClock(NOW), auth_token=TOKEN) as emulated_twilio:
-        yield emulated_twilio
-
-
-@pytest.fixture
-def rest_client(emulated_twilio: Switch) -> Iterator[Client]:
-    """Twilio's own client, built as the dispatcher builds it, pointed at the switch."""
-    settings = Settings(
-        _env_file=None,
-        TWILIO_ACCOUNT_SID=emulated_twilio.account_sid,
-        TWILIO_AUTH_TOKEN=TOKEN,
-        twilio_api_url=emulated_twilio.serve_rest(),
-    )
-    client = twilio_client(settings)
-    yield client
-    client.http_client.session.close()
 
 
 def recorded(emulated_twilio: Switch, n: int, at: datetime) -> Recording:

@@ -1,7 +1,8 @@
-"""The agent line's webhooks: the PIN, the next caller, the agent's key after a call, the end
-of each Dial, and the line's status callback. Same shape as the caller's webhooks (see
-`ivr.web.routes.calls`): what the agent hears is decided in `ivr.engine.agent_line`; who they
-are and what they are doing is kept by `ivr.store.agents`.
+"""The agent line's webhooks: the PIN (checked in `ivr.web.agent_pins`), the next caller, a
+wake for a caller (`ivr.web.waking`), the agent's keys after a call (the call's code, then the
+next caller), the end of each Dial, and the line's status callback. Same shape as the caller's
+webhooks (see `ivr.web.routes.calls`): what the agent hears is decided in
+`ivr.engine.agent_line`; who they are and what they are doing is kept by `ivr.store.agents`.
 
 Only a call that keyed the right PIN from an agent's phone has an agent: every follow-up
 webhook looks the agent up by its CallSid, never by anything in the URL, so the agent line is
@@ -12,8 +13,8 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import datetime, timedelta
-from functools import cache, partial
+from datetime import timedelta
+from functools import partial
 
 from fastapi import BackgroundTasks, Request, Response
 from pydantic import Field
@@ -21,10 +22,9 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ivr.config.regions import Region, RegionBook
 from ivr.engine import agent_line as agents
-from ivr.engine import routing
+from ivr.engine import dispositions, routing
 from ivr.engine.agent_line import IDLE_ROUNDS, MAX_CHOICES, MAX_PIN_TRIES, MAX_TRIES
 from ivr.engine.context import CallContext
-from ivr.engine.numbers import masked
 from ivr.engine.routing import IdleAgent
 from ivr.engine.steps import (
     AGENT,
@@ -35,11 +35,11 @@ from ivr.engine.steps import (
     AGENT_STATUS,
     Step,
 )
-from ivr.store.agents import AgentRecord, AgentStore, Credentials, PinCheck, PinTry
+from ivr.store.agents import AgentRecord, AgentStore
 from ivr.store.database import TooSlow
-from ivr.store.passwords import hash_secret, verify_secret
 from ivr.store.staffing import QueueRecords
 from ivr.web import metrics
+from ivr.web.agent_pins import check_pin
 from ivr.web.params import CallParams, GatherParams, StatusParams
 from ivr.web.services import DatabaseAway, Services
 from ivr.web.waking import wake_agents
@@ -57,14 +57,6 @@ CLAIM_HOLD = timedelta(seconds=45)
 ENQUEUE_DELAY = timedelta(seconds=15)
 FINAL_STATUSES = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
 _SID = re.compile(r"CA[0-9a-fA-F]{32}")
-
-
-@cache
-def _nobodys_pin() -> str:
-    """Checked when a number is no agent's, so refusing a stranger takes as long as refusing
-    an agent: the time of the answer does not tell which numbers are agents'. Hashed on first
-    use (a deliberately slow hash), not while the service starts."""
-    return hash_secret("no agent has this PIN")
 
 
 class DialParams(CallParams):
@@ -157,7 +149,7 @@ async def _after_pin(
 ) -> Step:
     language = _line_language(ctx)
     try:
-        agent = await services.read(partial(_check_pin, services, ctx, params, tries))
+        agent = await services.read(partial(check_pin, services, ctx, params, tries))
         if agent is None:
             return agents.pin_refused(ctx, language, tries)
         services.staffing.stale()
@@ -226,9 +218,9 @@ async def _disposition(
     """The code keyed for the call the agent is wrapping up: kept with that call (a spooled
     write: an outage loses nothing), read back, then the wrap-up and the next caller."""
     wrap_up = int(_region_wrap_up(services, region).total_seconds())
-    code = agents.disposition_keyed(digits, region.dispositions)
+    code = dispositions.disposition_keyed(digits, region.dispositions)
     if code is None:
-        return agents.disposition_missed(ctx, agent.language, region, tries, wrap_up)
+        return dispositions.disposition_missed(ctx, agent.language, region, tries, wrap_up)
     if agent.state is agents.AgentState.WRAP_UP and agent.serving:
         await services.calls.record_disposition(
             call_sid=agent.serving, disposition=code, agent=agent.name, at=ctx.now
@@ -236,7 +228,7 @@ async def _disposition(
         metrics.disposition_keyed(services.config.regions, region.id, code)
     else:  # a retried webhook after the agent moved on, or no call to wrap up
         log.info("agent %s keyed a code with no call to wrap up; not kept", agent.name)
-    return agents.disposition_kept(ctx, agent.language, code, wrap_up)
+    return dispositions.disposition_kept(ctx, agent.language, code, wrap_up)
 
 
 async def _after_dial(
@@ -291,7 +283,7 @@ async def _after_dial(
                     queue,
                 )
             region = _region_of(services.config.regions, queue) or ctx.region
-            return agents.after_call(ctx, language, region)
+            return dispositions.after_call(ctx, language, region)
         gone = agents.caller_gone(ctx, language)
         if choices + 1 >= MAX_CHOICES:
             return gone.then(agents.nobody_waiting(ctx, language))
@@ -332,119 +324,6 @@ def _line_language(ctx: CallContext) -> str:
     """Before the PIN the line speaks the language of the caller's number's region: the same
     for an agent and a stranger, so nothing tells which numbers are agents'."""
     return ctx.region.default_language
-
-
-def _check_pin(
-    services: Services, ctx: CallContext, params: GatherParams, tries: int
-) -> AgentRecord | None:
-    """The agent logged in by this PIN on this call, or None. Keyed digits first take their
-    share of the line's budget and of the agent's tries (`AgentStore.take_pin_try`), and are
-    compared with the agent's PIN only when both were there to take: PINs keyed at the same
-    moment cannot all slip past a check before any is counted. Every refusal costs the same,
-    whoever calls and whatever the reason (no agent's number, a wrong PIN, a locked agent, the
-    budget spent): one read, for keyed digits one write of one shape, and one scrypt check
-    (against a dummy hash when nothing may be compared); only a login does other work. So
-    neither the answer nor its time tells which numbers are agents', who is locked, or that
-    the budget is spent."""
-    store = _agents(services)
-    number = ctx.place.origin.number or ""
-    window = agents.budget_window(ctx.now)
-    check = store.pin_check(number, window)
-    found, digits = check.agent, params.digits
-    taken = _take_try(services, store, found, params, tries, ctx.now)
-    compared = found if taken is not None and taken.tried else None
-    matched = verify_secret(digits, compared.pin_hash if compared else _nobodys_pin())
-    right = compared is not None and matched and agents.plausible_pin(digits)
-    refusal = _verdict(services, check, taken, right, ctx.now)
-    shown = masked(number) if number else ctx.place.origin.kind.value
-    if refusal is None and found is not None:
-        agent = store.log_in(found.name, params.call_sid, ctx.now, taken)
-        if agent is not None:
-            log.info("agent %s logged in from %s (CallSid %s)", agent.name, shown, params.call_sid)
-            return agent
-        refusal = agents.PinRefusal.LOCKED  # locked meanwhile, or the line has hung up
-    assert refusal is not None
-    metrics.agent_pin_refused(refusal.value)
-    _log_refusal(refusal, found.name if found is not None else None, shown, tries + 1)
-    if taken is not None and not right:  # a right PIN gave back what it took
-        _log_counted(services, taken, window, shown)
-    return None
-
-
-def _take_try(
-    services: Services,
-    store: AgentStore,
-    found: Credentials | None,
-    params: GatherParams,
-    tries: int,
-    now: datetime,
-) -> PinTry | None:
-    """What keyed digits take before they are compared (see `AgentStore.take_pin_try`); None
-    for silence, which is no guess and counts nowhere. The attempt is this entry of this call,
-    so a retried webhook takes no second try of the agent."""
-    if not params.digits:
-        return None
-    settings = services.settings
-    return store.take_pin_try(
-        found.name if found is not None else "",
-        f"{params.call_sid}:{tries}",
-        agents.budget_window(now),
-        now,
-        settings.agent_pin_budget,
-        timedelta(minutes=settings.agent_lock_minutes),
-    )
-
-
-def _verdict(
-    services: Services, check: PinCheck, taken: PinTry | None, right: bool, now: datetime
-) -> agents.PinRefusal | None:
-    """The verdict on the PIN; for silence, which takes nothing, what the read found gives the
-    reason."""
-    if taken is None:
-        within_budget = check.failures < services.settings.agent_pin_budget
-        tried = check.agent is not None and not _locked(check.agent.locked_until, now)
-    else:
-        within_budget, tried = taken.within_budget, taken.tried
-    known = check.agent is not None
-    return agents.pin_refusal(known=known, within_budget=within_budget, tried=tried, right=right)
-
-
-def _log_refusal(refusal: agents.PinRefusal, name: str | None, shown: str, attempt: int) -> None:
-    if refusal is agents.PinRefusal.OVER_BUDGET:
-        log.warning("agent line: PIN refused from %s, the hour's budget is spent", shown)
-    elif name is None:
-        log.warning("agent line: PIN refused for %s, no agent's phone (try %d)", shown, attempt)
-    elif refusal is agents.PinRefusal.LOCKED:
-        log.warning("agent line: agent %s is locked; refused from %s", name, shown)
-    else:
-        log.warning(
-            "agent line: wrong PIN for agent %s from %s (try %d of %d)",
-            name,
-            shown,
-            attempt,
-            MAX_PIN_TRIES,
-        )
-
-
-def _log_counted(services: Services, taken: PinTry, window: datetime, shown: str) -> None:
-    """A refused PIN keeps what it took: say when it locked its agent, and when it spent the
-    last of the line's budget."""
-    if taken.lock is not None:
-        log.warning(
-            "agent %s locked for %s after %d wrong PINs in a row, the last from %s",
-            taken.agent,
-            timedelta(minutes=services.settings.agent_lock_minutes),
-            MAX_PIN_TRIES,
-            shown,
-        )
-    if taken.within_budget and taken.failures == services.settings.agent_pin_budget:
-        log.error(
-            "agent line: %d PINs refused since %s, the budget for the hour: no PIN is accepted "
-            "until %s (someone may be guessing agents' PINs)",
-            taken.failures,
-            window.isoformat(timespec="minutes"),
-            (window + agents.PIN_BUDGET_WINDOW).isoformat(timespec="minutes"),
-        )
 
 
 async def _next_caller(
@@ -513,10 +392,6 @@ def _region_wrap_up(services: Services, region: Region | None) -> timedelta:
 
 def _region_of(book: RegionBook, queue: str) -> Region | None:
     return next((region for region in book.regions.values() if region.owns_queue(queue)), None)
-
-
-def _locked(until: datetime | None, now: datetime) -> bool:
-    return until is not None and until > now
 
 
 def _count(text: str | None, most: int) -> int:

@@ -24,8 +24,8 @@ from ivr.engine.line_state import Skills
 from ivr.store import Store
 from ivr.store.agents import AgentStore
 from ivr.store.passwords import hash_secret
+from ivr.web import agent_pins
 from ivr.web import app as web_app
-from ivr.web.routes import agents as agent_routes
 from tests.support.agents import LI_PHONE, T0
 
 AGENT_LINE = "+12025550199"
@@ -40,13 +40,13 @@ class Comparisons:
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.against: list[str] = []
-        verify = agent_routes.verify_secret
+        verify = agent_pins.verify_secret
 
         def counted(secret: str, stored: str) -> bool:
             self.against.append(stored)
             return verify(secret, stored)
 
-        monkeypatch.setattr(agent_routes, "verify_secret", counted)
+        monkeypatch.setattr(agent_pins, "verify_secret", counted)
 
     def of(self, pin_hash: str) -> int:
         return self.against.count(pin_hash)

@@ -15,12 +15,16 @@ needs from the store (through `Services`, so the clock is the app's) and calls i
   asked and answered, the average rating and comments, and the agents' disposition counts by
   code, in the order of the region's `dispositions` ("skipped" last): `ivr report`'s own
   figures (ivr.store.reports_after_call). Regions with none of them today are left out.
+- Surveys by agent, language and disposition: `ivr report`'s survey groupings (`survey_report`)
+  over the same calls of today, every region together, or the regions a screen shows
+  (`?region=`, sent with its feed), so only groups with a survey asked appear. The snapshot
+  keeps those calls for that; they are never sent, only their figures.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, time, timedelta
 
@@ -33,7 +37,14 @@ from ivr.dashboard.agents import AgentCounts, Line, agents_on_calls_and_availabl
 from ivr.engine.waiting import QueueStatus, estimated_wait
 from ivr.store.callbacks import CallbackRecord
 from ivr.store.reports import DEFAULT_ANSWER_WITHIN, region_report
-from ivr.store.reports_after_call import CodeCount, region_dispositions, survey_figures
+from ivr.store.reports_after_call import (
+    CodeCount,
+    SurveyFigures,
+    region_dispositions,
+    survey_figures,
+    survey_report,
+    was_asked,
+)
 from ivr.store.repository import CallRecord
 from ivr.web.services import Services
 
@@ -80,13 +91,34 @@ class AfterCallFigures:
 
 
 @dataclass(frozen=True)
+class SurveyGroups:
+    """Callers' survey answers of today per agent, language and disposition, each sorted by
+    name (UNKNOWN, "?", for one not recorded); only groups with a survey asked."""
+
+    agents: tuple[SurveyFigures, ...]
+    languages: tuple[SurveyFigures, ...]
+    dispositions: tuple[SurveyFigures, ...]
+
+
+@dataclass(frozen=True)
 class Snapshot:
     at: datetime
     answer_within: int
     lines: tuple[LineFigures, ...]
     after_call: tuple[AfterCallFigures, ...] = ()
+    # Today's calls whose caller was asked the survey: grouped for each screen's regions,
+    # never sent as they are (they hold numbers and recordings).
+    surveyed: tuple[CallRecord, ...] = ()
 
-    def to_json(self) -> str:
+    def surveys(self, regions: Collection[str] = ()) -> SurveyGroups:
+        """The survey groups of `regions`' calls together (empty: every region's)."""
+        calls = (call for call in self.surveyed if not regions or call.region in regions)
+        report = survey_report(calls)
+        return SurveyGroups(report.agents, report.languages, report.dispositions)
+
+    def to_json(self, regions: Collection[str] = ()) -> str:
+        """The feed's document; `regions` (a screen's `?region=`) narrows the survey groups
+        only: the script picks its lines and after-call rows itself."""
         document = {
             "at": self.at.isoformat(),
             "answer_within": self.answer_within,
@@ -94,6 +126,7 @@ class Snapshot:
             "agents_known": any(line.agents_on_calls is not None for line in self.lines),
             "lines": [asdict(line) for line in self.lines],
             "after_call": [asdict(region) for region in self.after_call],
+            "surveys": asdict(self.surveys(regions)),
         }
         return json.dumps(document, ensure_ascii=False, separators=(",", ":"))
 
@@ -177,7 +210,8 @@ def line_figures(
                     service_level=report.service_level,
                 )
             )
-    return Snapshot(now, answer_within, tuple(lines), _after_call(regions, today))
+    surveyed = tuple(call for line in today.values() for call in line if was_asked(call))
+    return Snapshot(now, answer_within, tuple(lines), _after_call(regions, today), surveyed)
 
 
 async def take_snapshot(services: Services, answer_within: int = DEFAULT_ANSWER_WITHIN) -> Snapshot:

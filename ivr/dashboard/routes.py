@@ -135,14 +135,18 @@ async def dashboard(user: SignedInPage, request: Request, door: GateDep) -> Resp
 
 
 @router.get("/dashboard/events")
-async def dashboard_events(user: SignedIn, request: Request, door: GateDep) -> Response:
+async def dashboard_events(
+    user: SignedIn, request: Request, door: GateDep, region: str = ""
+) -> Response:
     """Server-sent events: a `snapshot` (JSON figures) every interval, `unavailable` when the
-    figures cannot be read, `signed-out` when the session expired."""
+    figures cannot be read, `signed-out` when the session expired. `region`: the page's own
+    `?region=jp,cn`, which narrows the survey groups to those regions' calls."""
     session = door.session(request)
     if session is None:  # it expired since SignedIn read it
         raise HTTPException(401, "sign in first")
     feed: Feed = request.app.state.wallboard_feed
-    stream = events(feed, partial(door.still_valid, session))
+    regions = frozenset(filter(None, (rid.strip() for rid in region.split(","))))
+    stream = events(feed, partial(door.still_valid, session), regions)
     headers = {**SECURITY_HEADERS, "X-Accel-Buffering": "no"}  # nginx: pass events on at once
     return StreamingResponse(stream, media_type="text/event-stream", headers=headers)
 

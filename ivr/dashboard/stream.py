@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection
 from dataclasses import dataclass
 
 from ivr.dashboard.figures import Snapshot
@@ -72,10 +72,13 @@ class Feed:
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
 
 
-async def events(feed: Feed, session_valid: Callable[[], bool]) -> AsyncIterator[str]:
+async def events(
+    feed: Feed, session_valid: Callable[[], bool], regions: Collection[str] = ()
+) -> AsyncIterator[str]:
     """The text of one event stream: a snapshot now, then one every `interval` seconds, for
     `lifetime` seconds. `session_valid` is asked before each one: once the session expires the
-    stream says `signed-out` and ends. Starlette cancels this when the client goes away."""
+    stream says `signed-out` and ends. `regions`: the screen's, for its survey groups (empty:
+    all). Starlette cancels this when the client goes away."""
     snapshots, interval = feed.snapshots, feed.interval
     ends_at = feed.monotonic() + feed.lifetime
     yield f"retry: {max(100, round(interval * 1000))}\n\n"
@@ -87,7 +90,7 @@ async def events(feed: Feed, session_valid: Callable[[], bool]) -> AsyncIterator
         if snapshot is None:
             yield "event: unavailable\ndata: {}\n\n"
         else:
-            yield f"event: snapshot\ndata: {snapshot.to_json()}\n\n"
+            yield f"event: snapshot\ndata: {snapshot.to_json(regions)}\n\n"
         if feed.monotonic() + interval >= ends_at:
             return
         await feed.sleep(interval)

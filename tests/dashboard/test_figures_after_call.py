@@ -1,5 +1,6 @@
 """The wallboard's figures after the call, per region: survey answers and disposition counts,
-from call records; and the same figures on the live feed, from the store's own writes."""
+and survey answers per agent, language and disposition over the regions a screen shows, from
+call records; and the same figures on the live feed, from the store's own writes."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from ivr.config.regions import RegionBook
 from ivr.dashboard.figures import AfterCallFigures, Snapshot, line_figures
 from ivr.emulator import VirtualClock
 from ivr.store import Store
-from ivr.store.reports_after_call import CodeCount
+from ivr.store.reports_after_call import UNKNOWN, CodeCount, SurveyFigures
 from ivr.store.repository import CallRecord
 from ivr.store.users import UserStore
 from tests.support.after_call import taken_call
@@ -116,7 +117,87 @@ def test_the_feed_document_carries_them_and_no_recording_or_number(book: RegionB
 
 
 def test_a_snapshot_without_figures_after_the_call_says_none() -> None:
-    assert json.loads(Snapshot(NOW, 60, ()).to_json())["after_call"] == []
+    document = json.loads(Snapshot(NOW, 60, ()).to_json())
+    assert document["after_call"] == []
+    assert document["surveys"] == {"agents": [], "languages": [], "dispositions": []}
+
+
+# -- surveys by agent, language and disposition, every region together ----------------------
+def test_survey_answers_per_agent_language_and_disposition_over_every_region(
+    book: RegionBook,
+) -> None:
+    calls = [
+        call(1, "gb", "en-GB", agent="bo", disposition="other", asked=True, rating=5),
+        call(2, "jp", "ja-JP", agent="bo", disposition="other", asked=True, comment=True),
+        call(3, "jp", "en-US", agent="ana", disposition="follow_up", asked=True, rating=2),
+        call(4, "jp", "ja-JP", agent=None, asked=True, rating=4),  # agent never recorded
+        call(5, "gb", "en-GB", agent="cy", disposition="other"),  # never asked: in no group
+    ]
+    surveys = line_figures(book, NOW, calls, [], {}, None).surveys()
+    assert surveys.agents == (
+        SurveyFigures(UNKNOWN, 1, 1, 1.0, 4.0, 0),  # "?" sorts first, as in `ivr report`
+        SurveyFigures("ana", 1, 1, 1.0, 2.0, 0),
+        SurveyFigures("bo", 2, 1, 0.5, 5.0, 1),
+    )
+    assert [(group.name, group.asked) for group in surveys.languages] == [
+        ("en-GB", 1),
+        ("en-US", 1),
+        ("ja-JP", 2),
+    ]
+    assert [(group.name, group.asked, group.average_rating) for group in surveys.dispositions] == [
+        (UNKNOWN, 1, 4.0),
+        ("follow_up", 1, 2.0),
+        ("other", 2, 5.0),
+    ]
+
+
+def test_the_groups_average_is_rounded_as_the_report_rounds_it(book: RegionBook) -> None:
+    calls = [call(n, asked=True, rating=rating) for n, rating in enumerate([4, 4, 4, 5], 1)]
+    (ana,) = line_figures(book, NOW, calls, [], {}, None).surveys().agents
+    assert ana.average_rating == 4.3  # 4.25, half up (round() would say 4.2)
+
+
+def test_the_groups_are_over_the_same_calls_of_today_as_the_regions_table(
+    book: RegionBook,
+) -> None:
+    calls = [
+        call(1, "jp", "ja-JP", started=TOKYO_MIDNIGHT - timedelta(minutes=1), asked=True),
+        call(2, "jp", "ja-JP", agent="bo", started=TOKYO_MIDNIGHT, asked=True, rating=3),
+        call(3, "atlantis", "en-US", agent="cy", asked=True, rating=1),  # not a region of ours
+    ]
+    snapshot = line_figures(book, NOW, calls, [], {}, None)
+    (jp,) = snapshot.after_call
+    (bo,) = snapshot.surveys().agents
+    assert (bo.name, bo.asked, bo.average_rating) == ("bo", jp.surveys_asked, jp.average_rating)
+
+
+def test_a_screens_regions_narrow_the_groups_on_its_feed(book: RegionBook) -> None:
+    calls = [
+        call(1, "gb", "en-GB", agent="ana", asked=True, rating=5),
+        call(2, "jp", "ja-JP", agent="bo", asked=True, rating=3),
+        call(3, "us", "en-US", agent="bo", asked=True, rating=4),
+    ]
+    snapshot = line_figures(book, NOW, calls, [], {}, None)
+    only = json.loads(snapshot.to_json(frozenset({"jp", "us"})))
+    assert [(a["name"], a["asked"], a["average_rating"]) for a in only["surveys"]["agents"]] == [
+        ("bo", 2, 3.5)
+    ]
+    assert {region["region"] for region in only["after_call"]} == {"gb", "jp", "us"}
+    assert snapshot.surveys(["atlantis"]).agents == ()
+    assert [agent.name for agent in snapshot.surveys().agents] == ["ana", "bo"]
+
+
+def test_the_groups_on_the_feed_carry_no_recording_or_number(book: RegionBook) -> None:
+    calls = [call(1, "gb", "en-GB", disposition="other", asked=True, rating=4, comment=True)]
+    document = line_figures(book, NOW, calls, [], {}, None).to_json()
+    assert "api.twilio.com" not in document and "7700900123" not in document
+    surveys = json.loads(document)["surveys"]
+    ana = {"asked": 1, "answered": 1, "response_rate": 1.0, "average_rating": 4.0, "comments": 1}
+    assert surveys == {
+        "agents": [{"name": "ana", **ana}],
+        "languages": [{"name": "en-GB", **ana}],
+        "dispositions": [{"name": "other", **ana}],
+    }
 
 
 # -- on the live feed, from the store's writes ----------------------------------------------
@@ -131,11 +212,16 @@ def feed(
     return wallboard_client
 
 
-def after_call_on_the_feed(feed: AppClient) -> list[dict[str, Any]]:
-    response = feed.get("/dashboard/events")
+def snapshot_on_the_feed(feed: AppClient, query: str = "") -> dict[str, Any]:
+    response = feed.get(f"/dashboard/events{query}")
     event, data = response.text.split("\n\n")[1].split("\n")
     assert event == "event: snapshot"
-    regions: list[dict[str, Any]] = json.loads(data.removeprefix("data: "))["after_call"]
+    document: dict[str, Any] = json.loads(data.removeprefix("data: "))
+    return document
+
+
+def after_call_on_the_feed(feed: AppClient) -> list[dict[str, Any]]:
+    regions: list[dict[str, Any]] = snapshot_on_the_feed(feed)["after_call"]
     return regions
 
 
@@ -158,6 +244,32 @@ def test_dispositions_and_survey_answers_reach_the_feed(
     assert (gb["average_rating"], gb["comments"]) == (4.5, 1)
     codes = [(code["code"], code["count"]) for code in gb["dispositions"]]
     assert codes == [("password_reset", 1), ("other", 1), ("skipped", 1)]
+    surveys = snapshot_on_the_feed(feed)["surveys"]
+    (ana,) = surveys["agents"]
+    assert (ana["name"], ana["asked"], ana["answered"], ana["average_rating"]) == ("ana", 3, 2, 4.5)
+    assert (ana["response_rate"], ana["comments"]) == (pytest.approx(2 / 3), 1)
+    assert [(group["name"], group["asked"]) for group in surveys["dispositions"]] == [
+        ("other", 1),
+        ("password_reset", 1),
+        ("skipped", 1),
+    ]
+
+
+def test_the_feed_groups_the_surveys_of_the_regions_its_page_shows(
+    feed: AppClient, wallboard_store: Store, london_clock: VirtualClock
+) -> None:
+    now = london_clock.now()
+    sid = "CA" + "7".zfill(32)
+    wallboard_store.record_step(sid, "+447700900123", "gb", "en-GB", "s1", "main:0", now)
+    wallboard_store.record_disposition(sid, "other", "ana", now)
+    wallboard_store.record_survey(sid, now, rating=5)
+    assert [agent["name"] for agent in snapshot_on_the_feed(feed)["surveys"]["agents"]] == ["ana"]
+    for query in ("?region=jp", "?region=%20jp%20,cn,"):
+        elsewhere = snapshot_on_the_feed(feed, query)
+        assert elsewhere["surveys"] == {"agents": [], "languages": [], "dispositions": []}
+        assert [region["region"] for region in elsewhere["after_call"]] == ["gb"]  # page filters
+    narrowed = snapshot_on_the_feed(feed, "?region=jp,gb")["surveys"]
+    assert [agent["name"] for agent in narrowed["agents"]] == ["ana"]
 
 
 def test_the_page_has_the_after_call_table_for_the_script_to_fill(feed: AppClient) -> None:
@@ -165,3 +277,7 @@ def test_the_page_has_the_after_call_table_for_the_script_to_fill(feed: AppClien
     assert 'aria-labelledby="after-call-title"' in page
     assert '<tbody id="after-call-rows"></tbody>' in page
     assert '<th scope="row" data-field="region_name"></th>' in page
+    for group in ("agent", "language", "disposition"):
+        assert f'<table id="surveys-by-{group}" class="survey" hidden>' in page
+        assert f"<caption>Surveys by {group}</caption>" in page
+    assert '<th scope="row" data-field="name"></th>' in page

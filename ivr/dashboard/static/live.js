@@ -10,6 +10,13 @@
   const updated = document.getElementById("updated");
   const afterCallRows = document.getElementById("after-call-rows");
   const afterCallTemplate = document.getElementById("after-call-template");
+  const surveyTemplate = document.getElementById("survey-template");
+  // The feed's survey groups, each with its table.
+  const surveyTables = [
+    ["agents", document.getElementById("surveys-by-agent")],
+    ["languages", document.getElementById("surveys-by-language")],
+    ["dispositions", document.getElementById("surveys-by-disposition")],
+  ];
   const interval = Number(body.dataset.interval) || 2;
   const wanted = new Set(
     (new URLSearchParams(window.location.search).get("region") || "")
@@ -104,6 +111,31 @@
     afterCallRows.replaceChildren(...rows);
     document.getElementById("after-call-table").hidden = rows.length === 0;
     document.getElementById("after-call-none").hidden = rows.length > 0;
+    return rows.length;
+  }
+
+  // One row per agent, language or disposition with a survey asked today, over the regions
+  // shown (the feed groups them for our ?region=); rebuilt on each snapshot.
+  function showSurveys(surveys, regionsShown) {
+    let shown = 0;
+    for (const [group, table] of surveyTables) {
+      const rows = (surveys[group] || []).map((figures) => {
+        const row = surveyTemplate.content.firstElementChild.cloneNode(true);
+        row.dataset.name = figures.name;
+        put(row, "name", figures.name);
+        put(row, "asked", String(figures.asked));
+        put(row, "answered", String(figures.answered));
+        put(row, "response_rate", percent(figures.response_rate));
+        put(row, "average_rating", rating(figures.average_rating));
+        put(row, "comments", String(figures.comments));
+        return row;
+      });
+      table.tBodies[0].replaceChildren(...rows);
+      table.hidden = rows.length === 0;
+      shown += rows.length;
+    }
+    // With nothing at all after the call, the section's own note says it already.
+    document.getElementById("surveys-none").hidden = shown > 0 || regionsShown === 0;
   }
 
   function show(snapshot) {
@@ -118,7 +150,7 @@
         longest = line.longest_wait;
       }
     }
-    showAfterCall(snapshot.after_call || []);
+    showSurveys(snapshot.surveys || {}, showAfterCall(snapshot.after_call || []));
     document.getElementById("total-waiting").textContent = String(waiting);
     document.getElementById("total-longest").textContent = duration(longest);
     document.getElementById("total-callbacks").textContent = String(callbacks);
@@ -138,7 +170,9 @@
   }
 
   function connect() {
-    const source = new EventSource(body.dataset.events);
+    // The survey groups add up regions, so the feed does it for the regions this page shows.
+    const query = wanted.size ? "?region=" + encodeURIComponent(Array.from(wanted).join(",")) : "";
+    const source = new EventSource(body.dataset.events + query);
     source.addEventListener("snapshot", (event) => show(JSON.parse(event.data)));
     source.addEventListener("unavailable", () => {
       setConnection("trouble", "figures unavailable (database)");

@@ -205,7 +205,7 @@ class RegionSpec(_Strict):
     routing: str = Field(
         "longest-idle",
         description="which available agent gets the next caller: longest-idle, round-robin "
-        "(least recently offered one) or fewest-calls (since logging in)",
+        "(the one given a caller the longest ago) or fewest-calls (since logging in)",
     )
 
     @field_validator("dispositions")

@@ -48,6 +48,9 @@ MAX_CHOICES = 3  # callers chosen in a row who were gone by the time the Dial ra
 DIAL_TIMEOUT = 5  # seconds the Dial waits on an empty queue: short, the whisper was about one
 IDLE_SECONDS = 15  # nobody waiting: checked again this often
 IDLE_ROUNDS = 40  # ten minutes without a caller: "are you still there?"
+# Available this long, an agent is asked whether they are still there: no caller is pushed to
+# them any more (they still take callers by their own checks once they answer).
+PRESENCE_CHECKED = timedelta(seconds=IDLE_SECONDS * IDLE_ROUNDS)
 NEXT, AFTER, IDLE, CODE = "1", "after", "idle", "code"
 
 

@@ -2,7 +2,7 @@
 agent before a level-2 one), then the region's strategy (regions.toml `routing`):
 
 - longest-idle (default): the agent available the longest;
-- round-robin: the agent least recently offered a caller;
+- round-robin: the agent given a caller the longest ago;
 - fewest-calls: the agent who has talked to the fewest callers since logging in.
 
 Ties go to the agent available the longest, then by name, so every replica chooses alike.
@@ -13,15 +13,17 @@ Which caller comes first is not decided here: the agent line's order across queu
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from ivr.config.regions import Region
 from ivr.engine.line_state import Skills
 
 _NEVER = datetime.min.replace(tzinfo=UTC)
-# An agent woken for a caller is left to answer it this long before being woken again.
-WAKE_QUIET = timedelta(seconds=10)
+# A wake is on its way this long: Twilio's API may take its whole timeout (10 s) to answer,
+# and the agent's call then moves. Meanwhile the agent's own checks take nobody (the move
+# would cut them off), nobody else wakes them, and nobody wakes another agent for that caller.
+WAKE_HOLD = timedelta(seconds=20)
 
 
 @dataclass(frozen=True)
@@ -32,8 +34,9 @@ class IdleAgent:
     line_call: str
     skills: Skills
     available_since: datetime
-    offered_at: datetime | None  # last offered a caller (woken, or took one)
+    offered_at: datetime | None  # last given a caller
     calls_taken: int  # callers talked to since logging in
+    woken_for: str | None = None  # the caller a wake on its way is for
 
 
 Strategy = Callable[[IdleAgent], tuple[object, ...]]
@@ -63,6 +66,11 @@ def first_choice(
     return bool(best) and best[0].name == agent.name
 
 
-def just_available(agent: IdleAgent, now: datetime) -> IdleAgent:
-    """`agent` as routing counts them on asking for a caller after a call: available now."""
-    return replace(agent, available_since=now)
+def free(idle: Iterable[IdleAgent]) -> list[IdleAgent]:
+    """The idle agents no wake is on its way to: those routing may still choose."""
+    return [agent for agent in idle if agent.woken_for is None]
+
+
+def awaited(idle: Iterable[IdleAgent]) -> frozenset[str]:
+    """The callers a wake is on its way for: each has an agent coming."""
+    return frozenset(agent.woken_for for agent in idle if agent.woken_for is not None)

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from ivr.engine.agent_line import (
     MAX_PIN_TRIES,
+    PRESENCE_CHECKED,
     AgentEvent,
     AgentState,
     Waiting,
@@ -34,7 +35,7 @@ from ivr.engine.agent_line import (
     shown_state,
 )
 from ivr.engine.line_state import Skills
-from ivr.engine.routing import WAKE_QUIET, IdleAgent
+from ivr.engine.routing import WAKE_HOLD, IdleAgent
 from ivr.store.models import (
     Agent,
     AgentPhone,
@@ -342,10 +343,14 @@ class AgentStore:
                 return None
             return _record(agent, _phones(session, agent.name))
 
-    def available(self) -> list[IdleAgent]:
-        """Agents waiting for a caller on the agent line now, for routing."""
+    def available(self, now: datetime) -> list[IdleAgent]:
+        """Agents waiting for a caller on the agent line now, for routing; an agent idle so
+        long that the line is asking whether they are still there is left out (a wake must
+        never put a caller through to someone who walked away)."""
         query = select(Agent).where(
-            Agent.state == AgentState.AVAILABLE.value, Agent.line_call.is_not(None)
+            Agent.state == AgentState.AVAILABLE.value,
+            Agent.line_call.is_not(None),
+            or_(Agent.available_since.is_(None), Agent.available_since > now - PRESENCE_CHECKED),
         )
         with Session(self.engine) as session:
             return [
@@ -353,28 +358,49 @@ class AgentStore:
                     agent.name,
                     agent.line_call or "",
                     skills_of(agent.languages, agent.regions),
-                    agent.available_since or agent.state_since or agent.updated_at,
+                    _available_since(agent),
                     agent.offered_at,
                     agent.calls_taken,
+                    agent.woken_for if _being_woken(agent, now) else None,
                 )
                 for agent in session.scalars(query)
             ]
 
-    def wake(self, name: str, line_call: str, at: datetime) -> bool:
-        """Mark `name` as offered a caller at `at`, if still available on `line_call` and not
-        offered one within WAKE_QUIET: of two callers arriving at once, only one wakes them."""
+    def wake(self, name: str, line_call: str, caller: str, at: datetime) -> bool:
+        """Mark a wake of `name` for `caller` on its way, if they are still available on
+        `line_call`, no wake is on its way to them, and none to another agent for `caller`:
+        of two passes at once, one wakes them, and one caller wakes one agent."""
+        table = Agent.__table__
+        pending = and_(table.c.woken_at.is_not(None), table.c.woken_at > at - WAKE_HOLD)
+        other = Agent.__table__.alias("other")
+        coming = select(other.c.name).where(
+            other.c.woken_for == caller,
+            other.c.woken_at > at - WAKE_HOLD,
+            other.c.state == AgentState.AVAILABLE.value,
+        )
         woken = (
             update(Agent)
             .where(
                 Agent.name == name,
                 Agent.line_call == line_call,
                 Agent.state == AgentState.AVAILABLE.value,
-                or_(Agent.offered_at.is_(None), Agent.offered_at <= at - WAKE_QUIET),
+                ~pending,
+                ~coming.exists(),
             )
-            .values(offered_at=at, updated_at=at)
+            .values(woken_at=at, woken_for=caller, updated_at=at)
         )
         with self.engine.begin() as connection:
             return _count(connection.execute(woken)) == 1
+
+    def unwake(self, name: str, woken_at: datetime) -> None:
+        """The wake of `woken_at` did not reach Twilio: the agent is free to be chosen again."""
+        cleared = (
+            update(Agent)
+            .where(Agent.name == name, Agent.woken_at == woken_at)
+            .values(woken_at=None, woken_for=None)
+        )
+        with self.engine.begin() as connection:
+            connection.execute(cleared)
 
     def take(
         self,
@@ -383,21 +409,26 @@ class AgentStore:
         candidates: Sequence[Waiting],
         at: datetime,
         hold: timedelta,
-        woken: bool = False,
+        woken_for: str | None = None,
     ) -> Waiting | None:
         """The first of `candidates` (best first) whose queue no other agent holds: claimed
         for `hold`, and the agent is on a call with them. None: nobody to take (the agent is
-        then available). An agent woken for a caller (`wake`) takes one only on the wake
-        itself (`woken`): their own check at that moment would be cut off by it."""
+        then available). With a wake on its way (`wake`) the agent takes a caller only on the
+        wake itself (`woken_for`: its caller, tried first), and only while available: their
+        own check at that moment would be cut off by it."""
         with Session(self.engine) as session, session.begin():
             agent = _agent_for_update(session, name)
             if agent is None or agent.line_call != line_call:
                 return None
-            if not woken and _being_woken(agent, at):
+            if woken_for is None and _being_woken(agent, at):
                 return None
+            if woken_for is not None and agent.state != AgentState.AVAILABLE.value:
+                return None  # a late wake: the agent moved on meanwhile
             _release(session, name, at)
             _move(session, agent, AgentEvent.READY, at)
-            for candidate in candidates:
+            agent.woken_at = agent.woken_for = None
+            first = [c for c in candidates if c.call_sid == woken_for]
+            for candidate in [*first, *(c for c in candidates if c.call_sid != woken_for)]:
                 if self._claim(session, name, candidate, at, hold):
                     taking = {"serving": candidate.call_sid, "offered_at": at}
                     _move(session, agent, AgentEvent.TAKE, at, **taking)
@@ -557,14 +588,21 @@ def _move(session: Session, agent: Agent, event: AgentEvent, at: datetime, **cha
 
 
 def _being_woken(agent: Agent, at: datetime) -> bool:
-    """Woken for a caller while available, moments ago: Twilio is moving their call."""
-    offered, since = agent.offered_at, agent.state_since
+    """A wake is on its way to the agent, sent while they were available: Twilio is moving
+    their call."""
+    woken, since = agent.woken_at, agent.state_since
     return (
         agent.state == AgentState.AVAILABLE.value
-        and offered is not None
-        and offered > at - WAKE_QUIET
-        and (since is None or since < offered)
+        and woken is not None
+        and woken > at - WAKE_HOLD
+        and (since is None or since < woken)
     )
+
+
+def _available_since(agent: Agent) -> datetime:
+    """Since when the agent has been available: kept on becoming so; for an agent available
+    from before that was kept, since their state last changed."""
+    return agent.available_since or agent.state_since or agent.updated_at
 
 
 def _release(session: Session, name: str, at: datetime) -> None:
@@ -607,7 +645,7 @@ def _record(agent: Agent, phones: tuple[str, ...]) -> AgentRecord:
         failed_pins=agent.failed_pins,
         locked_until=agent.locked_until,
         created_at=agent.created_at,
-        available_since=agent.available_since,
+        available_since=_available_since(agent),
         offered_at=agent.offered_at,
         calls_taken=agent.calls_taken or 0,
     )

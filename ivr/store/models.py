@@ -205,10 +205,13 @@ class Agent(Base):
     failed_pins: Mapped[int] = mapped_column(Integer, default=0)
     last_failure: Mapped[str | None] = mapped_column(String(40))  # a retried webhook counts once
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    # Routing: available (idle) since when, last offered a caller, callers talked to since
-    # logging in (longest-idle, round-robin and fewest-calls, in ivr.engine.routing).
+    # Routing: available (idle) since when, last given a caller, callers talked to since
+    # logging in (longest-idle, round-robin and fewest-calls, in ivr.engine.routing), and a
+    # wake on its way (ivr.web.waking): when, and for which caller.
     available_since: Mapped[datetime | None] = mapped_column(UTCDateTime())
     offered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    woken_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    woken_for: Mapped[str | None] = mapped_column(String(34))
     calls_taken: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())

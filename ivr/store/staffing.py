@@ -8,7 +8,7 @@ import logging
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, and_, func, select
+from sqlalchemy import Engine, and_, func, or_, select
 
 from ivr.engine.agent_line import AgentState, Waiting
 from ivr.engine.line_state import Staffing
@@ -18,6 +18,9 @@ from ivr.store.schedule import ReadSchedule
 
 log = logging.getLogger("ivr")
 REFRESH_EVERY = timedelta(seconds=5)
+# We record a caller joining a queue as they are told "please hold", before Twilio enqueues
+# them; their first wait webhook says when it did. Past this margin they are surely in it.
+ENQUEUE_MARGIN = timedelta(seconds=30)
 # After a failed read, wait longer: each attempt may hold one webhook up to the connect timeout.
 RETRY_AFTER = timedelta(seconds=30)
 
@@ -51,7 +54,9 @@ class QueueRecords:
             .where(
                 Call.queue.in_(queues),
                 Call.queued_at >= now - LONGEST_CALL,
-                Call.in_queue_at.is_not(None),
+                # In Twilio's queue: its wait webhook said so, or long enough ago that it is
+                # (a lost record must not hide a caller from the agents).
+                or_(Call.in_queue_at.is_not(None), Call.queued_at <= now - ENQUEUE_MARGIN),
                 Call.left_queue_at.is_(None),
                 Call.ended_at.is_(None),
                 Call.agent.is_(None),

@@ -398,18 +398,18 @@ for _result in WAKE_RESULTS:
 
 
 def disposition_keyed(regions: RegionBook, region_id: str, code: str) -> None:
-    """A code from the region's own list (or skipped); anything else counts as `other`."""
+    """A code from the region's own list (or skipped); anything else counts as `unknown`."""
     region = regions.regions.get(region_id)
     if region is None:
         return
     known = code in region.dispositions or code == SKIPPED
-    DISPOSITIONS.labels(region.id, code if known else "other").inc()
+    DISPOSITIONS.labels(region.id, code if known else UNKNOWN).inc()
 
 
 def survey_event(regions: RegionBook, region_id: str | None, event: str) -> None:
     """`event` is one of SURVEY_EVENTS."""
     region, _ = where(regions, region_id, None)
-    SURVEYS.labels(region, event if event in SURVEY_EVENTS else "other").inc()
+    SURVEYS.labels(region, event if event in SURVEY_EVENTS else UNKNOWN).inc()
 
 
 def agent_woken(result: str) -> None:

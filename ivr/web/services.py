@@ -21,6 +21,7 @@ from fastapi import Response
 from ivr.clock import Clock
 from ivr.config.loading import Config
 from ivr.config.settings import Settings
+from ivr.engine.agent_line import Waiting
 from ivr.engine.context import CallContext, failed_verification, place_caller
 from ivr.engine.steps import Step
 from ivr.jobs.mail import Mailer
@@ -49,7 +50,8 @@ def callback_code() -> str:
 class Waker(Protocol):
     """Moves an idle agent's agent-line call to take a caller (ivr.web.waking.AgentWaker)."""
 
-    def redirect(self, line_call: str) -> int | None: ...
+    def ready(self) -> bool: ...
+    def redirect(self, line_call: str, caller: Waiting) -> int | None: ...
 
 
 class DatabaseAway(Exception):

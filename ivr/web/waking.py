@@ -1,18 +1,24 @@
 """Waking an idle agent for a waiting caller. Routing (ivr.engine.routing) chooses the agent;
 Twilio's Calls API moves their agent-line call from its idle question to AGENT_OFFER, where they
-take their next caller at once instead of at their next check (up to 15 s later). When Twilio
-refuses, the next agent is woken. It runs once the webhook has answered (a background task), so
-no caller waits on Twilio's API; without Twilio credentials agents find callers by their checks.
+take that caller at once instead of at their next check (up to 15 s later). It runs once the
+webhook has answered (a background task), so no caller waits on Twilio's API.
+
+A wake is kept in the records while it is on its way (`AgentStore.wake`, WAKE_HOLD): the agent
+takes nobody by their own check meanwhile (the move would cut it off), and no other agent is
+woken for that caller. An agent whose line has ended (Twilio: 20404, 21220) is logged out and
+the next one woken; any other refusal puts waking to rest for a minute in this process, and
+agents then find callers by their own checks, as without Twilio credentials.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable
-from datetime import datetime
+import time
+from collections.abc import Callable, Iterable
 from functools import cached_property, partial
 from typing import TYPE_CHECKING
+from urllib.parse import urlencode
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -32,16 +38,20 @@ if TYPE_CHECKING:
 log = logging.getLogger("ivr")
 # Twilio: no such call (20404), or the call is not in progress (21220): the agent line ended.
 LINE_GONE = frozenset({20404, 21220})
+REST_AFTER_REFUSAL = 60.0  # seconds without waking once Twilio refused (or did not answer)
+DATABASE_TROUBLE = (SQLAlchemyError, DatabaseAway, TooSlow)
 
 
 class AgentWaker:
     """Moves an agent-line call to AGENT_OFFER through Twilio's own client (made on first
     use: importing it would slow every start)."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, monotonic: Callable[[], float] = time.monotonic):
         assert settings.public_url, "a waker needs the public URL Twilio reaches us at"
         self.settings = settings
         self.url = settings.public_url.rstrip("/") + AGENT_OFFER
+        self.monotonic = monotonic
+        self.resting_until = 0.0
 
     @cached_property
     def client(self) -> Client:
@@ -55,35 +65,46 @@ class AgentWaker:
         ready = settings.twilio_account_sid and settings.auth_token and settings.public_url
         return cls(settings) if ready else None
 
-    def redirect(self, line_call: str) -> int | None:
-        """None once Twilio took the new URL; else Twilio's error code (0: no answer)."""
+    def ready(self) -> bool:
+        """Not resting after a refusal."""
+        return self.monotonic() >= self.resting_until
+
+    def redirect(self, line_call: str, caller: Waiting) -> int | None:
+        """Move the agent's call to take `caller`: None once Twilio took the new URL, else
+        Twilio's error code (0: no answer); a refusal other than LINE_GONE rests the waker."""
+        url = f"{self.url}?{urlencode({'q': caller.queue, 'c': caller.call_sid})}"
         try:
-            self.client.calls(line_call).update(url=self.url, method="POST")
+            self.client.calls(line_call).update(url=url, method="POST")
         except Exception as exc:
             from twilio.base.exceptions import TwilioRestException
 
-            if isinstance(exc, TwilioRestException):
-                return int(exc.code or 0)
-            log.warning("could not reach Twilio to wake an agent (%s)", type(exc).__name__)
-            return 0
+            code = int(exc.code or 0) if isinstance(exc, TwilioRestException) else 0
+            if code not in LINE_GONE:
+                self.resting_until = self.monotonic() + REST_AFTER_REFUSAL
+                log.warning("Twilio refused to wake an agent (%s); waking rests a minute", code)
+            return code
         return None
 
 
 async def wake_agents(services: Services, queues: Iterable[str]) -> None:
-    """For the first caller of each of `queues` (by our records), wake the agent routing
-    chooses among those available; none is woken twice by one pass."""
+    """For the first caller of each of `queues` (by our records) with no agent coming yet,
+    wake the agent routing chooses among those free; none is woken twice by one pass."""
     waker, names = services.waker, sorted(set(queues))
-    if waker is None or not names:
+    if waker is None or not waker.ready() or not names:
         return
-    now, store = services.clock.now(), AgentStore(services.store.engine)
+    store = AgentStore(services.store.engine)
     try:
-        idle, waiting = await services.read(partial(_read, services, store, names, now))
-    except (SQLAlchemyError, DatabaseAway, TooSlow):
+        idle, waiting = await services.read(partial(_read, services, store, names))
+    except DATABASE_TROUBLE:
         return  # the agents' own checks find the caller
-    woken: set[str] = set()
+    coming, free = routing.awaited(idle), routing.free(idle)
     for caller in _fronts(waiting):
-        left = [agent for agent in idle if agent.name not in woken]
-        await _wake_one(services, waker, store, caller, left, woken, now)
+        if caller.call_sid in coming:
+            continue
+        woken = await _wake_one(services, waker, store, caller, free)
+        free = [agent for agent in free if agent.name != woken]
+        if not waker.ready():
+            return
 
 
 async def _wake_one(
@@ -91,35 +112,42 @@ async def _wake_one(
     waker: Waker,
     store: AgentStore,
     caller: Waiting,
-    idle: list[routing.IdleAgent],
-    woken: set[str],
-    now: datetime,
-) -> None:
-    """Wake the best of `idle` for `caller`, else the next best (each tried is `woken`)."""
+    free: list[routing.IdleAgent],
+) -> str | None:
+    """Wake the best of `free` for `caller`, else the next best while lines turn out to have
+    ended; the name of the agent woken, if any."""
     queue = queue_named(services.config.regions, caller.queue)
     if queue is None:
-        return
-    for agent in routing.ranked(idle, queue.region, queue.language):
-        woken.add(agent.name)
-        if not await services.read(partial(store.wake, agent.name, agent.line_call, now)):
-            continue  # taken a caller meanwhile, or woken for another one a moment ago
-        failure = await asyncio.to_thread(waker.redirect, agent.line_call)
-        if failure is None:
-            metrics.agent_woken("woken")
-            log.info("agent %s woken for a caller of %s", agent.name, caller.queue)
-            return
-        log.warning("agent %s could not be woken (Twilio error %s)", agent.name, failure)
-        if failure in LINE_GONE:
+        return None
+    for agent in routing.ranked(free, queue.region, queue.language):
+        at = services.clock.now()
+        try:
+            if not await services.read(
+                partial(store.wake, agent.name, agent.line_call, caller.call_sid, at)
+            ):
+                continue  # took a caller meanwhile, or another pass woke them or one for it
+            failure = await asyncio.to_thread(waker.redirect, agent.line_call, caller)
+            if failure is None:
+                metrics.agent_woken("woken")
+                log.info("agent %s woken for a caller of %s", agent.name, caller.queue)
+                return agent.name
+            await services.read(partial(store.unwake, agent.name, at))
+            if failure not in LINE_GONE:
+                metrics.agent_woken("refused")
+                return None
             metrics.agent_woken("line_gone")
-            await services.read(partial(store.line_ended, agent.line_call, now))
-        else:
-            metrics.agent_woken("refused")
+            log.warning("agent %s's line has ended (Twilio error %s)", agent.name, failure)
+            await services.read(partial(store.line_ended, agent.line_call, at))
+        except DATABASE_TROUBLE:
+            return None
+    return None
 
 
 def _read(
-    services: Services, store: AgentStore, queues: list[str], now: datetime
+    services: Services, store: AgentStore, queues: list[str]
 ) -> tuple[list[routing.IdleAgent], list[Waiting]]:
-    idle = store.available()
+    now = services.clock.now()
+    idle = store.available(now)
     if not idle:
         return idle, []
     return idle, QueueRecords(services.store.engine).waiting(queues, now)

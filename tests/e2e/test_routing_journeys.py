@@ -8,11 +8,14 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
+from prometheus_client import REGISTRY
+from pydantic import SecretStr
 
 from ivr.emulator import Call
 from ivr.engine.agent_line import AgentState
 from ivr.engine.line_state import Skills
 from ivr.store.agents import AgentStore
+from ivr.web.waking import AgentWaker
 from tests.support.agent_line import (
     AGENT_LINE,
     AMY,
@@ -120,3 +123,29 @@ def test_an_agent_twilio_cannot_reach_is_logged_out_and_the_next_one_woken(line:
     assert amy is not None and amy.state is AgentState.OFFLINE
     caller.hangup()
     bob.hangup()
+
+
+@pytest.mark.slow
+def test_when_twilio_refuses_a_wake_agents_take_callers_by_their_own_checks(line: Line) -> None:
+    services = line.app.state.services
+    waker = services.waker
+    wrong = waker.settings.model_copy(update={"twilio_auth_token": SecretStr("not-the-token")})
+    services.waker = refusing = AgentWaker(wrong)  # Twilio answers 401 (20003)
+    refused = {"result": "refused"}
+    before = REGISTRY.get_sample_value("ivr_agent_wakes_total", refused) or 0
+    phone = line.phone
+    start(line)
+    english = Skills(("en-US",), ("us",))
+    add_agent(line.records, AMY, english, phone)
+    add_agent(line.records, BOB, english, phone)
+    amy = log_in_in_us_hours(line, AMY)
+    phone.run(60)
+    bob = log_in_in_us_hours(line, BOB)
+    caller = queued(phone, US_CALLER, LINES["us"], ["1", "0"], "us-en-US")
+    assert not refusing.ready()  # one refusal, and waking rests
+    phone.run(20)  # one round of checks: whoever checks first takes the caller
+    assert bridged(amy, caller) or bridged(bob, caller)
+    assert woken(amy) == [] and woken(bob) == []
+    assert REGISTRY.get_sample_value("ivr_agent_wakes_total", refused) == before + 1
+    for call in (caller, amy, bob):
+        call.hangup()

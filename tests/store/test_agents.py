@@ -14,11 +14,13 @@ from ivr.engine.agent_line import (
     MAX_PIN_TRIES,
     PIN_BUDGET,
     PIN_BUDGET_WINDOW,
+    PRESENCE_CHECKED,
     AgentState,
     Waiting,
     budget_window,
 )
 from ivr.engine.line_state import Skills, Staffing
+from ivr.engine.routing import WAKE_HOLD
 from ivr.store import Store
 from ivr.store.agents import (
     AgentExists,
@@ -572,3 +574,73 @@ def test_each_replica_reads_staffing_when_due_and_keeps_it_while_the_database_is
     assert live.claim(T0 + timedelta(seconds=2))
     live.refresh(T0 + timedelta(seconds=2))
     assert live.current() is after
+
+
+# -- routing: free agents and the wakes on their way ----------------------------------------
+def test_a_wake_holds_its_agent_and_its_caller_until_taken_or_given_back(
+    store: Store, agent_store: AgentStore
+) -> None:
+    add(agent_store)
+    add(agent_store, "amy", AMY_PHONE, Skills(("zh-CN",), ("cn",)))
+    logged_in(agent_store)
+    logged_in(agent_store, "amy", OTHER_LINE_CALL)
+    first, second = queue(store, 1, "cn-zh-CN", 3), queue(store, 2, "cn-zh-CN", 2)
+    woken = T0 + timedelta(seconds=1)
+    assert agent_store.wake("li", LINE_CALL, first, woken)
+    # One agent per caller, one caller per agent, while the wake is on its way...
+    assert not agent_store.wake("amy", OTHER_LINE_CALL, first, woken)
+    assert not agent_store.wake("li", LINE_CALL, second, woken)
+    free = {agent.name: agent.woken_for for agent in agent_store.available(woken)}
+    assert free == {"li": first, "amy": None}
+    # ...and Li's own check takes nobody meanwhile: the wake would cut it off.
+    callers = QueueRecords(agent_store.engine).waiting(["cn-zh-CN"], woken)
+    assert agent_store.take("li", LINE_CALL, callers, woken, HOLD) is None
+    # A wake Twilio refused is given back at once; one never answered lapses.
+    agent_store.unwake("li", woken)
+    assert agent_store.wake("amy", OTHER_LINE_CALL, first, woken)
+    lapsed = woken + WAKE_HOLD + timedelta(seconds=1)
+    assert agent_store.wake("li", LINE_CALL, first, lapsed)
+    # On the wake, Li tries the caller she was woken for first, wherever the list has them.
+    callers = QueueRecords(agent_store.engine).waiting(["cn-zh-CN"], lapsed)
+    elsewhere = Waiting("CA" + "9" * 32, "cn-en-US", T0, T0, "cn", "en-US", "main", None)
+    taken = agent_store.take("li", LINE_CALL, [elsewhere, *callers], lapsed, HOLD, first)
+    assert taken is not None and taken.call_sid == first
+    assert {agent.name for agent in agent_store.available(lapsed)} == {"amy"}
+
+
+def test_a_late_wake_takes_nobody_from_an_agent_who_moved_on(
+    store: Store, agent_store: AgentStore
+) -> None:
+    add(agent_store)
+    logged_in(agent_store)
+    caller = queue(store, 1, "cn-zh-CN", 3)
+    callers = QueueRecords(agent_store.engine).waiting(["cn-zh-CN"], T0)
+    assert agent_store.take("li", LINE_CALL, callers, T0, HOLD) is not None  # her own check
+    later = T0 + timedelta(seconds=5)
+    assert agent_store.take("li", LINE_CALL, callers, later, HOLD, woken_for=caller) is None
+    agent = agent_store.get("li")
+    assert agent is not None and agent.state is AgentState.ON_CALL and agent.serving == caller
+
+
+def test_an_agent_idle_long_enough_to_be_asked_if_still_there_is_not_routed_to(
+    store: Store, agent_store: AgentStore
+) -> None:
+    add(agent_store)
+    logged_in(agent_store)
+    (li,) = agent_store.available(T0 + timedelta(minutes=9))
+    assert li.available_since == T0
+    assert agent_store.available(T0 + PRESENCE_CHECKED + timedelta(seconds=1)) == []
+
+
+def test_an_agent_available_from_before_routing_counts_since_their_state_changed(
+    store: Store, agent_store: AgentStore
+) -> None:
+    add(agent_store)
+    logged_in(agent_store)
+    with agent_store.engine.begin() as connection:  # as the upgrade found agents logged in
+        connection.execute(text("UPDATE agents SET available_since = NULL"))
+    (li,) = agent_store.available(T0 + timedelta(minutes=1))
+    record = agent_store.get("li")
+    assert record is not None
+    assert li.available_since == record.available_since == T0
+    assert record.as_idle(T0 + timedelta(minutes=1)).available_since == T0

@@ -130,13 +130,16 @@ async def agent_dialed(
 
 @hooks.post(AGENT_OFFER, CallParams)
 async def agent_offer(
-    services: ServicesDep, form: CheckedForm, background: BackgroundTasks
+    request: Request, services: ServicesDep, form: CheckedForm, background: BackgroundTasks
 ) -> Response:
-    """An idle agent woken for a caller (Twilio moved their call here, ivr.web.waking): they
-    take their next caller now, or hear that nobody waits (taken by another meanwhile)."""
+    """An idle agent woken for caller `c` (Twilio moved their call here, ivr.web.waking):
+    they take that caller now (or, gone meanwhile, their next one), or hear that nobody
+    waits."""
     params = parameters(CallParams, form)
+    caller = request.query_params.get("c", "")
     ctx = await services.call_context(params)
-    return services.twiml(await _after_wake(services, ctx, params, background))
+    woken_for = caller if _SID.fullmatch(caller) else ""
+    return services.twiml(await _after_wake(services, ctx, params, woken_for, background))
 
 
 # -- what the agent hears next (the database read here; the words in ivr.engine.agent_line) --
@@ -161,15 +164,34 @@ async def _after_pin(
 
 
 async def _after_wake(
-    services: Services, ctx: CallContext, params: CallParams, background: BackgroundTasks
+    services: Services,
+    ctx: CallContext,
+    params: CallParams,
+    caller: str,
+    background: BackgroundTasks,
 ) -> Step:
     try:
-        agent = await services.read(partial(_agents(services).on_line, params.call_sid))
+        store = _agents(services)
+        agent = await services.read(partial(store.on_line, params.call_sid))
         if agent is None:
             return agents.not_logged_in(ctx, _line_language(ctx))
-        return await _next_caller(
-            services, ctx, agent, params.call_sid, background=background, woken=True
+        if agent.state is agents.AgentState.AVAILABLE:
+            woken_for = caller or "-"  # "-": a wake for no caller in particular
+            return await _next_caller(
+                services, ctx, agent, params.call_sid, background=background, woken_for=woken_for
+            )
+        # A wake that came late: the agent had moved on, and the move cut that off.
+        log.warning(
+            "agent %s was woken while %s (CallSid %s)", agent.name, agent.state, params.call_sid
         )
+        if agent.state is agents.AgentState.WRAP_UP and agent.serving:
+            served = await services.read(partial(services.store.call, agent.serving))
+            region = services.config.regions.regions.get(served.region or "" if served else "")
+            region = region or ctx.region
+            return dispositions.disposition_question(
+                ctx, agent.language, region.id, region.dispositions
+            )
+        return await _next_caller(services, ctx, agent, params.call_sid, background=background)
     except DATABASE_TROUBLE:
         log.exception("the agent line cannot read the agents (CallSid %s)", params.call_sid)
         return agents.unavailable(ctx, _line_language(ctx))
@@ -335,26 +357,31 @@ async def _next_caller(
     idle: int = 0,
     *,
     background: BackgroundTasks | None = None,
-    woken: bool = False,
+    woken_for: str | None = None,
 ) -> Step:
     """Choose the agent's next caller from our records and claim their queue: the whisper and
-    the Dial, or (nobody waiting) the idle question. Where agents are woken for callers
-    (ivr.web.waking), a caller routing gives to another available agent is left to them,
-    and they are woken."""
+    the Dial, or (nobody waiting) the idle question. `woken_for`: the caller a wake brought the
+    agent for, tried first. Where agents are woken (ivr.web.waking), an agent asking by
+    themselves leaves a caller routing gives to another free agent, and that agent is woken,
+    and one another agent is already coming for."""
     queues = agents.agent_queues(agent.skills, services.config.regions)
     store = _agents(services)
     me = agent.as_idle(ctx.now)
+    waker = services.waker
+    deferring = woken_for is None and waker is not None and waker.ready()
 
     def choose() -> tuple[agents.Waiting | None, list[str]]:
         waiting = QueueRecords(services.store.engine).waiting(list(queues), ctx.now)
         best_first = agents.in_order(waiting, queues)
         others: list[str] = []
-        if services.waker is not None and best_first:
-            available = store.available()
-            mine = [caller for caller in best_first if _mine(available, me, queues[caller.queue])]
+        if deferring and best_first:
+            idle_agents = store.available(ctx.now)
+            coming, free = routing.awaited(idle_agents), routing.free(idle_agents)
+            best_first = [caller for caller in best_first if caller.call_sid not in coming]
+            mine = [caller for caller in best_first if _mine(free, me, queues[caller.queue])]
             others = [caller.queue for caller in best_first if caller not in mine]
             best_first = mine
-        taken = store.take(agent.name, line_call, best_first, ctx.now, CLAIM_HOLD, woken)
+        taken = store.take(agent.name, line_call, best_first, ctx.now, CLAIM_HOLD, woken_for)
         return taken, others
 
     taken, others = await services.read(choose)
@@ -365,8 +392,8 @@ async def _next_caller(
     return agents.take_caller(ctx, agent.language, taken, queues[taken.queue], choices)
 
 
-def _mine(available: list[IdleAgent], me: IdleAgent, queue: agents.AgentQueue) -> bool:
-    return routing.first_choice(available, me, queue.region, queue.language)
+def _mine(free: list[IdleAgent], me: IdleAgent, queue: agents.AgentQueue) -> bool:
+    return routing.first_choice(free, me, queue.region, queue.language)
 
 
 def _taken_call(params: DialParams, whispered: str) -> str | None:

@@ -18,6 +18,7 @@ from ivr.engine.callback_call import CALLBACK_MARK
 from ivr.engine.context import CallContext
 from ivr.engine.state import CallPlace, parse_place
 from ivr.engine.steps import QUEUE_CONNECT, QUEUE_KEY, QUEUE_RESULT, QUEUE_WAIT
+from ivr.store.staffing import ENQUEUE_MARGIN
 from ivr.web import metrics
 from ivr.web.keeping import callback_left_queue, keep
 from ivr.web.params import CallParams, GatherParams, QueueResultParams, QueueWaitParams
@@ -71,11 +72,13 @@ async def queue_wait(
     status = waiting.QueueStatus(params.position, params.waited, params.size, answer_times)
     answer = waiting.queue_wait(ctx, place, status, may_leave=callback is None)
     await keep(services, params, answer, ctx)
-    if known:  # Twilio has them in the queue now: agents may take them
+    if known and params.waited < ENQUEUE_MARGIN.total_seconds():
+        # Twilio has them in the queue now: agents may take them (kept once answered).
         since = ctx.now - timedelta(seconds=params.waited)
-        await services.calls.record_in_queue(call_sid=params.call_sid, since=since, at=ctx.now)
-        if services.waker is not None:
-            background.add_task(wake_agents, services, (queue,))
+        record = partial(services.calls.record_in_queue, since=since, at=ctx.now)
+        background.add_task(record, call_sid=params.call_sid)
+    if known and params.position == 1 and services.waker is not None:
+        background.add_task(wake_agents, services, (queue,))
     return services.twiml(answer)
 
 

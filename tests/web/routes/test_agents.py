@@ -19,7 +19,7 @@ from twilio.request_validator import RequestValidator
 from ivr.clock import FixedClock
 from ivr.config.settings import Settings
 from ivr.emulator import VirtualClock
-from ivr.engine.agent_line import PIN_BUDGET, PIN_BUDGET_WINDOW, budget_window
+from ivr.engine.agent_line import PIN_BUDGET, PIN_BUDGET_WINDOW, AgentState, budget_window
 from ivr.engine.line_state import Skills
 from ivr.store import Store
 from ivr.store.agents import AgentStore
@@ -308,3 +308,26 @@ def test_a_pin_stored_before_weak_pins_were_refused_still_logs_the_agent_in(
         assert [say.text for say in document.iter("Say")][0] == "您已登录。"
     finally:
         client.close()
+
+
+@pytest.mark.slow
+def test_a_wake_takes_its_caller_and_one_that_comes_late_asks_for_the_code_again(
+    app_store: tuple[AppClient, Store],
+) -> None:
+    client, store = app_store
+    AgentStore(store.engine).log_in("li", LINE_CALL, T0)
+    woken = post(client, f"/voice/agent/offer?q=cn-zh-CN&c={sid(1)}")
+    dial = woken.find("Dial")
+    assert dial is not None and dial.findtext("Queue") == "cn-zh-CN"
+    assert dial.get("action") == f"/voice/agent/dialed?q=cn-zh-CN&c={sid(1)}"
+    ended = {"DialCallStatus": "completed", "DialCallSid": sid(1), "DialCallDuration": "60"}
+    post(client, f"/voice/agent/dialed?q=cn-zh-CN&c={sid(1)}", **ended)
+    # A second wake reaching Li while she keys the call's code gives her the question again.
+    late = post(client, f"/voice/agent/offer?q=cn-zh-CN&c={sid(2)}")
+    assert [say.text for say in late.iter("Say")][0] == "请选择本次通话的小结。"
+    assert late.find("Gather") is not None and late.find("Dial") is None
+    agent = AgentStore(store.engine).get("li")
+    assert agent is not None and agent.state is AgentState.WRAP_UP and agent.serving == sid(1)
+    # Woken on a call nobody is logged in on: never a way into the queues.
+    stranger = post(client, f"/voice/agent/offer?q=cn-zh-CN&c={sid(1)}", "CA" + "b" * 32)
+    assert stranger.find("Dial") is None and stranger.find("Hangup") is not None

@@ -1,6 +1,6 @@
 """after_the_call: the agent's disposition and the caller's survey kept with each call; what
-routing needs of each agent (idle since when, last offered a caller, calls taken) and of each
-caller (since when Twilio has them in its queue)
+routing needs of each agent (idle since when, last given a caller, calls taken, a wake on its
+way) and of each caller (since when Twilio has them in its queue)
 
 Revision ID: 0007
 Revises: 0006
@@ -30,6 +30,8 @@ CALL_COLUMNS = (
 AGENT_COLUMNS = (
     sa.Column("available_since", sa.DateTime(timezone=True)),
     sa.Column("offered_at", sa.DateTime(timezone=True)),
+    sa.Column("woken_at", sa.DateTime(timezone=True)),
+    sa.Column("woken_for", sa.String(34)),
     sa.Column("calls_taken", sa.Integer, nullable=False, server_default="0"),
 )
 
@@ -41,6 +43,8 @@ def upgrade() -> None:
     with op.batch_alter_table("agents") as agents:
         for column in AGENT_COLUMNS:
             agents.add_column(column)
+    # Agents logged in across the upgrade: available since their state says.
+    op.execute("UPDATE agents SET available_since = state_since WHERE state = 'available'")
 
 
 def downgrade() -> None:

@@ -629,7 +629,14 @@ def _phones(session: Session, name: str) -> tuple[str, ...]:
 
 
 def skills_of(languages: str, regions: str) -> Skills:
-    return Skills.read(languages.split(","), regions.split(","))
+    """An agent's stored skills; a malformed entry (a hand edit) loses only its level."""
+    try:
+        return Skills.read(languages.split(","), regions.split(","))
+    except ValueError as exc:
+        log.error("agent skills %r: %s; read without levels", languages, exc)
+        plain = (entry.partition(":")[0] for entry in languages.split(","))
+        names = dict.fromkeys(name for name in plain if name and "@" not in name)
+        return Skills(tuple(names), tuple(regions.split(",")))
 
 
 def _record(agent: Agent, phones: tuple[str, ...]) -> AgentRecord:

@@ -253,11 +253,15 @@ class Store(CallStore):
 
         Voicemails and survey comments are purged one by one by the caller of this, after their
         recording is deleted at Twilio, so a failure there never leaves a recording without
-        what points to it: a call still holding a comment is kept until `forget_comment`."""
+        what points to it: a call still holding a comment is kept until `forget_comment`, with
+        the caller's number, reference and path cleared."""
         with self.engine.begin() as connection:
             _unhurried(connection)
             old_calls = delete(Call).where(Call.created_at < before, Call.comment_sid.is_(None))
             calls = connection.execute(old_calls)
+            # A call kept only for its comment's recording keeps nothing else of the caller.
+            kept = update(Call).where(Call.created_at < before, Call.comment_sid.is_not(None))
+            connection.execute(kept.values(caller="", transaction_ref=None, path=""))
             callbacks = connection.execute(
                 delete(Callback).where(
                     Callback.booked_at < before, Callback.status.in_(FINAL_STATUSES)

@@ -94,6 +94,7 @@ def test_without_a_twilio_client_calls_with_comments_are_kept_and_reported(
     assert (report.calls, report.comments, report.kept_comments) == (1, 0, 1)
     call = store.call(sid("CA", 1))
     assert call is not None and call.comment_url == recording.url
+    assert (call.caller, call.path) == ("", "")  # kept for its recording, nothing else
     assert emulated_twilio.recordings == [recording]
 
 

@@ -644,3 +644,14 @@ def test_an_agent_available_from_before_routing_counts_since_their_state_changed
     assert record is not None
     assert li.available_since == record.available_since == T0
     assert record.as_idle(T0 + timedelta(minutes=1)).available_since == T0
+
+
+def test_a_hand_edited_skill_that_cannot_be_read_loses_only_its_level(
+    store: Store, agent_store: AgentStore
+) -> None:
+    add(agent_store)
+    with agent_store.engine.begin() as connection:
+        connection.execute(text("UPDATE agents SET languages = 'zh-CN:9,en-US:4'"))
+    agent = agent_store.get("li")
+    assert agent is not None and agent.skills.languages == ("zh-CN", "en-US")
+    assert agent.skills.level("cn", "en-US") == 3

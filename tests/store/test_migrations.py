@@ -65,3 +65,37 @@ def test_a_current_database_is_not_migrated_again(tmp_path: Path) -> None:
         assert statements == ["SELECT version_num FROM alembic_version"]
     finally:
         engine.dispose()
+
+
+def test_after_the_call_fills_in_available_agents_and_its_downgrade_drops_skill_levels(
+    tmp_path: Path,
+) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'ivr.sqlite3'}")
+    try:
+        upgrade(engine, "0006")
+        with engine.begin() as connection:  # an agent logged in while the service upgrades
+            connection.execute(
+                text(
+                    "INSERT INTO agents (name, languages, regions, pin_hash, state, state_since,"
+                    " failed_pins, created_at, updated_at) VALUES ('li', 'zh-CN,en-US', 'cn',"
+                    " 'x', 'available', '2026-03-02 02:00:00', 0, '2026-03-01 00:00:00',"
+                    " '2026-03-02 02:00:00')"
+                )
+            )
+        upgrade(engine)
+        with engine.begin() as connection:
+            since = connection.scalar(text("SELECT available_since FROM agents"))
+            assert str(since).startswith("2026-03-02 02:00:00")
+            connection.execute(text("UPDATE agents SET languages = 'zh-CN:5,en-US,zh-CN@hk:2'"))
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.downgrade(config, "0006")
+        with engine.connect() as connection:
+            assert connection.scalar(text("SELECT languages FROM agents")) == "zh-CN,en-US"
+    finally:
+        engine.dispose()

@@ -48,6 +48,13 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    # Skill levels ("zh-CN:5", "zh-CN@hk:2") are unknown before 0007: plain languages again.
+    connection = op.get_bind()
+    for name, languages in connection.execute(sa.text("SELECT name, languages FROM agents")):
+        plain = (entry.partition(":")[0] for entry in languages.split(","))
+        kept = ",".join(dict.fromkeys(entry for entry in plain if entry and "@" not in entry))
+        update = sa.text("UPDATE agents SET languages = :languages WHERE name = :name")
+        connection.execute(update, {"languages": kept, "name": name})
     with op.batch_alter_table("agents") as agents:
         for name in reversed([column.name for column in AGENT_COLUMNS]):
             agents.drop_column(name)

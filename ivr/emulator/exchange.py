@@ -34,6 +34,9 @@ class Limits:
     max_documents: int = 500
     play_seconds: float = 10.0  # assumed length of any <Play> audio file
     ring_seconds: float = 5.0  # an answering endpoint picks up after this much ringing
+    # A call update asked through the REST API takes effect this long after it was answered
+    # (Twilio applies it asynchronously; 0: at that instant).
+    update_seconds: float = 0.0
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from ivr.emulator.call import Call, Driver
 from ivr.emulator.callbacks import StatusCallback
@@ -153,12 +153,22 @@ class Outbox:
             call.queue_answers(callee.answers)
             x.scheduler.spawn(_ring(x, call, request, callee.behaviour))
         for update in updates:
-            _apply(x, update)
+            if x.limits.update_seconds > 0:
+                x.scheduler.spawn(_apply_later(x, update, x.limits.update_seconds))
+            else:
+                _apply(x, update)
         return True
 
 
 def _start(x: Exchange, request: OutboundRequest) -> Call:
     return x.new_call(request.from_, request.to, sid=request.sid, direction="outbound-api")
+
+
+async def _apply_later(x: Exchange, update: CallUpdate, seconds: float) -> None:
+    """Twilio's delay between answering an update and carrying it out (Limits.update_seconds)."""
+    deadline = x.clock.now() + timedelta(seconds=seconds)
+    await x.scheduler.wait(object(), seconds, deadline)
+    _apply(x, update)
 
 
 def _apply(x: Exchange, update: CallUpdate) -> None:

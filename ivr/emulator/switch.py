@@ -153,6 +153,15 @@ class Switch:
     def account_sid(self) -> str:
         return self._exchange.account_sid
 
+    @property
+    def limits(self) -> Limits:
+        return self._exchange.limits
+
+    @limits.setter
+    def limits(self, limits: Limits) -> None:
+        """New simulation constants from now on (e.g. a slower REST API for one test)."""
+        self._exchange.limits = limits
+
     def outbound_calls(self) -> list[Call]:
         """The calls placed through the REST API that have started, in the order they did."""
         return [call for call in self.calls.values() if call.direction == "outbound-api"]

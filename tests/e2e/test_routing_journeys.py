@@ -5,7 +5,8 @@ next agent when Twilio refuses. Runs on SQLite and PostgreSQL (the `line` fixtur
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import replace
+from datetime import datetime, timedelta
 
 import pytest
 from prometheus_client import REGISTRY
@@ -147,5 +148,31 @@ def test_when_twilio_refuses_a_wake_agents_take_callers_by_their_own_checks(line
     assert bridged(amy, caller) or bridged(bob, caller)
     assert woken(amy) == [] and woken(bob) == []
     assert REGISTRY.get_sample_value("ivr_agent_wakes_total", refused) == before + 1
+    for call in (caller, amy, bob):
+        call.hangup()
+
+
+@pytest.mark.slow
+def test_a_slow_wake_is_awaited_and_cuts_nothing(line: Line) -> None:
+    """Twilio carries out the wake 12 s after answering it: Amy's own check in that time
+    takes nobody (the wake would cut it off) and Bob leaves her the caller."""
+    phone = line.phone
+    start(line)
+    english = Skills(("en-US",), ("us",))
+    add_agent(line.records, AMY, english, phone)
+    add_agent(line.records, BOB, english, phone)
+    amy = log_in_in_us_hours(line, AMY)
+    phone.run(60)
+    bob = log_in_in_us_hours(line, BOB)
+    phone.limits = replace(phone.limits, update_seconds=12)
+    caller = queued(phone, US_CALLER, LINES["us"], ["1", "0"], "us-en-US")
+    enqueued = next(e.at for e in caller.events if e.type == "enqueue")
+    phone.run(40)
+    assert bridged(amy, caller) and not bridged(bob, caller)
+    checks = [e.at for e in amy.events if e.type == "request" and "m=idle" in e.to_json()["url"]]
+    assert any(enqueued < at < enqueued + timedelta(seconds=12) for at in checks)
+    (moved,) = [e.at for e in amy.events if e.type == "redirect" and "offer" in e.to_json()["url"]]
+    assert moved == enqueued + timedelta(seconds=12)
+    assert "That caller is no longer waiting." not in amy.heard
     for call in (caller, amy, bob):
         call.hangup()

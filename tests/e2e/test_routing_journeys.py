@@ -48,6 +48,17 @@ def start(line: Line) -> None:
     line.phone.configure_number(AGENT_LINE, "/voice/agent", "/voice/agent/status")
 
 
+def amy_then_bob(line: Line) -> tuple[Call, Call]:
+    """Amy and Bob take US English callers; Amy has waited a minute when Bob logs in."""
+    start(line)
+    english = Skills(("en-US",), ("us",))
+    add_agent(line.records, AMY, english, line.phone)
+    add_agent(line.records, BOB, english, line.phone)
+    amy = log_in_in_us_hours(line, AMY)
+    line.phone.run(60)
+    return amy, log_in_in_us_hours(line, BOB)
+
+
 def log_in_in_us_hours(line: Line, who: Agent) -> Call:
     """`who` logs in; the first call of a test starts at US_OPEN (10:00 in Washington)."""
     _, number, pin = who
@@ -59,13 +70,7 @@ def log_in_in_us_hours(line: Line, who: Agent) -> Call:
 @pytest.mark.slow
 def test_the_agent_idle_longest_is_woken_for_the_caller_at_once(line: Line) -> None:
     phone = line.phone
-    start(line)
-    english = Skills(("en-US",), ("us",))
-    add_agent(line.records, AMY, english, phone)
-    add_agent(line.records, BOB, english, phone)
-    amy = log_in_in_us_hours(line, AMY)
-    phone.run(60)  # Amy has waited a minute when Bob logs in
-    bob = log_in_in_us_hours(line, BOB)
+    amy, bob = amy_then_bob(line)
     caller = queued(phone, US_CALLER, LINES["us"], ["1", "0"], "us-en-US")
     # Amy's own check came while the caller heard "please hold", before Twilio enqueued them:
     # it left them alone; then the wake, once they were in the queue, brought her to them.
@@ -135,13 +140,7 @@ def test_when_twilio_refuses_a_wake_agents_take_callers_by_their_own_checks(line
     refused = {"result": "refused"}
     before = REGISTRY.get_sample_value("ivr_agent_wakes_total", refused) or 0
     phone = line.phone
-    start(line)
-    english = Skills(("en-US",), ("us",))
-    add_agent(line.records, AMY, english, phone)
-    add_agent(line.records, BOB, english, phone)
-    amy = log_in_in_us_hours(line, AMY)
-    phone.run(60)
-    bob = log_in_in_us_hours(line, BOB)
+    amy, bob = amy_then_bob(line)
     caller = queued(phone, US_CALLER, LINES["us"], ["1", "0"], "us-en-US")
     assert not refusing.ready()  # one refusal, and waking rests
     phone.run(20)  # one round of checks: whoever checks first takes the caller
@@ -157,13 +156,7 @@ def test_a_slow_wake_is_awaited_and_cuts_nothing(line: Line) -> None:
     """Twilio carries out the wake 12 s after answering it: Amy's own check in that time
     takes nobody (the wake would cut it off) and Bob leaves her the caller."""
     phone = line.phone
-    start(line)
-    english = Skills(("en-US",), ("us",))
-    add_agent(line.records, AMY, english, phone)
-    add_agent(line.records, BOB, english, phone)
-    amy = log_in_in_us_hours(line, AMY)
-    phone.run(60)
-    bob = log_in_in_us_hours(line, BOB)
+    amy, bob = amy_then_bob(line)
     phone.limits = replace(phone.limits, update_seconds=12)
     caller = queued(phone, US_CALLER, LINES["us"], ["1", "0"], "us-en-US")
     enqueued = next(e.at for e in caller.events if e.type == "enqueue")

@@ -98,7 +98,7 @@ class Speaker:
             return self.text("hours.your_time", when=when)
         if not own_zone and self.ctx.region.name_utc_offset:
             # The caller could be in any of the region's zones: say which one we mean.
-            return self.text("hours.utc", when=when, offset=_spoken_offset(opening))
+            return self.text("hours.utc", when=when, zone=_spoken_zone(opening))
         return when
 
     def _when(self, opening: datetime, now: datetime) -> str:
@@ -129,15 +129,15 @@ class Speaker:
         return self.text(key, **values)
 
 
-def _spoken_offset(moment: datetime) -> str:
-    """ "+8", "-5", "+5:30", or "" for UTC itself."""
+def _spoken_zone(moment: datetime) -> str:
+    """ "UTC +8", "UTC -5", "UTC +5:30", or "UTC" for UTC itself."""
     offset = moment.utcoffset()
     minutes = int(offset.total_seconds() // 60) if offset is not None else 0
     if minutes == 0:
-        return ""
+        return "UTC"
     sign = "+" if minutes > 0 else "-"
     hours, rest = divmod(abs(minutes), 60)
-    return f"{sign}{hours}" + (f":{rest:02d}" if rest else "")
+    return f"UTC {sign}{hours}" + (f":{rest:02d}" if rest else "")
 
 
 # Scripts written without spaces between words: a phrase in them may be heard anywhere.

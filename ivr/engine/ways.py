@@ -6,6 +6,7 @@ stores it (fraud limits, the callback code) and then asks `booked` what the call
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from ivr.config.flows import CALLBACK, GOODBYE, VOICEMAIL, Option
@@ -82,10 +83,16 @@ def first_attempt(ctx: CallContext) -> datetime:
 # When no agent can take the call now: the flow's `ways` node. A callback is offered only to a
 # caller we may call back, worded by whether agents are open (`say_closed`).
 def ways_options(ctx: CallContext) -> tuple[Option, ...]:
+    """The ways menu's options for this caller. Without a callback for them, the digit keys
+    that remain are numbered again from 1: the menu never starts at "press 2"."""
     options = ctx.flow.nodes[Node.WAYS].options
     if can_call_back(ctx):
         return options
-    return tuple(option for option in options if option.to != CALLBACK)
+    kept = [option for option in options if option.to != CALLBACK]
+    digits = iter(str(n) for n in range(1, 10))
+    return tuple(
+        replace(option, key=next(digits)) if option.key.isdigit() else option for option in kept
+    )
 
 
 def ways_menu(ctx: CallContext, state: MenuState) -> Step:

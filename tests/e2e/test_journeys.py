@@ -183,3 +183,24 @@ def test_withheld_caller_on_a_multi_zone_line_hears_the_utc_offset(switch: Switc
     assert call.hears(
         "Our agents aren't available right now. They'll be back tomorrow at 8 AM, time zone UTC -5."
     )
+
+
+def test_a_withheld_caller_on_the_global_line_hears_utc_and_ways_numbered_from_1() -> None:
+    from typer.testing import CliRunner
+
+    from ivr.commands.main import cli
+
+    args = ["call", "anonymous", "--at", "2026-03-07T10:00+00:00", "--press", "0 1"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    said = [line.split("]: ", 1)[1] for line in result.output.splitlines() if "]: " in line]
+    closed = said.index(
+        "Our agents aren't available right now. They'll be back on Monday at 6 AM, time zone UTC."
+    )
+    # No callback for a withheld number: the ways left are numbered from 1, and 1 works.
+    assert said[closed + 1 : closed + 3] == [
+        "To leave a voice message for our support team, press 1, or say: message.",
+        "To hear other ways to reach us, press 2.",
+    ]
+    assert said[closed + 5].startswith("After the tone, please leave your message")
+    assert "Sorry, that isn't one of the options." not in said

@@ -60,7 +60,7 @@ def test_the_forged_somali_caller_keying_another_number_books_nothing(line: Line
     call.wait(600)
     assert call.ended
     assert "call you back" not in call.transcript
-    assert "To leave a voice message for our support team, press 2" in call.transcript
+    assert "To leave a voice message for our support team, press 1"  # no callback offered in call.transcript
     assert records.callbacks.for_call(call.sid) is None
     assert records.callbacks.open_callbacks() == []
     nothing_called_or_texted(line)
@@ -212,8 +212,10 @@ def test_a_caller_whose_caller_id_failed_is_offered_no_callback_on_the_global_li
     phone, records = allowing.phone, allowing.records
     call = phone.dial(FRENCH_MOBILE, GLOBAL_LINE, at=MONDAY_0300_UTC, incoming=FAILED_VERDICT)
     call.press("0")
-    assert call.hears("To leave a voice message for our support team, press 2")
+    # No callback offered: the voice message is the first way, on 1.
+    assert call.hears("To leave a voice message for our support team, press 1")
     assert "call you back" not in call.transcript
-    call.press("1")  # not offered: a miss
+    call.press("1")
+    assert call.hears("After the tone, please leave your message")
     assert "call you back" not in call.transcript
     assert records.callbacks.for_call(call.sid) is None

@@ -45,16 +45,50 @@ def check(
     broken = [finding for finding in findings if finding.kind is Kind.BUDGET]
     for finding in findings:
         typer.echo(f"{'budget' if finding.kind is Kind.BUDGET else 'warning'}: {finding}")
+    music = _hold_music_warnings(settings, config)
+    for warning in music:
+        typer.echo(f"warning: {warning}")
     _show_times(ways_to_agents(inputs))
     languages = sorted(config.prompts.languages)
     summary = (
         f"{len(config.regions.regions)} regions, {len(languages)} languages "
-        f"({', '.join(languages)}); {len(findings) - len(broken)} warnings"
+        f"({', '.join(languages)}); {len(findings) - len(broken) + len(music)} warnings"
     )
     if broken:
         typer.echo(f"failed: {len(broken)} budgets broken; {summary}")
         raise typer.Exit(1)
     typer.echo(f"ok: {summary}")
+
+
+def _hold_music_warnings(settings: Settings, config: Config) -> list[str]:
+    """What is wrong with IVR_HOLD_MUSIC_URL: it must answer with audio (Twilio plays only
+    audio, and a page or a twimlet is an error on the caller's line), and its clip must fit
+    each region's time between announcements. The service's own clip needs no check."""
+    import httpx
+
+    url, seconds = settings.hold_music_url, settings.hold_music_seconds
+    if not url or seconds is None:
+        return []
+    warnings: list[str] = []
+    try:
+        with httpx.Client(timeout=5, follow_redirects=True) as client:
+            with client.stream("GET", url) as answer:
+                status, kind = answer.status_code, answer.headers.get("content-type", "")
+    except httpx.HTTPError as exc:
+        status, kind = 0, type(exc).__name__
+    if status != 200 or not kind.startswith("audio/"):
+        got = f"answers {status} {kind}, not audio" if status else f"does not answer ({kind})"
+        warnings.append(
+            f"IVR_HOLD_MUSIC_URL {url} {got}: Twilio plays only audio (audio/mpeg, "
+            "audio/wav...), and callers would hear an error instead of music"
+        )
+    for region in config.regions.regions.values():
+        if seconds > region.queue.announce_every:
+            warnings.append(
+                f"IVR_HOLD_MUSIC_SECONDS {seconds} is longer than region {region.id}'s "
+                f"announce_every ({region.queue.announce_every} s): its callers hear silence"
+            )
+    return warnings
 
 
 def _show_times(lines: list[LineTimes]) -> None:

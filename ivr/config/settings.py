@@ -49,7 +49,14 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///ivr.sqlite3"
     reference_min_digits: int = Field(6, ge=1, le=32)
     reference_max_digits: int = Field(20, ge=1, le=32)
-    hold_music_url: str | None = Field(None, description="Played between queue announcements.")
+    hold_music_url: str | None = Field(
+        None,
+        description="Audio (WAV or MP3) played between queue announcements instead of the "
+        "service's own clip; give its length in IVR_HOLD_MUSIC_SECONDS.",
+    )
+    hold_music_seconds: int | None = Field(
+        None, ge=5, le=600, description="The length of the clip at IVR_HOLD_MUSIC_URL."
+    )
     max_body_bytes: int = Field(64 * 1024, ge=1024, description="Larger webhook bodies get 413.")
     spool_dir: Path = Field(
         Path("ivr-spool"),
@@ -175,6 +182,15 @@ class Settings(BaseSettings):
         if value and not value.startswith(("https://", "http://")):
             raise ValueError("IVR_HOLD_MUSIC_URL must be an absolute http(s) URL")
         return value or None
+
+    @model_validator(mode="after")
+    def _hold_music_length(self) -> Settings:
+        if self.hold_music_url and self.hold_music_seconds is None:
+            raise ValueError(
+                "IVR_HOLD_MUSIC_URL needs IVR_HOLD_MUSIC_SECONDS, the clip's length, so that "
+                "queue announcements keep their cadence"
+            )
+        return self
 
     @model_validator(mode="after")
     def _digit_range(self) -> Settings:

@@ -32,7 +32,7 @@ class Limits:
 
     max_call_seconds: float = 4 * 3600  # Twilio's own default maximum call length
     max_documents: int = 500
-    play_seconds: float = 10.0  # assumed length of any <Play> audio file
+    play_seconds: float = 10.0  # assumed length of <Play> audio not served by the app (or not WAV)
     ring_seconds: float = 5.0  # an answering endpoint picks up after this much ringing
     # A call update asked through the REST API takes effect this long after it was answered
     # (Twilio applies it asynchronously; 0: at that instant).
@@ -78,6 +78,8 @@ class Exchange:
     ask: Callable[[Prompt], str] | None = None
     on_event: Callable[[Event], None] | None = None
     calls: dict[str, Call] = field(default_factory=dict)
+    # How long the audio at each <Play> URL lasts, once fetched (the app's own media only).
+    media_seconds: dict[str, float] = field(default_factory=dict)
     endpoints: dict[str, Endpoint] = field(default_factory=dict)
     recordings: list[Recording] = field(default_factory=list)
     messages: list[Message] = field(default_factory=list)

@@ -7,6 +7,8 @@ new instructions from the REST API).
 
 from __future__ import annotations
 
+import io
+import wave
 from collections.abc import Callable
 from datetime import timedelta
 from email.utils import format_datetime
@@ -323,7 +325,7 @@ class CallRunner:
             case Play():
                 if verb.digits:
                     return play_digits_seconds(verb.digits)
-                return self.x.limits.play_seconds
+                return self.x.media_seconds.get(verb.url or "", self.x.limits.play_seconds)
             case Pause():
                 return float(verb.length)
 
@@ -336,6 +338,8 @@ class CallRunner:
                 self.emit(SayEvent, verb.text, verb.voice, verb.language, verb.loop)
             case Play():
                 self._check_play(verb)
+                if verb.url and not verb.digits:
+                    await self._learn_length(verb.url)
                 self.emit(PlayEvent, url=verb.url, loop=verb.loop, digits=verb.digits)
             case Pause():
                 self.emit(PauseEvent, seconds=verb.length)
@@ -344,6 +348,21 @@ class CallRunner:
         else:
             times = repetitions(verb.loop) if loop is None else loop
         await self.elapse(self.prompt_seconds(verb) * times)
+
+    async def _learn_length(self, url: str) -> None:
+        """Fetch the app's own media once, as Twilio does, to play a WAV file for as long as
+        it lasts; other audio is assumed to last `Limits.play_seconds`."""
+        if url in self.x.media_seconds or not url.startswith(self.x.public_url):
+            return
+        seconds = self.x.limits.play_seconds
+        fetched = await self.x.transport.request("GET", url, {})
+        if fetched.status == 200 and (fetched.content_type or "").startswith("audio/"):
+            try:
+                with wave.open(io.BytesIO(fetched.body)) as clip:
+                    seconds = clip.getnframes() / clip.getframerate()
+            except (wave.Error, EOFError):
+                pass  # MP3 and the like: the assumed length
+        self.x.media_seconds[url] = seconds
 
     def _check_play(self, verb: Play) -> None:
         if verb.digits:

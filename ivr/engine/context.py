@@ -183,6 +183,15 @@ def failed_verification(stir_verstat: str) -> bool:
 
 
 @dataclass(frozen=True)
+class HoldMusic:
+    """What a waiting caller hears between announcements: a clip and how long it lasts, so
+    the announcements keep their cadence."""
+
+    url: str
+    seconds: int
+
+
+@dataclass(frozen=True)
 class CallContext:
     """Everything the menu engine may know about a call at one step; no I/O behind it."""
 
@@ -193,7 +202,7 @@ class CallContext:
     flow: Flow  # the region's compiled flow: its questions and where each key leads
     company: str = ""
     reference_lengths: tuple[int, int] = (6, 20)
-    hold_music: str | None = None
+    hold_music: HoldMusic | None = None
     # Operators' announcements of the call's region not yet over (the engine picks those in
     # force for the caller's language at `now`); read at the edge, none when unknown.
     announcements: tuple[Announcement, ...] = ()

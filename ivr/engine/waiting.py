@@ -12,7 +12,7 @@ from statistics import median
 
 from ivr.engine.announcements import QueueMode, queue_mode
 from ivr.engine.closing import agents_open, when_back
-from ivr.engine.context import CallContext
+from ivr.engine.context import CallContext, HoldMusic
 from ivr.engine.phrases import Speaker
 from ivr.engine.state import CallPlace, Node
 from ivr.engine.steps import QUEUE_KEY, Ask, Hangup, Leave, Pause, Play, Prompt, Step, step
@@ -89,13 +89,26 @@ def queue_wait(
         lines.append(speaker.say("queue.reminder"))
     # Hold no longer than the time left before the maximum wait, which the next poll enforces.
     seconds = max(1, min(settings.announce_every, settings.max_wait - status.waited))
-    hold: Prompt = Play(ctx.hold_music) if ctx.hold_music else Pause(seconds)
+    hold = on_hold(ctx.hold_music, seconds)
     if status.waited < settings.leave_offer_after or not may_leave:
-        return step(lines, hold)
+        return step(lines, *hold)
     lines.append(speaker.option("queue.leave_offer", LEAVE_KEY))
     # Keys work during the hold too; with none, the document ends and Twilio polls again.
-    ask = Ask((*lines, hold), place.link(QUEUE_KEY), input="dtmf", timeout=1)
+    ask = Ask((*lines, *hold), place.link(QUEUE_KEY), input="dtmf", timeout=1)
     return step(ask)
+
+
+def on_hold(music: HoldMusic | None, seconds: int) -> list[Prompt]:
+    """`seconds` of hold: the clip as many whole times as fit (Twilio's `loop` takes one digit,
+    so in plays of at most 9), then silence for the rest; silence alone when the clip does not
+    fit (close to the maximum wait)."""
+    plays, rest = divmod(seconds, music.seconds) if music else (0, seconds)
+    if music is None or plays == 0:
+        return [Pause(seconds)]
+    hold: list[Prompt] = [Play(music.url, loop=min(9, plays - n)) for n in range(0, plays, 9)]
+    if rest:
+        hold.append(Pause(rest))
+    return hold
 
 
 def queue_key(ctx: CallContext, place: CallPlace | None, digits: str) -> Step:

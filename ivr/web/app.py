@@ -50,6 +50,7 @@ def create_app(
     go to the spool, and the schema is brought up to date once the database answers."""
     from ivr.config.reload import ConfigReloader
     from ivr.dashboard import install_wallboard
+    from ivr.web import hold_music
     from ivr.web.routes import calls, ops, webhooks
 
     settings = settings or Settings()
@@ -84,7 +85,7 @@ def create_app(
     )
     app.state.services = services
     app.serve_webhooks(services, webhooks())
-    for routes in (calls, ops):
+    for routes in (calls, ops, hold_music):
         app.include_router(routes.router)
     install_wallboard(app, services)
     app.include_router(metrics.router)

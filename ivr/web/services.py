@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
-from functools import partial
+from functools import cached_property, partial
 from typing import Protocol, TypeVar
 
 from fastapi import Response
@@ -22,7 +22,7 @@ from ivr.clock import Clock
 from ivr.config.loading import Config
 from ivr.config.settings import Settings
 from ivr.engine.agent_line import Waiting
-from ivr.engine.context import CallContext, failed_verification, place_caller
+from ivr.engine.context import CallContext, HoldMusic, failed_verification, place_caller
 from ivr.engine.steps import Step
 from ivr.jobs.mail import Mailer
 from ivr.store import Limits, Store
@@ -32,6 +32,7 @@ from ivr.store.database import TooSlow, in_time
 from ivr.store.records import AWAY_ERRORS, Records
 from ivr.store.staffing import LiveStaffing, QueueRecords
 from ivr.web import metrics
+from ivr.web.hold_music import CLIP_SECONDS, HOLD_MUSIC_PATH
 from ivr.web.params import CallParams
 from ivr.web.twiml import CONTENT_TYPE, render
 
@@ -75,6 +76,16 @@ class Services:
     announcements: LiveAnnouncements = field(init=False)
     staffing: LiveStaffing = field(init=False)
     calls: CallLog = field(init=False)
+
+    @cached_property
+    def hold_music(self) -> HoldMusic:
+        """IVR_HOLD_MUSIC_URL, else the service's own clip under the public URL (a path of
+        ours without one: local use, where the emulator fetches it from the app)."""
+        settings = self.settings
+        if settings.hold_music_url and settings.hold_music_seconds:
+            return HoldMusic(settings.hold_music_url, settings.hold_music_seconds)
+        base = (settings.public_url or "").rstrip("/")
+        return HoldMusic(base + HOLD_MUSIC_PATH, CLIP_SECONDS)
 
     def __post_init__(self) -> None:
         self.announcements = LiveAnnouncements(AnnouncementStore(self.store.engine))
@@ -146,7 +157,7 @@ class Services:
                 self.settings.reference_min_digits,
                 self.settings.reference_max_digits,
             ),
-            hold_music=self.settings.hold_music_url,
+            hold_music=self.hold_music,
             announcements=self.announcements.for_region(region.id),
             staffing=self.staffing.current(),
             caller_id_failed=not outbound

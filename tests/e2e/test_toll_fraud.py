@@ -60,7 +60,9 @@ def test_the_forged_somali_caller_keying_another_number_books_nothing(line: Line
     call.wait(600)
     assert call.ended
     assert "call you back" not in call.transcript
-    assert "To leave a voice message for our support team, press 1"  # no callback offered in call.transcript
+    assert (
+        "To leave a voice message for our support team, press 1"
+    )  # no callback offered in call.transcript
     assert records.callbacks.for_call(call.sid) is None
     assert records.callbacks.open_callbacks() == []
     nothing_called_or_texted(line)

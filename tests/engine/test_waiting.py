@@ -6,9 +6,17 @@ import pytest
 
 from ivr.config.regions import RegionBook
 from ivr.emulator.documents import Context
+from ivr.engine.context import HoldMusic
 from ivr.engine.state import CallPlace
 from ivr.engine.steps import Ask, Hangup, Leave, Pause, Play, Redirect, Say, Step
-from ivr.engine.waiting import QueueStatus, connect_notice, queue_key, queue_result, queue_wait
+from ivr.engine.waiting import (
+    QueueStatus,
+    connect_notice,
+    on_hold,
+    queue_key,
+    queue_result,
+    queue_wait,
+)
 from tests.support.contexts import ContextFactory
 from tests.support.twiml_check import problems_in
 
@@ -124,9 +132,19 @@ def test_every_queue_result_gets_a_sensible_answer(
         assert "To hear other ways to reach us, press 3." in lines
 
 
-def test_hold_music_plays_when_configured(make_context: ContextFactory) -> None:
+def test_hold_music_fills_the_time_between_announcements(make_context: ContextFactory) -> None:
     from dataclasses import replace
 
-    ctx = replace(make_context(), hold_music="https://cdn.example.com/hold.mp3")
+    music = HoldMusic("https://cdn.example.com/hold.mp3", 20)
+    ctx = replace(make_context(), hold_music=music)
     step = queue_wait(ctx, CallPlace("cn", "en-US"), QueueStatus(2, 0))
-    assert step.actions[-1] == Play("https://cdn.example.com/hold.mp3")
+    assert ctx.region.queue.announce_every == 45
+    assert step.actions[-2:] == (Play(music.url, loop=2), Pause(5))  # 45 s: twice, then 5 s
+
+
+def test_a_long_hold_plays_the_clip_in_plays_of_at_most_nine() -> None:
+    music = HoldMusic("https://ivr.example.com/audio/hold.wav", 20)
+    assert on_hold(music, 600) == [Play(music.url, loop=9)] * 3 + [Play(music.url, loop=3)]
+    assert on_hold(music, 60) == [Play(music.url, loop=3)]
+    assert on_hold(music, 15) == [Pause(15)]  # close to the maximum wait: no room for it
+    assert on_hold(None, 60) == [Pause(60)]

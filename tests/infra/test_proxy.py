@@ -216,10 +216,13 @@ def test_the_edge_forwards_what_the_replicas_need_and_refuses_the_rest(
                 # Over IVR_MAX_BODY_BYTES: refused at the edge, never passed on.
                 form = {"CallSid": "CA" + "0" * 32, "Junk": "x" * 65536}
                 assert client.post("/voice/incoming", data=form).status_code == 413
-                # Only the webhooks and /healthz are public.
+                # Only the webhooks, /healthz and the hold music are public.
                 assert client.get("/docs").status_code == 404
                 assert client.get("/readyz").status_code == 404
                 assert client.get("/healthz").text == "ok"
+                music = client.get("/audio/hold.wav")  # no signature: Twilio signs no media
+                assert music.status_code == 200 and music.headers["content-type"] == "audio/wav"
+                assert client.post("/audio/hold.wav").status_code == 403
                 # The wallboard only from the networks the operator lists: none as shipped.
                 for path in ("/login", "/dashboard", "/dashboard/events", "/dashboard/live.js"):
                     assert client.get(path).status_code == 403, path
@@ -227,7 +230,7 @@ def test_the_edge_forwards_what_the_replicas_need_and_refuses_the_rest(
                 # Keyed digits in a webhook's query never reach the access log.
                 refused = client.post("/voice/menu?n=ref&r=gb&l=en-GB&d=20260302", data={})
                 assert refused.status_code == 415  # the replica's answer, passed back as is
-            until(lambda: len(proxy.entries()) >= 13, "the access log")
+            until(lambda: len(proxy.entries()) >= 15, "the access log")
             entries = proxy.entries()
             assert "20260302" not in proxy.access_log.read_text()
             assert [(e["status"], e["upstream"]) for e in entries if e["path"] == "/docs"] == [

@@ -26,6 +26,9 @@ class AppClient:
     def get(self, path: str, **kwargs: Any) -> httpx.Response:
         return self._runner.run(self._client.get(path, **kwargs))
 
+    def head(self, path: str, **kwargs: Any) -> httpx.Response:
+        return self._runner.run(self._client.head(path, **kwargs))
+
     def close(self) -> None:
         self._runner.run(self._client.aclose())
         self._runner.close()

@@ -24,7 +24,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ivr.config.settings import Settings
 from ivr.engine import routing
-from ivr.engine.agent_line import Waiting, queue_named
+from ivr.engine.agent_line import AgentQueue, Waiting, in_order, queue_named
 from ivr.engine.steps import AGENT_OFFER
 from ivr.store.agents import AgentStore
 from ivr.store.database import TooSlow
@@ -98,10 +98,12 @@ async def wake_agents(services: Services, queues: Iterable[str]) -> None:
     except DATABASE_TROUBLE:
         return  # the agents' own checks find the caller
     coming, free = routing.awaited(idle), routing.free(idle)
-    for caller in _fronts(waiting):
+    book = services.config.regions
+    ours = {name: queue for name in names if (queue := queue_named(book, name)) is not None}
+    for caller in in_order(waiting, ours):  # the agent line's order of service
         if caller.call_sid in coming:
             continue
-        woken = await _wake_one(services, waker, store, caller, free)
+        woken = await _wake_one(services, waker, store, caller, ours[caller.queue], free)
         free = [agent for agent in free if agent.name != woken]
         if not waker.ready():
             return
@@ -112,13 +114,11 @@ async def _wake_one(
     waker: Waker,
     store: AgentStore,
     caller: Waiting,
+    queue: AgentQueue,
     free: list[routing.IdleAgent],
 ) -> str | None:
-    """Wake the best of `free` for `caller`, else the next best while lines turn out to have
-    ended; the name of the agent woken, if any."""
-    queue = queue_named(services.config.regions, caller.queue)
-    if queue is None:
-        return None
+    """Wake the best of `free` for `caller` of `queue`, else the next best while lines turn
+    out to have ended; the name of the agent woken, if any."""
     for agent in routing.ranked(free, queue.region, queue.language):
         at = services.clock.now()
         try:
@@ -151,13 +151,3 @@ def _read(
     if not idle:
         return idle, []
     return idle, QueueRecords(services.store.engine).waiting(queues, now)
-
-
-def _fronts(waiting: Iterable[Waiting]) -> list[Waiting]:
-    """The first caller of each queue, the longest waiting first."""
-    fronts: dict[str, Waiting] = {}
-    for caller in waiting:
-        front = fronts.get(caller.queue)
-        if front is None or (caller.queued_at, caller.call_sid) < (front.queued_at, front.call_sid):
-            fronts[caller.queue] = caller
-    return sorted(fronts.values(), key=lambda c: (c.since, c.queued_at, c.call_sid))

@@ -75,8 +75,8 @@ async def queue_wait(
     if known and params.waited < ENQUEUE_MARGIN.total_seconds():
         # Twilio has them in the queue now: agents may take them (kept once answered).
         since = ctx.now - timedelta(seconds=params.waited)
-        record = partial(services.calls.record_in_queue, since=since, at=ctx.now)
-        background.add_task(record, call_sid=params.call_sid)
+        record = services.calls.record_in_queue
+        background.add_task(record, call_sid=params.call_sid, since=since, at=ctx.now)
     if known and params.position == 1 and services.waker is not None:
         background.add_task(wake_agents, services, (queue,))
     return services.twiml(answer)
